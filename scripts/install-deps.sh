@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system packages codiusd and its test suite need on Debian 12, idempotently.
+# Node.js 20 or newer must already be on PATH (see README); sqlite3 builds from source against its headers.
+set -euo pipefail
+
+need_node_major=20
+if ! command -v node >/dev/null 2>&1; then
+  echo "install-deps: node is not on PATH; install Node.js ${need_node_major} or newer first" >&2
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt "$need_node_major" ]; then
+  echo "install-deps: Node.js $(node --version) is too old; ${need_node_major} or newer is required" >&2
+  exit 1
+fi
+
+missing=()
+for tool in python3 make g++; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing ${missing[*]}; run as root or install build-essential and python3" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends python3 make g++ >/dev/null
+fi

@@ -1,0 +1,107 @@
+import type { Server } from '@hapi/hapi';
+import type { Config } from './config/config.js';
+import { createHostInfoService, realMachine, type MachineProbe } from './host/host-info.js';
+import { infoRoutes } from './http/routes/info.js';
+import { statusPageRoutes } from './http/routes/status-page.js';
+import { versionRoutes } from './http/routes/version.js';
+import { createHttpServer } from './http/server.js';
+import type { Logger } from './logger.js';
+import { ensureRootDir } from './root-dir.js';
+import { loadOrCreateHostSecret } from './secret.js';
+import { cachedUntilWrite, openStore, type Store } from './store/store.js';
+
+export interface AppDependencies {
+  config: Config;
+  logger: Logger;
+  machine?: MachineProbe;
+}
+
+export interface App {
+  /** Opens the store and starts listening. Nothing is bound if an earlier step fails. */
+  start(): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish within the shutdown timeout, closes the store. */
+  stop(): Promise<void>;
+  /** The URL the public server listens on (after start). */
+  listeningUrl(): string;
+}
+
+/** Bound on how many peers /info?requestPeers=true lists (the original listed all). */
+const MAX_LISTED_PEERS = 1000;
+
+/** Composition root: builds every component from the config and wires them together. */
+export function createApp({ config, logger, machine = realMachine }: AppDependencies): App {
+  let store: Store | undefined;
+  let server: Server | undefined;
+
+  async function start(): Promise<void> {
+    const root = await ensureRootDir(config.root);
+    if (root.warning) logger.warn(root.warning);
+    const secret = await loadOrCreateHostSecret(config.root);
+    if (secret.created) logger.info({ root: config.root }, 'created a new host secret');
+
+    store = await openStore({ root: config.root, inMemory: config.inMemoryStore });
+    const openedStore = store;
+    if (config.inMemoryStore)
+      logger.warn('CODIUS_MEMDOWN_PERSIST=true: the store is in memory and is lost on exit');
+
+    const hostInfo = createHostInfoService(
+      {
+        publicUri: config.publicUri,
+        maxMemoryFraction: config.maxMemoryFraction,
+        additionalHostInfo: config.additionalHostInfo,
+        maxListedPeers: MAX_LISTED_PEERS,
+      },
+      {
+        podUsage: cachedUntilWrite(openedStore, () => openedStore.pods.usage()),
+        peerCount: cachedUntilWrite(openedStore, () => openedStore.peers.count()),
+        peerUris: (limit) => openedStore.peers.listUris(limit),
+        // No Interledger connection or pod runtime is wired in yet, so the host honestly takes no uploads.
+        asset: () => null,
+        readyForUploads: () => false,
+        selfTestSucceeded: () => false,
+        costPerMonth: () => config.costPerMonth,
+      },
+      machine,
+    );
+
+    server = createHttpServer({ host: config.bindIp, port: config.port, logger });
+    server.route([...versionRoutes(), ...infoRoutes(hostInfo), ...statusPageRoutes(hostInfo)]);
+    try {
+      await server.start();
+    } catch (error) {
+      server = undefined;
+      await openedStore.close();
+      store = undefined;
+      throw error;
+    }
+    logger.info(
+      {
+        listening: server.info.uri,
+        publicUri: config.publicUri,
+        dev: config.dev,
+        store: openedStore.location,
+      },
+      `codiusd listening on ${server.info.uri}, public URI ${config.publicUri}`,
+    );
+  }
+
+  async function stop(): Promise<void> {
+    if (server) {
+      await server.stop({ timeout: config.shutdownTimeoutMs });
+      server = undefined;
+    }
+    if (store) {
+      await store.close();
+      store = undefined;
+    }
+  }
+
+  return {
+    start,
+    stop,
+    listeningUrl: () => {
+      if (!server) throw new Error('codiusd is not listening');
+      return server.info.uri;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { createApp } from './app.js';
+import { ConfigError, describeVariables, loadConfig } from './config/config.js';
+import { createLogger } from './logger.js';
+import { StoreLockedError } from './store/store.js';
+import { SecretFileError } from './secret.js';
+import { VERSION } from './version.js';
+
+const USAGE = `Usage: codiusd [--env-file FILE] [--help] [--version]
+
+Runs the Codius host daemon, configured by environment variables.
+
+Options:
+  --env-file FILE  read variables from FILE (KEY=value lines); variables already set in the environment win
+  --help           show this help
+  --version        print the version
+
+Environment variables:
+`;
+
+interface ParsedArgs {
+  help: boolean;
+  version: boolean;
+  envFile?: string;
+}
+
+class UsageError extends Error {}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const args: ParsedArgs = { help: false, version: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--' && i === 0) continue; // bin/codiusd puts our arguments behind `--`
+    if (arg === '--help' || arg === '-h') args.help = true;
+    else if (arg === '--version' || arg === '-v') args.version = true;
+    else if (arg === '--env-file') {
+      const file = argv[++i];
+      if (!file) throw new UsageError('--env-file needs a file name');
+      args.envFile = file;
+    } else if (arg.startsWith('--env-file=')) args.envFile = arg.slice('--env-file='.length);
+    else throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+  }
+  return args;
+}
+
+/** Variables from the file fill in what the environment does not already set. */
+export function mergeEnvFile(env: NodeJS.ProcessEnv, fileText: string): NodeJS.ProcessEnv {
+  return { ...parseEnv(fileText), ...env };
+}
+
+/** Exit codes: systemd's RestartPreventExitStatus lists the ones a restart cannot fix. */
+export const EXIT_USAGE = 2;
+/** sysexits.h EX_CONFIG: a bad configuration. */
+export const EXIT_CONFIG = 78;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`codiusd: ${message}\n`);
+  process.exit(code);
+}
+
+/** Failures at start-up that deserve one plain line rather than a stack trace. */
+function isOperatorError(error: unknown): error is Error {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return (
+    error instanceof StoreLockedError ||
+    error instanceof SecretFileError ||
+    code === 'EADDRINUSE' ||
+    code === 'EADDRNOTAVAIL' ||
+    code === 'EACCES'
+  );
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE.split('\n')[0] ?? ''}`, EXIT_USAGE);
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}${describeVariables()}\n`);
+    return;
+  }
+  if (args.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+
+  let env = process.env;
+  if (args.envFile !== undefined) {
+    try {
+      env = mergeEnvFile(env, readFileSync(args.envFile, 'utf8'));
+    } catch (error) {
+      fail(`cannot read --env-file ${args.envFile}: ${(error as Error).message}`, EXIT_CONFIG);
+    }
+  }
+
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`, EXIT_CONFIG);
+    throw error;
+  }
+
+  const logger = createLogger(config.logLevel);
+  const app = createApp({ config, logger });
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining requests');
+    // Backstop in case a component hangs while stopping.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5000).unref();
+    app.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    await app.start();
+  } catch (error) {
+    if (isOperatorError(error)) fail(error.message);
+    logger.fatal({ err: error }, 'could not start');
+    process.exit(1);
+  }
+}

@@ -1,0 +1,144 @@
+import Joi from 'joi';
+import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES, type VariableSpec } from './variables.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  dev: boolean;
+  /** CODIUS_PUBLIC_URI verbatim: peers compare it byte for byte. */
+  publicUri: string;
+  port: number;
+  bindIp: string;
+  root: string;
+  /** CODIUS_MEMDOWN_PERSIST=true: the store lives in memory. */
+  inMemoryStore: boolean;
+  bootstrapPeers: string[];
+  maxMemoryFraction: number;
+  additionalHostInfo: boolean;
+  /** Whole units of the host asset per 2,628,000 s, as an exact decimal string. */
+  costPerMonth: string;
+  runtime: {
+    kind: 'podman' | 'hyperd';
+    podmanSocket: string | null;
+    hyperSocket: string;
+    hyperNoop: boolean;
+  };
+  selfTest: { enabled: boolean; retries: number; intervalMs: number };
+  quoteMode: 'free' | 'stream';
+  admin: { enabled: boolean; port: number };
+  logLevel: LogLevel;
+  shutdownTimeoutMs: number;
+  ilp: { plugin: string; credentials: Record<string, unknown> | null };
+}
+
+/** A configuration error: one line naming the variable and what it expects. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function describeValue(spec: VariableSpec, raw: string): string {
+  if (spec.secret) return '(value hidden)';
+  const shown = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  return `got ${JSON.stringify(shown)}`;
+}
+
+/**
+ * Reads one variable: unset and empty mean "use the default"; anything else must validate. The caller
+ * states the type its variable's schema converts to.
+ */
+function read(env: Env, name: string): unknown {
+  const spec = VARIABLES.find((v) => v.name === name);
+  if (!spec) throw new Error(`unknown configuration variable ${name}`);
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const result: Joi.ValidationResult<unknown> = spec.schema.validate(raw.trim(), { convert: true });
+  if (result.error) {
+    throw new ConfigError(name, `${name} must be ${spec.expected}; ${describeValue(spec, raw)}`);
+  }
+  return result.value;
+}
+
+const readBoolean = (env: Env, name: string): boolean | undefined => read(env, name) as boolean | undefined;
+const readNumber = (env: Env, name: string): number | undefined => read(env, name) as number | undefined;
+const readString = (env: Env, name: string): string | undefined => read(env, name) as string | undefined;
+
+/** Loads and validates the whole configuration. Throws ConfigError on the first bad variable. */
+export function loadConfig(env: Env): Config {
+  const dev = readBoolean(env, 'CODIUS_DEV') ?? false;
+  const port = readNumber(env, 'CODIUS_PORT') ?? 3000;
+
+  const publicUri =
+    readString(env, 'CODIUS_PUBLIC_URI') ?? (dev ? `http://local.codius.org:${port}` : undefined);
+  if (publicUri === undefined) {
+    throw new ConfigError(
+      'CODIUS_PUBLIC_URI',
+      'CODIUS_PUBLIC_URI must be set to the https URL clients reach this host at (or set CODIUS_DEV=true)',
+    );
+  }
+
+  const costPerMonth =
+    readString(env, 'CODIUS_COST_PER_MONTH') ??
+    readString(env, 'COST_PER_MONTH') ??
+    readString(env, 'CODIUS_XRP_PER_MONTH') ??
+    '10';
+
+  const admin = {
+    enabled: readBoolean(env, 'CODIUS_ADMIN_API') ?? false,
+    port: readNumber(env, 'CODIUS_ADMIN_PORT') ?? 3001,
+  };
+  if (admin.enabled && admin.port === port) {
+    throw new ConfigError(
+      'CODIUS_ADMIN_PORT',
+      `CODIUS_ADMIN_PORT must differ from CODIUS_PORT; both are ${port}`,
+    );
+  }
+
+  return {
+    dev,
+    publicUri,
+    port,
+    bindIp: readString(env, 'CODIUS_BIND_IP') ?? '127.0.0.1',
+    root: readString(env, 'CODIUS_ROOT') ?? '/var/lib/codius',
+    inMemoryStore: readBoolean(env, 'CODIUS_MEMDOWN_PERSIST') ?? false,
+    bootstrapPeers: (read(env, 'CODIUS_BOOTSTRAP_PEERS') as string[] | undefined) ?? [
+      ...DEFAULT_BOOTSTRAP_PEERS,
+    ],
+    maxMemoryFraction: readNumber(env, 'CODIUS_MAX_MEMORY_FRACTION') ?? 0.75,
+    additionalHostInfo: readBoolean(env, 'CODIUS_ADDITIONAL_HOST_INFO') ?? true,
+    costPerMonth,
+    runtime: {
+      kind: (read(env, 'CODIUS_RUNTIME') as 'podman' | 'hyperd' | undefined) ?? 'podman',
+      podmanSocket: readString(env, 'CODIUS_PODMAN_SOCKET') ?? null,
+      hyperSocket: readString(env, 'CODIUS_HYPER_SOCKET') ?? '/var/run/hyper.sock',
+      hyperNoop: readBoolean(env, 'CODIUS_HYPER_NOOP') ?? false,
+    },
+    selfTest: {
+      enabled: readBoolean(env, 'CODIUS_SELF_TEST') ?? !dev,
+      retries: readNumber(env, 'CODIUS_SELF_TEST_RETRIES') ?? 5,
+      intervalMs: Math.round((readNumber(env, 'CODIUS_SELF_TEST_INTERVAL') ?? 5) * 1000),
+    },
+    quoteMode: (read(env, 'CODIUS_QUOTE_MODE') as 'free' | 'stream' | undefined) ?? 'free',
+    admin,
+    logLevel: (read(env, 'CODIUS_LOG_LEVEL') as LogLevel | undefined) ?? 'info',
+    shutdownTimeoutMs: Math.round((readNumber(env, 'CODIUS_SHUTDOWN_TIMEOUT') ?? 10) * 1000),
+    ilp: {
+      plugin: readString(env, 'ILP_PLUGIN') ?? 'ilp-plugin-btp',
+      credentials: (read(env, 'ILP_CREDENTIALS') as Record<string, unknown> | undefined) ?? null,
+    },
+  };
+}
+
+/** `codiusd --help` text for the variables. */
+export function describeVariables(): string {
+  return VARIABLES.map(
+    (v) => `  ${v.name}\n      ${v.description}\n      Expected: ${v.expected}. Default: ${v.defaultText}.`,
+  ).join('\n');
+}

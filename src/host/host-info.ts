@@ -1,0 +1,112 @@
+import os from 'node:os';
+import type { HostAsset, HostInfo, PodUsage } from '../domain/types.js';
+
+/** What the host-info service reads from the machine; the real `os` module in production. */
+export interface MachineProbe {
+  totalmem(): number;
+  uptime(): number;
+  loadavg(): number[];
+  cpuCount(): number;
+}
+
+export const realMachine: MachineProbe = {
+  totalmem: () => os.totalmem(),
+  uptime: () => os.uptime(),
+  loadavg: () => os.loadavg(),
+  cpuCount: () => os.availableParallelism(),
+};
+
+/** Sources of the figures other components own; each has an honest default until that component exists. */
+export interface HostInfoSources {
+  podUsage(): Promise<PodUsage>;
+  peerCount(): Promise<number>;
+  peerUris(limit: number): Promise<string[]>;
+  /** The asset the host is paid in, or null while unknown. */
+  asset(): HostAsset | null;
+  /** Whether payments and the runtime can take an upload right now (besides memory). */
+  readyForUploads(): boolean;
+  selfTestSucceeded(): boolean;
+  /** Current price per month in whole units of the asset (the admin API may change it). */
+  costPerMonth(): string;
+}
+
+export interface HostInfoOptions {
+  publicUri: string;
+  maxMemoryFraction: number;
+  additionalHostInfo: boolean;
+  /** Upper bound on peers listed by /info?requestPeers=true. */
+  maxListedPeers: number;
+}
+
+export interface HostCapacity {
+  totalMemoryBytes: number;
+  /** totalMemory × CODIUS_MAX_MEMORY_FRACTION. */
+  podMemoryBudgetBytes: number;
+  reservedMemoryBytes: number;
+  freeMemoryBytes: number;
+  full: boolean;
+}
+
+export interface HostInfoService {
+  info(requestPeers: boolean): Promise<HostInfo>;
+  capacity(): Promise<HostCapacity>;
+  /** Seconds since this daemon started. */
+  serviceUptime(): number;
+}
+
+const MiB = 2 ** 20;
+
+export function createHostInfoService(
+  options: HostInfoOptions,
+  sources: HostInfoSources,
+  machine: MachineProbe = realMachine,
+  monotonicSeconds: () => number = () => process.uptime(),
+): HostInfoService {
+  // Fixed for the life of the process: read once, not per request.
+  const totalMemoryBytes = machine.totalmem();
+  const cpuCount = Math.max(1, machine.cpuCount());
+  const podMemoryBudgetBytes = Math.floor(totalMemoryBytes * options.maxMemoryFraction);
+  const startedAt = monotonicSeconds();
+
+  async function capacity(): Promise<HostCapacity> {
+    const usage = await sources.podUsage();
+    const reservedMemoryBytes = usage.reservedMemoryMiB * MiB;
+    return {
+      totalMemoryBytes,
+      podMemoryBudgetBytes,
+      reservedMemoryBytes,
+      freeMemoryBytes: Math.max(0, podMemoryBudgetBytes - reservedMemoryBytes),
+      full: reservedMemoryBytes >= podMemoryBudgetBytes,
+    };
+  }
+
+  const serviceUptime = (): number => monotonicSeconds() - startedAt;
+
+  return {
+    capacity,
+    serviceUptime,
+    async info(requestPeers) {
+      const [usage, numPeers] = await Promise.all([sources.podUsage(), sources.peerCount()]);
+      const reservedMemoryBytes = usage.reservedMemoryMiB * MiB;
+      const fullMem = reservedMemoryBytes >= podMemoryBudgetBytes;
+      const info: HostInfo = {
+        fullMem,
+        acceptingUploads: !fullMem && sources.readyForUploads(),
+        serverFreeMemory: Math.max(0, podMemoryBudgetBytes - reservedMemoryBytes),
+        serverUptime: machine.uptime(),
+        serviceUptime: serviceUptime(),
+        avgLoad: (machine.loadavg()[0] ?? 0) / cpuCount,
+        numPeers,
+        currency: sources.asset()?.code ?? null,
+        costPerMonth: Number(sources.costPerMonth()),
+        uri: options.publicUri,
+        selfTestSuccess: sources.selfTestSucceeded(),
+      };
+      if (options.additionalHostInfo) {
+        info.runningContracts = usage.runningCount;
+        if (requestPeers) info.peers = await sources.peerUris(options.maxListedPeers);
+      }
+      return info;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import type { Boom } from '@hapi/boom';
+import Hapi from '@hapi/hapi';
+import type { Logger } from '../logger.js';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  /** Largest request body accepted (413 beyond); the original's hapi default was 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Against slow clients: time allowed to send the request headers. */
+  headersTimeoutMs?: number;
+  /** Against slow clients: time allowed to send the whole request. */
+  requestTimeoutMs?: number;
+  /** Idle keep-alive connections are closed after this; longer than a fronting nginx's 60 s upstream keep-alive. */
+  keepAliveTimeoutMs?: number;
+}
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * A hapi server with codiusd's defaults: JSON-only bodies of at most 1 MiB, Boom JSON errors, Node server
+ * timeouts set, and one structured log line per request. Routes are added by the caller.
+ */
+export function createHttpServer(options: HttpServerOptions): Hapi.Server {
+  const server = Hapi.server({
+    host: options.host,
+    port: options.port,
+    routes: {
+      payload: {
+        maxBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        allow: ['application/json'],
+      },
+    },
+  });
+
+  const listener = server.listener;
+  listener.headersTimeout = options.headersTimeoutMs ?? 20_000;
+  listener.requestTimeout = options.requestTimeoutMs ?? 300_000;
+  listener.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
+
+  const log = options.logger;
+  server.events.on('response', (request) => {
+    // Null when the client went away before a response was produced.
+    const response = request.response as Hapi.ResponseObject | Boom | null;
+    const status =
+      response === null ? 0 : 'isBoom' in response ? response.output.statusCode : response.statusCode;
+    // Path only: query strings and bodies are never logged.
+    log.info(
+      {
+        method: request.method.toUpperCase(),
+        path: request.path,
+        status,
+        ms: Date.now() - request.info.received,
+      },
+      'request',
+    );
+  });
+  server.events.on({ name: 'request', channels: 'error' }, (request, event) => {
+    log.error(
+      { err: event.error, method: request.method.toUpperCase(), path: request.path },
+      'request failed',
+    );
+  });
+
+  return server;
+}

@@ -1,0 +1,91 @@
+import type { SqliteDatabase } from './sqlite.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Schema history, oldest first. Never edit a released migration: append a new one. The applied version
+ * is kept in `PRAGMA user_version`, so the schema and its version change in one transaction.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE kv (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE manifests (
+        hash       TEXT PRIMARY KEY,
+        manifest   TEXT NOT NULL,  -- the public manifest as JSON; private values never go here
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE pods (
+        hash           TEXT PRIMARY KEY,
+        state          TEXT NOT NULL CHECK (state IN ('starting', 'running', 'terminating')),
+        started_at     INTEGER NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        memory_mib     INTEGER NOT NULL,
+        total_uptime_s INTEGER NOT NULL DEFAULT 0,
+        port           INTEGER,
+        ip             TEXT,
+        updated_at     INTEGER NOT NULL
+      );
+      CREATE INDEX pods_by_expiry ON pods (expires_at);
+      CREATE TABLE peers (
+        uri                  TEXT PRIMARY KEY,
+        added_at             INTEGER NOT NULL,
+        last_seen_at         INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE ledger (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        at             INTEGER NOT NULL,
+        manifest_hash  TEXT,
+        amount         TEXT NOT NULL,    -- integer in base units; may exceed 2^53
+        asset_code     TEXT NOT NULL,
+        asset_scale    INTEGER NOT NULL,
+        purpose        TEXT NOT NULL,
+        pay_token_hash TEXT              -- sha256 of the pay token, never the token
+      );
+      CREATE INDEX ledger_by_manifest ON ledger (manifest_hash);
+    `,
+  },
+];
+
+export class SchemaTooNewError extends Error {
+  constructor(found: number, supported: number) {
+    super(
+      `the store has schema version ${found}, newer than this codiusd supports (${supported}); upgrade codiusd`,
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/** Brings the schema up to date; returns the versions applied. */
+export async function migrate(
+  db: SqliteDatabase,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
+  const current = row?.user_version ?? 0;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) throw new SchemaTooNewError(current, latest);
+
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    await db.transaction(async (tx) => {
+      await tx.exec(migration.sql);
+      // PRAGMA takes no bound parameters; the version is a number from this file.
+      await tx.exec(`PRAGMA user_version = ${Math.trunc(migration.version)}`);
+    });
+    applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+
+/** The name clients see at /version and /peers/discover; kept from the original for compatibility. */
+export const SERVICE_NAME = 'Codiusd (JavaScript)';
+
+// dist/src/version.js → package.json at the package root.
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export const VERSION: string = packageJson.version;

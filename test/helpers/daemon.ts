@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
+
+export const BIN = fileURLToPath(new URL('../../../bin/codiusd', import.meta.url));
+
+/** A port nothing listens on right now (the kernel picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once stdout has a line matching `pattern`. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** Runs bin/codiusd as a real process with exactly the given environment (plus PATH). */
+export function runDaemon(env: Record<string, string>, args: string[] = []): DaemonProcess {
+  const child = spawn(BIN, args, {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const waiters = new Set<() => void>();
+  const onData = (chunk: Buffer): void => {
+    text += chunk.toString('utf8');
+    for (const check of waiters) check();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      for (const check of waiters) check();
+      resolve({ code, signal });
+    });
+  });
+  after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
+  return {
+    child,
+    output: () => text,
+    exited,
+    waitForOutput(pattern, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = pattern.exec(text);
+          if (match) {
+            finish();
+            resolve(match[0]);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            finish();
+            reject(new Error(`codiusd exited before printing ${String(pattern)}:\n${text}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`timed out waiting for ${String(pattern)}:\n${text}`));
+        }, timeoutMs);
+        const finish = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Starts a daemon and waits until it listens; returns its base URL. */
+export async function startDaemon(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<DaemonProcess & { url: string }> {
+  const daemon = runDaemon(env, args);
+  await daemon.waitForOutput(/codiusd listening on/);
+  const match = /"listening":"([^"]+)"/.exec(daemon.output());
+  if (!match?.[1]) throw new Error(`no listening address in output:\n${daemon.output()}`);
+  return { ...daemon, url: match[1] };
+}
