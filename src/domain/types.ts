@@ -79,3 +79,72 @@ export interface HostInfo {
   runningContracts?: number;
   peers?: string[];
 }
+
+/** A container of a manifest (spec §2.1). */
+export interface ManifestContainer {
+  id: string;
+  image: string;
+  command?: string[];
+  workdir?: string;
+  environment?: Record<string, string>;
+}
+
+/** A public variable; with `encoding: 'private:sha256'` its value is the hash of a private entry. */
+export interface ManifestVar {
+  value: string;
+  encoding?: 'private:sha256';
+}
+
+/** The public manifest: what is hashed, stored and shown. It never holds private values. */
+export interface Manifest {
+  name: string;
+  version: string;
+  port?: string;
+  machine?: 'small';
+  containers: ManifestContainer[];
+  vars?: Record<string, ManifestVar>;
+  debug?: boolean;
+}
+
+export interface PrivateVar {
+  nonce: string;
+  value: string;
+}
+
+/** The body of POST/OPTIONS /pods. */
+export interface PodRequest {
+  manifest: Manifest;
+  private?: { vars?: Record<string, PrivateVar> };
+}
+
+export interface EnvVar {
+  name: string;
+  value: string;
+  /** Resolved from a private variable: never log, show or store it in clear. */
+  secret: boolean;
+}
+
+/** One container of a pod plan, runtime-neutral. */
+export interface ContainerPlan {
+  /** The manifest's container id. */
+  id: string;
+  /** `<hash>__<id>`, the original's container name. */
+  name: string;
+  image: string;
+  command?: string[];
+  workdir?: string;
+  /** Injected CODIUS* variables first (spec §2.6), then the user's in manifest order. */
+  env: EnvVar[];
+}
+
+/** A runtime-neutral description of the pod to run for a manifest; drivers turn it into their own specs. */
+export interface PodPlan {
+  hash: ManifestHash;
+  manifest: Manifest;
+  containers: ContainerPlan[];
+  /** For the whole pod (the original gave one VM these). */
+  resources: { vcpu: number; memoryMiB: number };
+  /** TCP port the pod serves HTTP on, or null when the manifest has no usable port. */
+  port: number | null;
+  debug: boolean;
+}

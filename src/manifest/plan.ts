@@ -1,0 +1,48 @@
+import type { ContainerPlan, PodPlan, PodRequest } from '../domain/types.js';
+import { hashManifest } from './hash.js';
+import { resolveContainerEnv } from './vars.js';
+
+/** Resources of each machine size, for the whole pod (spec §2.7). Unknown sizes fall back to small. */
+export const MACHINE_SIZES = { small: { vcpu: 1, memoryMiB: 512 } } as const;
+
+/** The manifest's port when it is a usable TCP port; the original schema admits strings like "abc1". */
+export function parsePort(port: string | undefined): number | null {
+  if (port === undefined || !/^\d+$/.test(port)) return null;
+  const value = Number(port);
+  return value >= 1 && value <= 65535 ? value : null;
+}
+
+export interface PlanOptions {
+  /** CODIUS_PUBLIC_URI, injected as CODIUS_HOST. */
+  publicUri: string;
+}
+
+/** Builds the runtime-neutral pod plan for a validated request (throws ManifestError 422 on bad vars). */
+export function buildPodPlan(request: PodRequest, options: PlanOptions): PodPlan {
+  const { manifest } = request;
+  const hash = hashManifest(manifest);
+  // Input key order, not canonical: what the original passed as CODIUS_MANIFEST.
+  const manifestJson = JSON.stringify(manifest);
+  const injected = [
+    { name: 'CODIUS', value: 'true', secret: false },
+    { name: 'CODIUS_HOST', value: options.publicUri, secret: false },
+    { name: 'CODIUS_MANIFEST_HASH', value: hash, secret: false },
+    { name: 'CODIUS_MANIFEST', value: manifestJson, secret: false },
+  ];
+  const containers = manifest.containers.map((container): ContainerPlan => ({
+    id: container.id,
+    name: `${hash}__${container.id}`,
+    image: container.image,
+    ...(container.command === undefined ? {} : { command: [...container.command] }),
+    ...(container.workdir === undefined ? {} : { workdir: container.workdir }),
+    env: [...injected, ...resolveContainerEnv(request, container.environment)],
+  }));
+  return {
+    hash,
+    manifest,
+    containers,
+    resources: { ...MACHINE_SIZES[manifest.machine ?? 'small'] },
+    port: parsePort(manifest.port),
+    debug: manifest.debug === true,
+  };
+}

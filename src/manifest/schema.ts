@@ -1,0 +1,56 @@
+import Joi from 'joi';
+import type { PodRequest } from '../domain/types.js';
+import { ManifestError } from './errors.js';
+
+// JSON Schema's `string` admits the empty string; joi's does not unless told.
+const str = (): Joi.StringSchema => Joi.string().allow('');
+
+const container = Joi.object({
+  id: str().required(),
+  image: str().required(),
+  command: Joi.array().items(str()),
+  workdir: str(),
+  environment: Joi.object().pattern(/^/, str()),
+});
+
+const manifest = Joi.object({
+  name: str().required(),
+  version: str().required(),
+  // Unanchored, as in the original schema: hashes of manifests it accepted must stay valid here.
+  port: str().pattern(/[1-9][0-9]*/),
+  machine: Joi.string().valid('small'),
+  containers: Joi.array().items(container).min(1).required(),
+  vars: Joi.object().pattern(
+    /^/,
+    Joi.object({ value: str().required(), encoding: Joi.string().valid('private:sha256') }),
+  ),
+  debug: Joi.boolean(),
+});
+
+const podRequest = Joi.object({
+  manifest: manifest.required(),
+  private: Joi.object({
+    vars: Joi.object().pattern(/^/, Joi.object({ nonce: str().required(), value: str().required() })),
+  }),
+});
+
+/** The message the original sent for any schema failure. */
+export const INVALID_PAYLOAD = 'Invalid request payload input';
+
+/**
+ * Validates a POST/OPTIONS /pods body against spec §2.1 without converting anything: the original coerced
+ * e.g. `"debug": "true"` to a boolean before hashing, so host and client hashes disagreed. Such input is
+ * rejected instead. Unknown keys are rejected at every level.
+ */
+export function parsePodRequest(body: unknown): PodRequest {
+  const result = podRequest.validate(body, { convert: false, abortEarly: true, allowUnknown: false });
+  if (result.error) {
+    const detail = result.error.details[0];
+    throw new ManifestError(400, INVALID_PAYLOAD, {
+      source: 'payload',
+      keys: (detail?.path ?? []).map(String),
+      reason: detail?.message ?? result.error.message,
+    });
+  }
+  return result.value as PodRequest;
+}
