@@ -60,6 +60,7 @@ describe('pod request schema', () => {
     ['extra container key', minimal({}, { ports: [80] }), ['manifest', 'containers', '0', 'ports']],
     ['numeric port', minimal({ port: 8080 }), ['manifest', 'port']],
     ['port "0"', minimal({ port: '0' }), ['manifest', 'port']],
+    ['empty port', minimal({ port: '' }), ['manifest', 'port']],
     ['unknown machine', minimal({ machine: 'large' }), ['manifest', 'machine']],
     [
       'string debug (the original coerced it, changing the hash)',

@@ -27,5 +27,3 @@ export function hashPrivateVar(entry: PrivateVar): string {
 export function podSecret(hostSecret: Buffer, hash: ManifestHash): string {
   return createHmac('sha256', hostSecret).update(hash, 'utf8').digest('hex');
 }
-
-export const MANIFEST_HASH_PATTERN = /^[a-z2-7]{52}$/;

@@ -16,8 +16,9 @@ const container = Joi.object({
 const manifest = Joi.object({
   name: str().required(),
   version: str().required(),
-  // Unanchored, as in the original schema: hashes of manifests it accepted must stay valid here.
-  port: str().pattern(/[1-9][0-9]*/),
+  // Unanchored, as in the original schema: hashes of manifests it accepted must stay valid here. Not str():
+  // the pattern needs a digit 1-9 somewhere, so the empty string is not a port.
+  port: Joi.string().pattern(/[1-9][0-9]*/),
   machine: Joi.string().valid('small'),
   containers: Joi.array().items(container).min(1).required(),
   vars: Joi.object().pattern(

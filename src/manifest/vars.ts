@@ -16,10 +16,10 @@ function resolveValue(request: PodRequest, raw: string): { value: string; secret
   const name = raw.slice(1);
   const vars = request.manifest.vars;
   const declared = vars !== undefined && Object.hasOwn(vars, name) ? vars[name] : undefined;
-  // The original interpolated JSON.stringify(undefined), which prints as "undefined".
-  const varsJson = vars === undefined ? 'undefined' : JSON.stringify(vars);
+  // Only for error messages. The original interpolated JSON.stringify(undefined), printed as "undefined".
+  const varsJson = (): string => (vars === undefined ? 'undefined' : JSON.stringify(vars));
   if (declared === undefined) {
-    throw new ManifestError(422, `could not interpolate var. var=${raw} manifest.vars=${varsJson}`);
+    throw new ManifestError(422, `could not interpolate var. var=${raw} manifest.vars=${varsJson()}`);
   }
   // Widened on purpose: the schema admits only private:sha256, but callers may skip the schema.
   const encoding: string | undefined = declared.encoding;
@@ -32,7 +32,7 @@ function resolveValue(request: PodRequest, raw: string): { value: string; secret
   const privateVars = request.private?.vars;
   const entry = privateVars !== undefined && Object.hasOwn(privateVars, name) ? privateVars[name] : undefined;
   if (entry === undefined) {
-    throw new ManifestError(422, `could not interpolate private var. var=${raw} manifest.vars=${varsJson}`);
+    throw new ManifestError(422, `could not interpolate private var. var=${raw} manifest.vars=${varsJson()}`);
   }
   const hashed = hashPrivateVar(entry);
   if (hashed !== declared.value) {
@@ -52,9 +52,4 @@ export function resolveContainerEnv(request: PodRequest, environment: Record<str
     }
     return { name, ...resolveValue(request, raw) };
   });
-}
-
-/** Checks every container's environment, throwing the first 422 the original would have sent. */
-export function checkManifestVars(request: PodRequest): void {
-  for (const container of request.manifest.containers) resolveContainerEnv(request, container.environment);
 }
