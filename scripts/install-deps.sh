@@ -14,16 +14,20 @@ if [ "$node_major" -lt "$need_node_major" ]; then
   exit 1
 fi
 
+# Build tools for sqlite3's native addon; for the test suite, busybox-static (test pod images) and
+# docker-registry (a loopback OCI registry the tests pull images from by digest).
 missing=()
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+command -v busybox >/dev/null 2>&1 || missing+=(busybox-static)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: missing ${missing[*]}; run as root or install build-essential and python3" >&2
+    echo "install-deps: missing ${missing[*]}; run as root or install them with apt" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends python3 make g++ >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

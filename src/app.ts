@@ -2,12 +2,18 @@ import type { Server } from '@hapi/hapi';
 import type { Config } from './config/config.js';
 import { createHostInfoService, realMachine, type MachineProbe } from './host/host-info.js';
 import { infoRoutes } from './http/routes/info.js';
+import { podLogRoutes } from './http/routes/pod-logs.js';
 import { statusPageRoutes } from './http/routes/status-page.js';
 import { versionRoutes } from './http/routes/version.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './logger.js';
 import { ensureRootDir } from './root-dir.js';
-import { loadOrCreateHostSecret } from './secret.js';
+import { createCapacity } from './pods/capacity.js';
+import { createPodManager, type PodManager } from './pods/pod-manager.js';
+import { createPrivateVarsCipher } from './pods/private-vars.js';
+import type { PodRuntime } from './runtime/driver.js';
+import { openRuntime } from './runtime/index.js';
+import { hostIdFromSecret, loadOrCreateHostSecret } from './secret.js';
 import { cachedUntilWrite, openStore, type Store } from './store/store.js';
 
 export interface AppDependencies {
@@ -32,6 +38,18 @@ const MAX_LISTED_PEERS = 1000;
 export function createApp({ config, logger, machine = realMachine }: AppDependencies): App {
   let store: Store | undefined;
   let server: Server | undefined;
+  let runtime: PodRuntime | undefined;
+  let pods: PodManager | undefined;
+
+  /** Releases whatever start() got to, in reverse order; used by stop() and by a failed start(). */
+  async function release(): Promise<void> {
+    await pods?.stop();
+    pods = undefined;
+    await runtime?.close();
+    runtime = undefined;
+    await store?.close();
+    store = undefined;
+  }
 
   async function start(): Promise<void> {
     const root = await ensureRootDir(config.root);
@@ -44,18 +62,46 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
     if (config.inMemoryStore)
       logger.warn('CODIUS_MEMDOWN_PERSIST=true: the store is in memory and is lost on exit');
 
+    try {
+      runtime = await openRuntime({
+        config,
+        logger,
+        hostSecret: secret.secret,
+        hostId: hostIdFromSecret(secret.secret),
+      });
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    const podManager = createPodManager({
+      store: openedStore,
+      runtime,
+      cipher: createPrivateVarsCipher(secret.secret),
+      logger: logger.child({ component: 'pods' }),
+      publicUri: config.publicUri,
+      reconcileIntervalMs: config.runtime.reconcileIntervalMs,
+    });
+    pods = podManager;
+    // Recovers paid pods and removes orphans before serving; runtime trouble is retried in the background.
+    await podManager.start();
+
+    const podUsage = cachedUntilWrite(openedStore, () => openedStore.pods.usage());
+    const capacity = createCapacity(
+      { totalMemoryBytes: machine.totalmem(), maxMemoryFraction: config.maxMemoryFraction },
+      { usage: podUsage, hasLivePod: async (hash) => (await podManager.get(hash)) !== undefined },
+    );
     const hostInfo = createHostInfoService(
       {
         publicUri: config.publicUri,
-        maxMemoryFraction: config.maxMemoryFraction,
         additionalHostInfo: config.additionalHostInfo,
         maxListedPeers: MAX_LISTED_PEERS,
       },
       {
-        podUsage: cachedUntilWrite(openedStore, () => openedStore.pods.usage()),
+        podUsage,
+        capacity,
         peerCount: cachedUntilWrite(openedStore, () => openedStore.peers.count()),
         peerUris: (limit) => openedStore.peers.listUris(limit),
-        // No Interledger connection or pod runtime is wired in yet, so the host honestly takes no uploads.
+        // No Interledger connection or upload route is wired in yet, so the host honestly takes no uploads.
         asset: () => null,
         readyForUploads: () => false,
         selfTestSucceeded: () => false,
@@ -65,13 +111,17 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
     );
 
     server = createHttpServer({ host: config.bindIp, port: config.port, logger });
-    server.route([...versionRoutes(), ...infoRoutes(hostInfo), ...statusPageRoutes(hostInfo)]);
+    server.route([
+      ...versionRoutes(),
+      ...infoRoutes(hostInfo),
+      ...podLogRoutes(podManager),
+      ...statusPageRoutes(hostInfo),
+    ]);
     try {
       await server.start();
     } catch (error) {
       server = undefined;
-      await openedStore.close();
-      store = undefined;
+      await release();
       throw error;
     }
     logger.info(
@@ -90,10 +140,7 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
       await server.stop({ timeout: config.shutdownTimeoutMs });
       server = undefined;
     }
-    if (store) {
-      await store.close();
-      store = undefined;
-    }
+    await release();
   }
 
   return {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmod, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -43,4 +43,12 @@ export async function loadOrCreateHostSecret(root: string): Promise<{ secret: Bu
   // Tighten permissions that were loosened by hand.
   if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
   return { secret, created: false };
+}
+
+/**
+ * A stable, non-secret identifier of this host derived from its secret: labels its pods in a runtime that
+ * other hosts or tools may share, so it never touches pods that are not its own.
+ */
+export function hostIdFromSecret(secret: Buffer): string {
+  return createHmac('sha256', secret).update('codiusd host id').digest('hex').slice(0, 16);
 }

@@ -37,6 +37,10 @@ describe('config', () => {
       podmanSocket: null,
       hyperSocket: '/var/run/hyper.sock',
       hyperNoop: false,
+      podmanNetwork: 'codius',
+      podmanSubnet: '10.89.240.0/20',
+      imagePullTimeoutMs: 300_000,
+      reconcileIntervalMs: 60_000,
     });
     assert.deepEqual(config.selfTest, { enabled: true, retries: 5, intervalMs: 5000 });
     assert.equal(config.quoteMode, 'free');
@@ -68,6 +72,10 @@ describe('config', () => {
       CODIUS_PODMAN_SOCKET: '/run/podman.sock',
       CODIUS_HYPER_SOCKET: '/run/hyper.sock',
       CODIUS_HYPER_NOOP: 'true',
+      CODIUS_PODMAN_NETWORK: 'pods-1',
+      CODIUS_PODMAN_SUBNET: '10.1.0.0/16',
+      CODIUS_IMAGE_PULL_TIMEOUT: '30',
+      CODIUS_RECONCILE_INTERVAL: '15',
       CODIUS_SELF_TEST: 'false',
       CODIUS_SELF_TEST_RETRIES: '0',
       CODIUS_SELF_TEST_INTERVAL: '0.5',
@@ -92,6 +100,10 @@ describe('config', () => {
       podmanSocket: '/run/podman.sock',
       hyperSocket: '/run/hyper.sock',
       hyperNoop: true,
+      podmanNetwork: 'pods-1',
+      podmanSubnet: '10.1.0.0/16',
+      imagePullTimeoutMs: 30_000,
+      reconcileIntervalMs: 15_000,
     });
     assert.deepEqual(config.selfTest, { enabled: false, retries: 0, intervalMs: 500 });
     assert.equal(config.quoteMode, 'stream');
@@ -137,6 +149,13 @@ describe('config', () => {
     ['COST_PER_MONTH', '1e3'],
     ['CODIUS_RUNTIME', 'docker'],
     ['CODIUS_HYPER_NOOP', 'on'],
+    ['CODIUS_PODMAN_NETWORK', 'Codius'],
+    ['CODIUS_PODMAN_NETWORK', 'a-name-too-long'],
+    ['CODIUS_PODMAN_SUBNET', '10.89.240.1/20'],
+    ['CODIUS_PODMAN_SUBNET', '10.89.240.0/30'],
+    ['CODIUS_PODMAN_SUBNET', '300.0.0.0/8'],
+    ['CODIUS_IMAGE_PULL_TIMEOUT', '0'],
+    ['CODIUS_RECONCILE_INTERVAL', '1'],
     ['CODIUS_SELF_TEST', 'sometimes'],
     ['CODIUS_SELF_TEST_RETRIES', '-1'],
     ['CODIUS_SELF_TEST_INTERVAL', '0'],

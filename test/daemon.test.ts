@@ -45,6 +45,10 @@ async function devEnv(extra: Record<string, string> = {}): Promise<Record<string
     CODIUS_ROOT: await tempDir(),
     CODIUS_PORT: String(await freePort()),
     CODIUS_BOOTSTRAP_PEERS: '[]',
+    // These tests are about the process (config, signals, locking), not pods: no runtime is touched.
+    // The Podman startup path is covered by daemon-pods.test.ts.
+    CODIUS_RUNTIME: 'hyperd',
+    CODIUS_HYPER_NOOP: 'true',
     ...extra,
   };
 }

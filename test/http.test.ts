@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config/config.js';
 import type { MachineProbe } from '../src/host/host-info.js';
 import { createHttpServer } from '../src/http/server.js';
 import { escapeHtml, formatBytes, formatDuration } from '../src/http/status-page.js';
+import { hashManifest } from '../src/manifest/hash.js';
 import { openStore } from '../src/store/store.js';
 import { VERSION } from '../src/version.js';
 import { capturingLogger } from './helpers/logs.js';
@@ -39,22 +40,30 @@ describe('public HTTP endpoints', () => {
     root = await tempDir();
     // Pods and peers written by an earlier run of the daemon.
     const store = await openStore({ root, inMemory: false });
-    const pod = {
-      state: 'running' as const,
-      startedAt: 0,
-      expiresAt: 1,
+    const manifest = { name: 'paid', version: '1.0.0', containers: [{ id: 'app', image: 'busybox' }] };
+    const hash = hashManifest(manifest);
+    await store.pods.save({
+      hash,
+      state: 'running',
+      startedAt: Date.now(),
+      expiresAt: Date.now() + 3_600_000,
       memoryMiB: 512,
-      totalUptimeSeconds: 1,
+      totalUptimeSeconds: 3600,
       port: null,
       ip: null,
-    };
-    await store.pods.save({ ...pod, hash: 'a'.repeat(52) });
-    await store.pods.save({ ...pod, hash: 'b'.repeat(52), state: 'terminating' });
+    });
+    await store.manifests.put(hash, manifest);
     await store.peers.add('https://peer-one.example');
     await store.peers.add('https://peer-two.example');
     await store.close();
     ({ app, url, logs } = await startApp(
-      { CODIUS_PUBLIC_URI: 'https://codius.example.com', CODIUS_COST_PER_MONTH: '12.5' },
+      {
+        CODIUS_PUBLIC_URI: 'https://codius.example.com',
+        CODIUS_COST_PER_MONTH: '12.5',
+        // The no-op runtime: these tests are about the host endpoints, not about running pods.
+        CODIUS_RUNTIME: 'hyperd',
+        CODIUS_HYPER_NOOP: 'true',
+      },
       root,
     ));
   });
@@ -87,8 +96,8 @@ describe('public HTTP endpoints', () => {
       'selfTestSuccess',
       'runningContracts',
     ]);
-    // 8 GiB × 0.75 minus two pods of 512 MiB (the terminating one still holds its memory).
-    assert.equal(body.serverFreeMemory, 6 * GiB - GiB);
+    // 8 GiB × 0.75 minus the paid pod's 512 MiB.
+    assert.equal(body.serverFreeMemory, 6 * GiB - GiB / 2);
     assert.equal(body.fullMem, false);
     assert.equal(body.acceptingUploads, false, 'no payments or runtime yet: honestly closed');
     assert.equal(body.serverUptime, 12345.5);
@@ -108,7 +117,7 @@ describe('public HTTP endpoints', () => {
   });
 
   it('GET /memory reports the same free bytes', async () => {
-    assert.deepEqual(await (await fetch(`${url}/memory`)).json(), { freeMem: 5 * GiB });
+    assert.deepEqual(await (await fetch(`${url}/memory`)).json(), { freeMem: 5.5 * GiB });
   });
 
   it('serves an HTML status page at / and at any unmatched GET', async () => {
@@ -119,7 +128,7 @@ describe('public HTTP endpoints', () => {
       const html = await response.text();
       assert.match(html, /<h1 id="header">Codius Host v[^<]+ at https:\/\/codius\.example\.com<\/h1>/);
       assert.match(html, /<td id="numPeers">2<\/td>/);
-      assert.match(html, /<td id="memory">5\.369 gigabytes<\/td>/);
+      assert.match(html, /<td id="memory">5\.906 gigabytes<\/td>/);
       assert.match(html, /<td id="costPerMonth">12\.5 per month<\/td>/);
       assert.match(html, /<td id="serverUptime">3 h 25 min<\/td>/);
     }

@@ -97,9 +97,13 @@ describe('store', () => {
 
   it('applies only the migrations a store is missing', async () => {
     const db = await openDatabase(':memory:');
-    const extra = [...MIGRATIONS, { version: 2, name: 'test', sql: 'CREATE TABLE extra (x INTEGER)' }];
-    assert.deepEqual(await migrate(db, MIGRATIONS), [1]);
-    assert.deepEqual(await migrate(db, extra), [2]);
+    const next = (MIGRATIONS.at(-1)?.version ?? 0) + 1;
+    const extra = [...MIGRATIONS, { version: next, name: 'test', sql: 'CREATE TABLE extra (x INTEGER)' }];
+    assert.deepEqual(
+      await migrate(db, MIGRATIONS),
+      MIGRATIONS.map((m) => m.version),
+    );
+    assert.deepEqual(await migrate(db, extra), [next]);
     assert.deepEqual(await migrate(db, extra), []);
     await db.close();
   });
@@ -149,7 +153,17 @@ describe('store', () => {
     await store.pods.save(pod({ hash: 'a'.repeat(52), expiresAt: 9000 }));
     await store.pods.save(pod({ hash: 'b'.repeat(52), expiresAt: 3000, state: 'terminating' }));
     assert.deepEqual(await store.pods.usage(), { runningCount: 1, reservedMemoryMiB: 1024 });
-    assert.equal((await store.pods.nextToExpire())?.hash, 'b'.repeat(52));
+    // A terminating pod has expired already: the expiry timer looks past it.
+    assert.equal((await store.pods.nextToExpire())?.hash, 'a'.repeat(52));
+    assert.deepEqual(
+      (await store.pods.listDue(9000)).map((p) => p.hash),
+      ['a'.repeat(52)],
+    );
+    assert.deepEqual(await store.pods.listDue(8999), []);
+    assert.deepEqual(
+      (await store.pods.listInState('terminating')).map((p) => p.hash),
+      ['b'.repeat(52)],
+    );
     assert.equal(await store.pods.delete('b'.repeat(52)), true);
     assert.equal(await store.pods.delete('b'.repeat(52)), false);
     await store.close();

@@ -22,6 +22,10 @@ export interface Config {
     podmanSocket: string | null;
     hyperSocket: string;
     hyperNoop: boolean;
+    podmanNetwork: string;
+    podmanSubnet: string;
+    imagePullTimeoutMs: number;
+    reconcileIntervalMs: number;
   };
   selfTest: { enabled: boolean; retries: number; intervalMs: number };
   quoteMode: 'free' | 'stream';
@@ -119,6 +123,10 @@ export function loadConfig(env: Env): Config {
       podmanSocket: readString(env, 'CODIUS_PODMAN_SOCKET') ?? null,
       hyperSocket: readString(env, 'CODIUS_HYPER_SOCKET') ?? '/var/run/hyper.sock',
       hyperNoop: readBoolean(env, 'CODIUS_HYPER_NOOP') ?? false,
+      podmanNetwork: readString(env, 'CODIUS_PODMAN_NETWORK') ?? 'codius',
+      podmanSubnet: readString(env, 'CODIUS_PODMAN_SUBNET') ?? '10.89.240.0/20',
+      imagePullTimeoutMs: (readNumber(env, 'CODIUS_IMAGE_PULL_TIMEOUT') ?? 300) * 1000,
+      reconcileIntervalMs: (readNumber(env, 'CODIUS_RECONCILE_INTERVAL') ?? 60) * 1000,
     },
     selfTest: {
       enabled: readBoolean(env, 'CODIUS_SELF_TEST') ?? !dev,

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { HostAsset, HostInfo, PodUsage } from '../domain/types.js';
+import type { Capacity, HostCapacity } from '../pods/capacity.js';
 
 /** What the host-info service reads from the machine; the real `os` module in production. */
 export interface MachineProbe {
@@ -28,23 +29,14 @@ export interface HostInfoSources {
   selfTestSucceeded(): boolean;
   /** Current price per month in whole units of the asset (the admin API may change it). */
   costPerMonth(): string;
+  capacity: Capacity;
 }
 
 export interface HostInfoOptions {
   publicUri: string;
-  maxMemoryFraction: number;
   additionalHostInfo: boolean;
   /** Upper bound on peers listed by /info?requestPeers=true. */
   maxListedPeers: number;
-}
-
-export interface HostCapacity {
-  totalMemoryBytes: number;
-  /** totalMemory × CODIUS_MAX_MEMORY_FRACTION. */
-  podMemoryBudgetBytes: number;
-  reservedMemoryBytes: number;
-  freeMemoryBytes: number;
-  full: boolean;
 }
 
 export interface HostInfoService {
@@ -54,8 +46,6 @@ export interface HostInfoService {
   serviceUptime(): number;
 }
 
-const MiB = 2 ** 20;
-
 export function createHostInfoService(
   options: HostInfoOptions,
   sources: HostInfoSources,
@@ -63,36 +53,24 @@ export function createHostInfoService(
   monotonicSeconds: () => number = () => process.uptime(),
 ): HostInfoService {
   // Fixed for the life of the process: read once, not per request.
-  const totalMemoryBytes = machine.totalmem();
   const cpuCount = Math.max(1, machine.cpuCount());
-  const podMemoryBudgetBytes = Math.floor(totalMemoryBytes * options.maxMemoryFraction);
   const startedAt = monotonicSeconds();
-
-  async function capacity(): Promise<HostCapacity> {
-    const usage = await sources.podUsage();
-    const reservedMemoryBytes = usage.reservedMemoryMiB * MiB;
-    return {
-      totalMemoryBytes,
-      podMemoryBudgetBytes,
-      reservedMemoryBytes,
-      freeMemoryBytes: Math.max(0, podMemoryBudgetBytes - reservedMemoryBytes),
-      full: reservedMemoryBytes >= podMemoryBudgetBytes,
-    };
-  }
 
   const serviceUptime = (): number => monotonicSeconds() - startedAt;
 
   return {
-    capacity,
+    capacity: () => sources.capacity.snapshot(),
     serviceUptime,
     async info(requestPeers) {
-      const [usage, numPeers] = await Promise.all([sources.podUsage(), sources.peerCount()]);
-      const reservedMemoryBytes = usage.reservedMemoryMiB * MiB;
-      const fullMem = reservedMemoryBytes >= podMemoryBudgetBytes;
+      const [usage, capacity, numPeers] = await Promise.all([
+        sources.podUsage(),
+        sources.capacity.snapshot(),
+        sources.peerCount(),
+      ]);
       const info: HostInfo = {
-        fullMem,
-        acceptingUploads: !fullMem && sources.readyForUploads(),
-        serverFreeMemory: Math.max(0, podMemoryBudgetBytes - reservedMemoryBytes),
+        fullMem: capacity.full,
+        acceptingUploads: !capacity.full && sources.readyForUploads(),
+        serverFreeMemory: capacity.freeMemoryBytes,
         serverUptime: machine.uptime(),
         serviceUptime: serviceUptime(),
         avgLoad: (machine.loadavg()[0] ?? 0) / cpuCount,

@@ -56,6 +56,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ledger_by_manifest ON ledger (manifest_hash);
     `,
   },
+  {
+    version: 2,
+    name: 'sealed private vars, so paid pods can be recreated',
+    sql: `
+      -- AES-256-GCM sealed JSON of the request's private vars (see pods/private-vars.ts); NULL when none.
+      ALTER TABLE manifests ADD COLUMN private_vars TEXT;
+      CREATE INDEX pods_by_state ON pods (state);
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -7,8 +7,11 @@ export interface PodRepository {
   /** Inserts or replaces the whole record. */
   save(pod: PodRecord): Promise<void>;
   delete(hash: ManifestHash): Promise<boolean>;
-  /** The pod that expires first, for the expiry timer. */
+  /** The live (not terminating) pod that expires first, for the expiry timer. */
   nextToExpire(): Promise<PodRecord | undefined>;
+  /** Live pods whose paid time ended at or before `at`. */
+  listDue(at: number): Promise<PodRecord[]>;
+  listInState(state: PodState): Promise<PodRecord[]>;
   usage(): Promise<PodUsage>;
 }
 
@@ -72,8 +75,23 @@ export function createPodRepository(db: SqlExecutor, now: () => number): PodRepo
       return changes > 0;
     },
     async nextToExpire() {
-      const row = await db.get<PodRow>(`SELECT ${COLUMNS} FROM pods ORDER BY expires_at LIMIT 1`);
+      const row = await db.get<PodRow>(
+        `SELECT ${COLUMNS} FROM pods WHERE state != 'terminating' ORDER BY expires_at LIMIT 1`,
+      );
       return row && toRecord(row);
+    },
+    async listDue(at) {
+      const rows = await db.all<PodRow>(
+        `SELECT ${COLUMNS} FROM pods WHERE expires_at <= ? AND state != 'terminating' ORDER BY expires_at`,
+        [at],
+      );
+      return rows.map(toRecord);
+    },
+    async listInState(state) {
+      const rows = await db.all<PodRow>(`SELECT ${COLUMNS} FROM pods WHERE state = ? ORDER BY expires_at`, [
+        state,
+      ]);
+      return rows.map(toRecord);
     },
     async usage() {
       // Pods still terminating hold their memory until the runtime confirms deletion.

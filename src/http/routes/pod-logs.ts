@@ -1,0 +1,46 @@
+import Boom from '@hapi/boom';
+import type { ServerRoute } from '@hapi/hapi';
+import type { PodManager } from '../../pods/pod-manager.js';
+import { mergeLogSources } from '../../pods/log-stream.js';
+
+export const LOG_CONTENT_TYPE = 'application/vnd.codius.raw-stream';
+
+/**
+ * GET /pods/{id}/logs?follow=true|false (spec §1.3.7): the logs of a live pod whose manifest has
+ * `debug: true`, one `<container id> <stdout|stderr> <text>` line per log line, `ping` every second
+ * while following. The upstream requests are closed as soon as the client goes away.
+ */
+export function podLogRoutes(pods: Pick<PodManager, 'get' | 'manifest' | 'openLogs'>): ServerRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: '/pods/{id}/logs',
+      options: {
+        // Log lines are small and must reach the reader at once: never buffered by compression.
+        compression: {},
+      },
+      handler: async (request, h) => {
+        const id = request.params.id as string;
+        const manifest = (await pods.get(id)) ? await pods.manifest(id) : undefined;
+        if (!manifest) throw Boom.notFound(`no pod found with this id. id=${id}`);
+        if (manifest.debug !== true) throw Boom.forbidden(`pod manifest does not allow debugging. id=${id}`);
+
+        // The original compared with the exact string 'true'; anything else means a one-off dump.
+        const follow = request.query.follow === 'true';
+        const upstream = new AbortController();
+        const sources = await pods.openLogs(id, { follow, signal: upstream.signal });
+        if (!sources) throw Boom.serverUnavailable(`pod has stopped. manifestHash=${id}`);
+        const body = mergeLogSources(sources, { follow });
+        request.raw.res.once('close', () => {
+          upstream.abort();
+          body.destroy();
+        });
+        return h
+          .response(body)
+          .type(LOG_CONTENT_TYPE)
+          .header('cache-control', 'no-cache')
+          .header('x-accel-buffering', 'no');
+      },
+    },
+  ];
+}

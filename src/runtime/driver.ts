@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+import type { ManifestHash, PodPlan } from '../domain/types.js';
+
+/** What a runtime reports about one of this host's pods. */
+export interface RuntimePod {
+  hash: ManifestHash;
+  /** True only when the pod and every container in it are running. */
+  running: boolean;
+  /** The pod's address on the runtime's network, when known. */
+  ip: string | null;
+}
+
+/** One container's log as the runtime sends it: Docker stdcopy frames (see stdcopy.ts). */
+export interface ContainerLogSource {
+  /** The manifest's container id (or `moneyd` for hyperd's sidecar). */
+  container: string;
+  frames: Readable;
+}
+
+export interface LogOptions {
+  follow: boolean;
+  /** Aborting closes every upstream log request. */
+  signal: AbortSignal;
+}
+
+/**
+ * The narrow interface the lifecycle manager drives. Every call is idempotent where that makes sense:
+ * deleting a pod that is already gone succeeds, and `runPod` replaces a leftover pod of the same hash.
+ */
+export interface PodRuntime {
+  /** `podman` or `hyperd`, for logs and /info. */
+  readonly name: string;
+  /** Prepares what pods need (networks, images of sidecars); safe to call again after a failure. */
+  prepare(): Promise<void>;
+  /** Pulls missing images, creates and starts the pod; resolves once it runs. Cleans up after itself on failure. */
+  runPod(plan: PodPlan): Promise<RuntimePod>;
+  /** The pod of that hash, or null when the runtime has none. */
+  inspectPod(hash: ManifestHash): Promise<RuntimePod | null>;
+  /** Every pod this host owns in the runtime, running or not. */
+  listPods(): Promise<RuntimePod[]>;
+  /** Resolves once the runtime no longer has the pod (also when it never had it). */
+  deletePod(hash: ManifestHash): Promise<void>;
+  /** Makes the image available locally, pulling it when missing. */
+  pullImage(image: string): Promise<void>;
+  /** Opens the logs of every container of the pod; null when the runtime has no such pod. */
+  openLogs(hash: ManifestHash, options: LogOptions): Promise<ContainerLogSource[] | null>;
+  /** Releases connections and any process the driver started. Pods keep running. */
+  close(): Promise<void>;
+}

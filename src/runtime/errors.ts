@@ -1,0 +1,33 @@
+/** Errors every runtime driver raises, so the lifecycle and HTTP layers need not know which runtime runs. */
+
+/** Nothing answers on the runtime's socket: the runtime is down or not installed. */
+export class RuntimeUnavailableError extends Error {
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`container runtime unavailable (${detail})`, options);
+    this.name = 'RuntimeUnavailableError';
+  }
+}
+
+/** The runtime answered, but not with success. `status` is the HTTP status (0 when none was received). */
+export class RuntimeApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'RuntimeApiError';
+  }
+}
+
+/** A manifest's image cannot be had: wrong reference, missing from its registry, or the pull timed out. */
+export class ImageUnavailableError extends Error {
+  constructor(
+    readonly image: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`image ${image} is not available: ${reason}`, options);
+    this.name = 'ImageUnavailableError';
+  }
+}

@@ -1,0 +1,195 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { promisify } from 'node:util';
+import type { Logger } from '../../src/logger.js';
+import type { PodRuntime } from '../../src/runtime/driver.js';
+import { createPodmanDriver, LABEL_HOST } from '../../src/runtime/podman/driver.js';
+import { startPodmanService } from '../../src/runtime/podman/service.js';
+import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
+import { freePort } from './daemon.js';
+import { tempDir } from './tmp.js';
+
+const run = promisify(execFile);
+
+/** Runs the podman CLI (same storage as the API service) and returns stdout. */
+export async function podman(args: string[]): Promise<string> {
+  const { stdout } = await run('podman', args, { maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const WEB_CMD = 'CMD ["/bin/busybox","httpd","-f","-p","3000","-h","/www"]';
+
+/** GET over plain HTTP with a short timeout; resolves status and body, or null when unreachable. */
+export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
+  return new Promise((resolve) => {
+    const req = request(url, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+    req.end();
+  });
+}
+
+/** Polls until the pod answers HTTP 200 on `url`, or fails after `timeoutMs`. */
+export async function waitForHttp(url: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await httpGet(url, 1000);
+    if (response?.status === 200) return response.body;
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/**
+ * A busybox image: `httpd` serving /www on port 3000 (CMD), with /www/cgi-bin/env printing the
+ * container's environment, so tests can see what codiusd put into a pod.
+ */
+async function buildRootfsTar(dir: string): Promise<string> {
+  const rootfs = join(dir, 'rootfs');
+  await mkdir(join(rootfs, 'bin'), { recursive: true });
+  await mkdir(join(rootfs, 'www', 'cgi-bin'), { recursive: true });
+  await mkdir(join(rootfs, 'tmp'), { recursive: true });
+  await copyFile('/usr/bin/busybox', join(rootfs, 'bin', 'busybox'));
+  for (const applet of ['sh', 'httpd', 'echo', 'env', 'sleep', 'cat', 'printf']) {
+    await symlink('busybox', join(rootfs, 'bin', applet));
+  }
+  await writeFile(join(rootfs, 'www', 'index.html'), 'hello from a codius test pod\n');
+  const cgi = join(rootfs, 'www', 'cgi-bin', 'env');
+  await writeFile(cgi, '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\nenv\n');
+  await chmod(cgi, 0o755);
+  const tar = join(dir, 'rootfs.tar');
+  await run('tar', ['-C', rootfs, '-cf', tar, '.']);
+  return tar;
+}
+
+export interface PodmanFixture {
+  /** A digest-pinned reference in the loopback registry: busybox httpd on :3000. */
+  webImage: string;
+  /** Pushes the web image under a new repository name and returns its digest reference (never pulled yet). */
+  freshImage(): Promise<string>;
+  /** A digest reference in the loopback registry that does not exist. */
+  missingImage: string;
+  socketPath: string;
+  client: UnixHttpClient;
+  network: string;
+  subnet: string;
+  /** Unique per call: a host id for one test's pods. */
+  newHostId(): string;
+  driver(hostId: string, logger: Logger): PodRuntime;
+  /** Deletes every pod carrying the host id, through the CLI (behind codiusd's back). */
+  removePodsOf(hostId: string): Promise<void>;
+}
+
+async function startRegistry(dir: string): Promise<string> {
+  const port = await freePort();
+  const config = join(dir, 'registry.yml');
+  await writeFile(
+    config,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry')}\n` +
+      `http:\n  addr: 127.0.0.1:${port}\n`,
+  );
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  after(() => {
+    child.kill('SIGKILL');
+  });
+  const address = `127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i += 1) {
+    if ((await httpGet(`http://${address}/v2/`, 500))?.status === 200) return address;
+    await sleep(50);
+  }
+  throw new Error('docker-registry did not start');
+}
+
+/**
+ * Real Podman for a test file: a loopback registry holding a busybox image, a Podman API service started
+ * by codiusd's own service code (with a registries.conf that trusts only that registry), and a bridge
+ * network of the test's own. Everything is removed when the file ends.
+ */
+export async function setupPodman(): Promise<PodmanFixture> {
+  const dir = await tempDir('codiusd-podman-');
+  const registry = await startRegistry(dir);
+  const registriesConf = join(dir, 'registries.conf');
+  await writeFile(
+    registriesConf,
+    `unqualified-search-registries = []\n[[registry]]\nlocation = "${registry}"\ninsecure = true\n`,
+  );
+  // The API service and the CLI read this instead of /etc/containers/registries.conf.
+  process.env.CONTAINERS_REGISTRIES_CONF = registriesConf;
+
+  const tag = randomBytes(4).toString('hex');
+  const localImage = `localhost/codius-test/web:${tag}`;
+  const tar = await buildRootfsTar(dir);
+  await podman(['import', '--quiet', '--change', WEB_CMD, tar, localImage]);
+  const pushed: string[] = [];
+  after(async () => {
+    await podman(['rmi', '--force', '--ignore', localImage, ...pushed]).catch(() => undefined);
+  });
+  let pushes = 0;
+  async function push(repository: string, source = localImage): Promise<string> {
+    const digestFile = join(dir, `digest-${(pushes += 1)}`);
+    const target = `${registry}/${repository}:${tag}`;
+    await podman(['push', '--quiet', '--tls-verify=false', '--digestfile', digestFile, source, target]);
+    const reference = `${registry}/${repository}@${(await readFile(digestFile, 'utf8')).trim()}`;
+    pushed.push(reference);
+    return reference;
+  }
+  const webImage = await push('codius-test/web');
+
+  const { logger: quiet } = await import('./logs.js').then((m) => m.capturingLogger());
+  const service = await startPodmanService({ root: dir, logger: quiet });
+  after(() => service.stop());
+  const client = createUnixHttpClient(service.socketPath);
+  after(() => client.close());
+
+  const network = `ct${randomBytes(3).toString('hex')}`;
+  const subnet = `10.89.${200 + Math.floor(Math.random() * 40)}.0/24`;
+  const hostIds: string[] = [];
+  const removePodsOf = async (hostId: string): Promise<void> => {
+    const ids = (await podman(['pod', 'ps', '-q', '--filter', `label=${LABEL_HOST}=${hostId}`]))
+      .split('\n')
+      .filter(Boolean);
+    if (ids.length > 0) await podman(['pod', 'rm', '--force', ...ids]);
+  };
+  after(async () => {
+    for (const hostId of hostIds) await removePodsOf(hostId).catch(() => undefined);
+    await podman(['network', 'rm', '--force', network]).catch(() => undefined);
+  });
+
+  return {
+    webImage,
+    async freshImage() {
+      // A label makes a new config, so a new digest that local storage does not know once the source is gone.
+      const source = `localhost/codius-test/fresh:${tag}-${pushes}`;
+      const label = `LABEL codius.test.fresh=${randomBytes(8).toString('hex')}`;
+      await podman(['import', '--quiet', '--change', WEB_CMD, '--change', label, tar, source]);
+      const reference = await push(`codius-test/fresh-${pushes}`, source);
+      await podman(['rmi', '--force', source]);
+      return reference;
+    },
+    missingImage: `${registry}/codius-test/missing@sha256:${'0'.repeat(64)}`,
+    socketPath: service.socketPath,
+    client,
+    network,
+    subnet,
+    newHostId() {
+      const id = `test-${randomBytes(6).toString('hex')}`;
+      hostIds.push(id);
+      return id;
+    },
+    driver(hostId, logger) {
+      return createPodmanDriver({ client, network, subnet, hostId, pullTimeoutMs: 30_000, logger });
+    },
+    removePodsOf,
+  };
+}
