@@ -13,7 +13,7 @@ export function createKeyedMutex(): KeyedMutex {
   return {
     run(key, work) {
       const previous = tails.get(key) ?? Promise.resolve();
-      const result = previous.then(work, work);
+      const result = previous.then(work);
       const tail = result.then(
         () => undefined,
         () => undefined,

@@ -86,6 +86,8 @@ export interface PodmanFixture {
   subnet: string;
   /** Unique per call: a host id for one test's pods. */
   newHostId(): string;
+  /** Cleans up pods of a host id made elsewhere (a daemon's) at the end of the file. */
+  adoptHostId(hostId: string): void;
   driver(hostId: string, logger: Logger): PodRuntime;
   /** Deletes every pod carrying the host id, through the CLI (behind codiusd's back). */
   removePodsOf(hostId: string): Promise<void>;
@@ -132,9 +134,6 @@ export async function setupPodman(): Promise<PodmanFixture> {
   const tar = await buildRootfsTar(dir);
   await podman(['import', '--quiet', '--change', WEB_CMD, tar, localImage]);
   const pushed: string[] = [];
-  after(async () => {
-    await podman(['rmi', '--force', '--ignore', localImage, ...pushed]).catch(() => undefined);
-  });
   let pushes = 0;
   async function push(repository: string, source = localImage): Promise<string> {
     const digestFile = join(dir, `digest-${(pushes += 1)}`);
@@ -148,9 +147,7 @@ export async function setupPodman(): Promise<PodmanFixture> {
 
   const { logger: quiet } = await import('./logs.js').then((m) => m.capturingLogger());
   const service = await startPodmanService({ root: dir, logger: quiet });
-  after(() => service.stop());
   const client = createUnixHttpClient(service.socketPath);
-  after(() => client.close());
 
   const network = `ct${randomBytes(3).toString('hex')}`;
   const subnet = `10.89.${200 + Math.floor(Math.random() * 40)}.0/24`;
@@ -161,9 +158,13 @@ export async function setupPodman(): Promise<PodmanFixture> {
       .filter(Boolean);
     if (ids.length > 0) await podman(['pod', 'rm', '--force', ...ids]);
   };
+  // One cleanup, in dependency order: pods use the network and the images.
   after(async () => {
     for (const hostId of hostIds) await removePodsOf(hostId).catch(() => undefined);
     await podman(['network', 'rm', '--force', network]).catch(() => undefined);
+    client.close();
+    await service.stop();
+    await podman(['rmi', '--force', '--ignore', localImage, ...pushed]).catch(() => undefined);
   });
 
   return {
@@ -186,6 +187,9 @@ export async function setupPodman(): Promise<PodmanFixture> {
       const id = `test-${randomBytes(6).toString('hex')}`;
       hostIds.push(id);
       return id;
+    },
+    adoptHostId(hostId) {
+      hostIds.push(hostId);
     },
     driver(hostId, logger) {
       return createPodmanDriver({ client, network, subnet, hostId, pullTimeoutMs: 30_000, logger });

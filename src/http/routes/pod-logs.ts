@@ -15,10 +15,6 @@ export function podLogRoutes(pods: Pick<PodManager, 'get' | 'manifest' | 'openLo
     {
       method: 'GET',
       path: '/pods/{id}/logs',
-      options: {
-        // Log lines are small and must reach the reader at once: never buffered by compression.
-        compression: {},
-      },
       handler: async (request, h) => {
         const id = request.params.id as string;
         const manifest = (await pods.get(id)) ? await pods.manifest(id) : undefined;
@@ -35,6 +31,7 @@ export function podLogRoutes(pods: Pick<PodManager, 'get' | 'manifest' | 'openLo
           upstream.abort();
           body.destroy();
         });
+        // The vendor media type is not compressible to hapi, so lines reach the reader as they come.
         return h
           .response(body)
           .type(LOG_CONTENT_TYPE)

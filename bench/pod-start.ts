@@ -1,0 +1,165 @@
+/**
+ * Pod start and teardown latency on real Podman: codiusd's driver (libpod API) against the podman CLI
+ * doing the same pod (own network, limits, init), in the same run. Start = from the first call until
+ * the pod answers HTTP 200 on its IP; teardown = until the runtime reports the pod gone.
+ * Usage: npm run bench:pods [-- iterations]   (root, Podman set up by scripts/setup-podman.sh)
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createLogger } from '../src/logger.js';
+import { buildPodPlan } from '../src/manifest/plan.js';
+import { createPodmanDriver } from '../src/runtime/podman/driver.js';
+import { startPodmanService } from '../src/runtime/podman/service.js';
+import { createUnixHttpClient } from '../src/runtime/unix-http.js';
+
+const run = promisify(execFile);
+const podman = async (...args: string[]) => (await run('podman', args)).stdout.trim();
+const iterations = Number(process.argv[2] ?? 10);
+
+function answers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, { timeout: 500 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+async function untilServing(ip: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await answers(`http://${ip}:3000/`))) {
+    if (Date.now() > deadline) throw new Error(`pod at ${ip} never answered`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'codiusd-bench-'));
+  const tag = randomBytes(4).toString('hex');
+  const image = `localhost/codius-bench/web:${tag}`;
+  const network = `cb${tag.slice(0, 6)}`;
+  const hostId = `bench-${tag}`;
+  const rootfs = join(dir, 'rootfs');
+  await mkdir(join(rootfs, 'bin'), { recursive: true });
+  await mkdir(join(rootfs, 'www'), { recursive: true });
+  await copyFile('/usr/bin/busybox', join(rootfs, 'bin', 'busybox'));
+  await symlink('busybox', join(rootfs, 'bin', 'sh'));
+  await run('sh', ['-c', `echo ok > ${rootfs}/www/index.html && tar -C ${rootfs} -cf ${dir}/rootfs.tar .`]);
+  await podman(
+    'import',
+    '--quiet',
+    '--change',
+    'CMD ["/bin/busybox","httpd","-f","-p","3000","-h","/www"]',
+    `${dir}/rootfs.tar`,
+    image,
+  );
+
+  const logger = createLogger('warn');
+  const service = await startPodmanService({ root: dir, logger });
+  const client = createUnixHttpClient(service.socketPath);
+  const driver = createPodmanDriver({
+    client,
+    network,
+    subnet: '10.89.199.0/24',
+    hostId,
+    pullTimeoutMs: 60_000,
+    logger,
+  });
+  await driver.prepare();
+
+  const ours = { start: [] as number[], teardown: [] as number[] };
+  const cli = { start: [] as number[], teardown: [] as number[] };
+  try {
+    for (let i = 0; i < iterations; i += 1) {
+      const plan = buildPodPlan(
+        {
+          manifest: {
+            name: `bench-${tag}-${i}`,
+            version: '1',
+            port: '3000',
+            containers: [{ id: 'web', image }],
+          },
+        },
+        { publicUri: 'https://bench.example' },
+      );
+      let started = performance.now();
+      const pod = await driver.runPod(plan);
+      await untilServing(pod.ip ?? '');
+      ours.start.push(performance.now() - started);
+      started = performance.now();
+      await driver.deletePod(plan.hash);
+      ours.teardown.push(performance.now() - started);
+
+      const name = `codius-bench-cli-${tag}-${i}`;
+      started = performance.now();
+      await podman(
+        'pod',
+        'create',
+        '--name',
+        name,
+        '--network',
+        network,
+        '--memory',
+        '512m',
+        '--cpus',
+        '1',
+        '--label',
+        `codius.host=${hostId}`,
+      );
+      await podman('create', '--pod', name, '--name', `${name}-web`, '--init', '--stop-timeout', '2', image);
+      await podman('pod', 'start', name);
+      const infra = await podman('pod', 'inspect', name, '--format', '{{.InfraContainerID}}');
+      const ip = await podman(
+        'inspect',
+        infra,
+        '--format',
+        `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
+      );
+      await untilServing(ip);
+      cli.start.push(performance.now() - started);
+      started = performance.now();
+      await podman('pod', 'rm', '--force', name);
+      cli.teardown.push(performance.now() - started);
+    }
+  } finally {
+    const leftovers = (await podman('pod', 'ps', '-q', '--filter', `label=codius.host=${hostId}`))
+      .split('\n')
+      .filter(Boolean);
+    if (leftovers.length > 0) await podman('pod', 'rm', '--force', ...leftovers);
+    await podman('network', 'rm', '--force', network);
+    client.close();
+    await service.stop();
+    await podman('rmi', '--force', image);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const rows = [
+    ['podman CLI (baseline)', median(cli.start), median(cli.teardown)],
+    ['codiusd driver (libpod API)', median(ours.start), median(ours.teardown)],
+  ] as const;
+  console.log(`pod start → first HTTP 200, and teardown; median of ${iterations}, busybox httpd, runc`);
+  console.log('target                       start ms  teardown ms  start ratio  teardown ratio');
+  for (const [label, start, teardown] of rows) {
+    console.log(
+      `${label.padEnd(29)}${start.toFixed(0).padStart(8)}  ${teardown.toFixed(0).padStart(11)}  ${(start / rows[0][1]).toFixed(2).padStart(11)}  ${(teardown / rows[0][2]).toFixed(2).padStart(14)}`,
+    );
+  }
+  console.log(`all starts (ms), codiusd: ${ours.start.map((v) => v.toFixed(0)).join(' ')}`);
+  console.log(`all starts (ms), CLI:     ${cli.start.map((v) => v.toFixed(0)).join(' ')}`);
+}
+
+await main();

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { buildPodPlan } from '../src/manifest/plan.js';
+import { PODMAN_SOCKET_FILE } from '../src/runtime/podman/service.js';
+import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
+import { openStore } from '../src/store/store.js';
+import { freePort, startDaemon } from './helpers/daemon.js';
+import { capturingLogger } from './helpers/logs.js';
+import { setupPodman } from './helpers/podman.js';
+import { tempDir } from './helpers/tmp.js';
+
+const fixture = await setupPodman();
+
+describe('bin/codiusd with Podman', () => {
+  it('starts its own Podman API service, recovers paid pods, removes orphans, and leaves pods running on exit', async () => {
+    const root = await tempDir();
+    const { secret } = await loadOrCreateHostSecret(root);
+    const hostId = hostIdFromSecret(secret);
+    fixture.adoptHostId(hostId);
+    const driver = fixture.driver(hostId, capturingLogger().logger);
+    await driver.prepare();
+
+    // What an earlier codiusd left: a paid pod whose runtime pod died, and a labelled pod nobody pays for.
+    const manifest = {
+      name: `daemon-${randomBytes(4).toString('hex')}`,
+      version: '1.0.0',
+      port: '3000',
+      containers: [{ id: 'web', image: fixture.webImage }],
+    };
+    const paid = buildPodPlan({ manifest }, { publicUri: 'http://local.codius.org:3000' });
+    const store = await openStore({ root, inMemory: false });
+    await store.manifests.put(paid.hash, manifest);
+    await store.pods.save({
+      hash: paid.hash,
+      state: 'running',
+      startedAt: Date.now(),
+      expiresAt: Date.now() + 600_000,
+      memoryMiB: 512,
+      totalUptimeSeconds: 600,
+      port: 3000,
+      ip: null,
+    });
+    await store.close();
+    const orphan = buildPodPlan(
+      { manifest: { ...manifest, name: `${manifest.name}-orphan` } },
+      { publicUri: 'http://local.codius.org:3000' },
+    );
+    await driver.runPod(orphan);
+
+    const daemon = await startDaemon(
+      {
+        CODIUS_DEV: 'true',
+        CODIUS_ROOT: root,
+        CODIUS_PORT: String(await freePort()),
+        CODIUS_BOOTSTRAP_PEERS: '[]',
+        CODIUS_PODMAN_NETWORK: fixture.network,
+        CODIUS_PODMAN_SUBNET: fixture.subnet,
+        CONTAINERS_REGISTRIES_CONF: process.env.CONTAINERS_REGISTRIES_CONF ?? '',
+      },
+      [],
+    );
+    assert.ok(existsSync(join(root, PODMAN_SOCKET_FILE)), 'its own API socket under CODIUS_ROOT');
+    const pods = await driver.listPods();
+    assert.deepEqual(
+      pods.map((p) => [p.hash, p.running]),
+      [[paid.hash, true]],
+    );
+    assert.match(daemon.output(), /paid pod is not running; recreating it/);
+    assert.match(daemon.output(), /removed a pod of this host that nobody pays for/);
+
+    daemon.child.kill('SIGTERM');
+    assert.equal((await daemon.exited).code, 0);
+    assert.equal(existsSync(join(root, PODMAN_SOCKET_FILE)), false, 'API service stopped with the daemon');
+    assert.equal((await driver.inspectPod(paid.hash))?.running, true, 'pods outlive the daemon');
+  });
+});
