@@ -23,7 +23,11 @@ async function startApp(
   env: Record<string, string>,
   root: string,
 ): Promise<{ app: App; url: string; logs: ReturnType<typeof capturingLogger> }> {
-  const config = { ...loadConfig({ CODIUS_ROOT: root, ...env }), port: 0 };
+  // The no-op runtime: these tests are about the host endpoints, not about running pods.
+  const config = {
+    ...loadConfig({ CODIUS_ROOT: root, CODIUS_RUNTIME: 'hyperd', CODIUS_HYPER_NOOP: 'true', ...env }),
+    port: 0,
+  };
   const logs = capturingLogger();
   const app = createApp({ config, logger: logs.logger, machine });
   await app.start();
@@ -60,9 +64,6 @@ describe('public HTTP endpoints', () => {
       {
         CODIUS_PUBLIC_URI: 'https://codius.example.com',
         CODIUS_COST_PER_MONTH: '12.5',
-        // The no-op runtime: these tests are about the host endpoints, not about running pods.
-        CODIUS_RUNTIME: 'hyperd',
-        CODIUS_HYPER_NOOP: 'true',
       },
       root,
     ));
