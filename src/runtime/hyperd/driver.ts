@@ -1,6 +1,7 @@
 import type { ManifestHash } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
-import type { ContainerLogSource, PodRuntime, RuntimePod } from '../driver.js';
+import type { PodRuntime, RuntimePod } from '../driver.js';
+import { openLogStreams, removeOnFailure, type LogTarget } from '../driver-support.js';
 import { ImageUnavailableError, RuntimeApiError } from '../errors.js';
 import { describeBody, parseJson, type UnixHttpClient, type UnixResponse } from '../unix-http.js';
 import { hyperPodSpec, sidecarName } from './spec.js';
@@ -136,22 +137,22 @@ export function createHyperdDriver(options: HyperdDriverOptions): PodRuntime {
         for (const container of spec.containers) await pullImage(container.image);
         await create(spec);
       }
-      try {
-        const started = await client.request({
-          method: 'POST',
-          path: `/pod/start?podId=${plan.hash}`,
-          timeoutMs: 60_000,
-        });
-        if (started.status !== 200) fail(started, 'pod start');
-        const pod = await inspectPod(plan.hash);
-        if (!pod) throw new RuntimeApiError(404, `hyperd pod ${plan.hash} vanished right after start`);
-        return { ...pod, running: true };
-      } catch (error) {
-        await deletePod(plan.hash).catch((cleanupError: unknown) => {
-          logger.warn({ hash: plan.hash, err: cleanupError }, 'could not remove a pod that failed to start');
-        });
-        throw error;
-      }
+      return removeOnFailure(
+        async () => {
+          const started = await client.request({
+            method: 'POST',
+            path: `/pod/start?podId=${plan.hash}`,
+            timeoutMs: 60_000,
+          });
+          if (started.status !== 200) fail(started, 'pod start');
+          const pod = await inspectPod(plan.hash);
+          if (!pod) throw new RuntimeApiError(404, `hyperd pod ${plan.hash} vanished right after start`);
+          return { ...pod, running: true };
+        },
+        () => deletePod(plan.hash),
+        (error) =>
+          logger.warn({ hash: plan.hash, err: error }, 'could not remove a pod that failed to start'),
+      );
     },
     inspectPod,
     async listPods() {
@@ -164,29 +165,17 @@ export function createHyperdDriver(options: HyperdDriverOptions): PodRuntime {
     async openLogs(hash, { follow, signal }) {
       const info = await podInfo(hash);
       if (!info) return null;
-      const sources: ContainerLogSource[] = [];
-      try {
-        for (const container of info.spec?.containers ?? []) {
-          if (!container.containerID) continue;
-          const frames = await client.stream({
-            method: 'GET',
-            path: `/container/logs?container=${encodeURIComponent(container.containerID)}&stdout=true&stderr=true&follow=${String(follow)}`,
-            signal,
-          });
-          sources.push({ container: logName(hash, container.name ?? container.containerID), frames });
-          if (frames.statusCode !== 200) {
-            frames.resume();
-            throw new RuntimeApiError(
-              frames.statusCode ?? 0,
-              `hyperd logs of ${container.containerID} failed`,
-            );
-          }
-        }
-      } catch (error) {
-        for (const source of sources) source.frames.destroy();
-        throw error;
-      }
-      return sources;
+      const targets = (info.spec?.containers ?? []).flatMap((container): LogTarget[] =>
+        container.containerID
+          ? [
+              {
+                container: logName(hash, container.name ?? container.containerID),
+                path: `/container/logs?container=${encodeURIComponent(container.containerID)}&stdout=true&stderr=true&follow=${String(follow)}`,
+              },
+            ]
+          : [],
+      );
+      return openLogStreams(client, targets, signal);
     },
     async close() {
       client.close();

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { ContainerPlan, ManifestHash, PodPlan } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
 import { gatewayOf, parseIpv4Cidr } from '../../net/ipv4.js';
-import type { ContainerLogSource, PodRuntime, RuntimePod } from '../driver.js';
+import type { PodRuntime, RuntimePod } from '../driver.js';
+import { openLogStreams, removeOnFailure, type LogTarget } from '../driver-support.js';
 import { ImageUnavailableError, RuntimeApiError } from '../errors.js';
 import { describeBody, parseJson, type UnixHttpClient, type UnixResponse } from '../unix-http.js';
 
@@ -278,14 +279,12 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
       for (const image of new Set(plan.containers.map((c) => c.image))) await pullImage(image);
       // A pod of this name is a leftover (a crash between create and record): it is replaced, not reused.
       await deletePod(plan.hash);
-      try {
-        return await createAndStart(plan);
-      } catch (error) {
-        await deletePod(plan.hash).catch((cleanupError: unknown) => {
-          logger.warn({ hash: plan.hash, err: cleanupError }, 'could not remove a pod that failed to start');
-        });
-        throw error;
-      }
+      return removeOnFailure(
+        () => createAndStart(plan),
+        () => deletePod(plan.hash),
+        (error) =>
+          logger.warn({ hash: plan.hash, err: error }, 'could not remove a pod that failed to start'),
+      );
     },
     inspectPod,
     async listPods() {
@@ -303,31 +302,19 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
     async openLogs(hash, { follow, signal }) {
       const pod = await inspectRaw(hash);
       if (!pod) return null;
-      const sources: ContainerLogSource[] = [];
-      try {
-        for (const container of pod.Containers ?? []) {
-          if (container.Id === pod.InfraContainerID) continue;
-          const inspected = await call('GET', `/containers/${container.Id}/json`);
-          if (inspected.status === 404) continue;
-          expectStatus(inspected, 'container inspect', 200);
-          const labels = (parseJson(inspected, 'container inspect') as ContainerInspect).Config?.Labels ?? {};
-          const id = labels[LABEL_CONTAINER_ID] ?? container.Name;
-          const frames = await client.stream({
-            method: 'GET',
-            path: `${API}/containers/${container.Id}/logs?follow=${String(follow)}&stdout=true&stderr=true`,
-            signal,
-          });
-          sources.push({ container: id, frames });
-          if (frames.statusCode !== 200) {
-            frames.resume();
-            throw new RuntimeApiError(frames.statusCode ?? 0, `podman logs of ${container.Name} failed`);
-          }
-        }
-      } catch (error) {
-        for (const source of sources) source.frames.destroy();
-        throw error;
+      const targets: LogTarget[] = [];
+      for (const container of pod.Containers ?? []) {
+        if (container.Id === pod.InfraContainerID) continue;
+        const inspected = await call('GET', `/containers/${container.Id}/json`);
+        if (inspected.status === 404) continue;
+        expectStatus(inspected, 'container inspect', 200);
+        const labels = (parseJson(inspected, 'container inspect') as ContainerInspect).Config?.Labels ?? {};
+        targets.push({
+          container: labels[LABEL_CONTAINER_ID] ?? container.Name,
+          path: `${API}/containers/${container.Id}/logs?follow=${String(follow)}&stdout=true&stderr=true`,
+        });
       }
-      return sources;
+      return openLogStreams(client, targets, signal);
     },
     async close() {
       client.close();
