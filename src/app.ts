@@ -117,6 +117,10 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
       ...podLogRoutes(podManager),
       ...statusPageRoutes(hostInfo),
     ]);
+    // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.
+    server.events.on('closing', () => {
+      logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining requests');
+    });
     try {
       await server.start();
     } catch (error) {

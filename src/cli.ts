@@ -114,7 +114,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining requests');
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, `received ${signal}; stopping`);
     // Backstop in case a component hangs while stopping.
     setTimeout(() => {
       logger.error('shutdown did not finish in time; exiting');
