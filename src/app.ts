@@ -1,12 +1,20 @@
 import type { Server } from '@hapi/hapi';
 import type { Config } from './config/config.js';
 import { createHostInfoService, realMachine, type MachineProbe } from './host/host-info.js';
+import { paymentsPlugin } from './http/plugins/payments.js';
 import { infoRoutes } from './http/routes/info.js';
 import { podLogRoutes } from './http/routes/pod-logs.js';
+import { podRoutes } from './http/routes/pods.js';
 import { statusPageRoutes } from './http/routes/status-page.js';
 import { versionRoutes } from './http/routes/version.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './logger.js';
+import { createIlpLink, type IlpLink } from './ilp/link.js';
+import { isListening, isMoneydLocalEndpoint, startEmbeddedMoneyd } from './ilp/moneyd-local.js';
+import { btpEndpoint, createIlpPlugin, type IlpSettings } from './ilp/plugin.js';
+import { createCreditBook } from './payments/credits.js';
+import { createPaymentReceiver, type PaymentReceiver } from './payments/receiver.js';
+import type { SupervisedProcess } from './process/supervisor.js';
 import { ensureRootDir } from './root-dir.js';
 import { createCapacity } from './pods/capacity.js';
 import { createPodManager, type PodManager } from './pods/pod-manager.js';
@@ -34,17 +42,50 @@ export interface App {
 /** Bound on how many peers /info?requestPeers=true lists (the original listed all). */
 const MAX_LISTED_PEERS = 1000;
 
+/** Where the ILP provider is expected, for logs: never the credentials. */
+function providerLabel(settings: IlpSettings): string {
+  const endpoint = btpEndpoint(settings);
+  return endpoint ? `${settings.plugin} at ${endpoint.host}:${endpoint.port}` : settings.plugin;
+}
+
+/**
+ * In dev mode only, a host with nothing on the moneyd port gets an embedded `moneyd local`, so the quick
+ * start needs nothing else. Production never does this: that moneyd's money is not real.
+ */
+async function maybeStartEmbeddedMoneyd(
+  config: Config,
+  logger: Logger,
+): Promise<SupervisedProcess | undefined> {
+  if (!config.dev) return undefined;
+  const endpoint = btpEndpoint(config.ilp);
+  if (!endpoint || !isMoneydLocalEndpoint(endpoint)) return undefined;
+  if (await isListening(endpoint.host, endpoint.port)) return undefined;
+  logger.warn(
+    'dev mode: nothing listens on localhost:7768, starting an embedded `moneyd local` (play money)',
+  );
+  return startEmbeddedMoneyd({ logger: logger.child({ component: 'moneyd' }) });
+}
+
 /** Composition root: builds every component from the config and wires them together. */
 export function createApp({ config, logger, machine = realMachine }: AppDependencies): App {
   let store: Store | undefined;
   let server: Server | undefined;
   let runtime: PodRuntime | undefined;
   let pods: PodManager | undefined;
+  let moneyd: SupervisedProcess | undefined;
+  let ilp: IlpLink | undefined;
+  let receiver: PaymentReceiver | undefined;
 
   /** Releases whatever start() got to, in reverse order; used by stop() and by a failed start(). */
   async function release(): Promise<void> {
     await pods?.stop();
     pods = undefined;
+    receiver?.close();
+    receiver = undefined;
+    await ilp?.stop();
+    ilp = undefined;
+    await moneyd?.stop();
+    moneyd = undefined;
     await runtime?.close();
     runtime = undefined;
     await store?.close();
@@ -85,6 +126,22 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
     // Recovers paid pods and removes orphans before serving; runtime trouble is retried in the background.
     await podManager.start();
 
+    try {
+      moneyd = await maybeStartEmbeddedMoneyd(config, logger);
+    } catch (error) {
+      // The link below reports and retries; a dev host still serves everything but uploads.
+      logger.error({ err: error }, 'could not start the embedded moneyd');
+    }
+    const link = createIlpLink({
+      createPlugin: () => createIlpPlugin(config.ilp),
+      logger: logger.child({ component: 'ilp' }),
+      providerLabel: providerLabel(config.ilp),
+    });
+    ilp = link;
+    link.start();
+    const paymentReceiver = createPaymentReceiver({ link, logger: logger.child({ component: 'payments' }) });
+    receiver = paymentReceiver;
+
     const podUsage = cachedUntilWrite(openedStore, () => openedStore.pods.usage());
     const capacity = createCapacity(
       { totalMemoryBytes: machine.totalmem(), maxMemoryFraction: config.maxMemoryFraction },
@@ -101,9 +158,8 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
         capacity,
         peerCount: cachedUntilWrite(openedStore, () => openedStore.peers.count()),
         peerUris: (limit) => openedStore.peers.listUris(limit),
-        // No Interledger connection or upload route is wired in yet, so the host honestly takes no uploads.
-        asset: () => null,
-        readyForUploads: () => false,
+        asset: () => link.asset(),
+        readyForUploads: () => podManager.ready() && link.ready(),
         selfTestSucceeded: () => false,
         costPerMonth: () => config.costPerMonth,
       },
@@ -111,9 +167,33 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
     );
 
     server = createHttpServer({ host: config.bindIp, port: config.port, logger });
+    await server.register({
+      plugin: paymentsPlugin,
+      options: {
+        receiver: paymentReceiver,
+        book: (entry) => openedStore.ledger.append(entry),
+        timeoutMs: config.payments.timeoutMs,
+        logger: logger.child({ component: 'payments' }),
+      },
+    });
     server.route([
       ...versionRoutes(),
       ...infoRoutes(hostInfo),
+      ...podRoutes(
+        {
+          publicUri: config.publicUri,
+          quoteMode: config.quoteMode,
+          maxDurationSeconds: config.payments.maxDurationSeconds,
+          costPerMonth: () => config.costPerMonth,
+          asset: () => link.asset(),
+          logger: logger.child({ component: 'pods-api' }),
+        },
+        {
+          pods: podManager,
+          capacity,
+          credits: createCreditBook((hash, asset) => openedStore.ledger.creditBalance(hash, asset)),
+        },
+      ),
       ...podLogRoutes(podManager),
       ...statusPageRoutes(hostInfo),
     ]);

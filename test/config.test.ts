@@ -44,10 +44,11 @@ describe('config', () => {
     });
     assert.deepEqual(config.selfTest, { enabled: true, retries: 5, intervalMs: 5000 });
     assert.equal(config.quoteMode, 'free');
+    assert.deepEqual(config.payments, { timeoutMs: 60_000, maxDurationSeconds: 31_536_000 });
     assert.deepEqual(config.admin, { enabled: false, port: 3001 });
     assert.equal(config.logLevel, 'info');
     assert.equal(config.dev, false);
-    assert.deepEqual(config.ilp, { plugin: 'ilp-plugin-btp', credentials: null });
+    assert.deepEqual(config.ilp, { plugin: 'ilp-plugin-btp', credentials: null, btpServer: null });
   });
 
   it('requires CODIUS_PUBLIC_URI unless in dev mode, where it defaults to local.codius.org:<port>', () => {
@@ -80,12 +81,15 @@ describe('config', () => {
       CODIUS_SELF_TEST_RETRIES: '0',
       CODIUS_SELF_TEST_INTERVAL: '0.5',
       CODIUS_QUOTE_MODE: 'stream',
+      CODIUS_PAYMENT_TIMEOUT: '1.5',
+      CODIUS_MAX_DURATION: '86400',
       CODIUS_ADMIN_API: 'true',
       CODIUS_ADMIN_PORT: '8081',
       CODIUS_LOG_LEVEL: 'debug',
       CODIUS_SHUTDOWN_TIMEOUT: '2.5',
       ILP_PLUGIN: 'ilp-plugin-btp',
       ILP_CREDENTIALS: '{"server":"btp+ws://:s@localhost:7768"}',
+      ILP_BTP_SERVER: 'btp+wss://moneyd.example:443',
     });
     assert.equal(config.port, 8080);
     assert.equal(config.bindIp, '::1');
@@ -107,10 +111,12 @@ describe('config', () => {
     });
     assert.deepEqual(config.selfTest, { enabled: false, retries: 0, intervalMs: 500 });
     assert.equal(config.quoteMode, 'stream');
+    assert.deepEqual(config.payments, { timeoutMs: 1500, maxDurationSeconds: 86_400 });
     assert.deepEqual(config.admin, { enabled: true, port: 8081 });
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.shutdownTimeoutMs, 2500);
     assert.deepEqual(config.ilp.credentials, { server: 'btp+ws://:s@localhost:7768' });
+    assert.equal(config.ilp.btpServer, 'btp+wss://moneyd.example:443');
   });
 
   it('takes the price from the first of CODIUS_COST_PER_MONTH, COST_PER_MONTH, CODIUS_XRP_PER_MONTH', () => {
@@ -160,6 +166,11 @@ describe('config', () => {
     ['CODIUS_SELF_TEST_RETRIES', '-1'],
     ['CODIUS_SELF_TEST_INTERVAL', '0'],
     ['CODIUS_QUOTE_MODE', 'paid'],
+    ['CODIUS_PAYMENT_TIMEOUT', '0'],
+    ['CODIUS_PAYMENT_TIMEOUT', '601'],
+    ['CODIUS_MAX_DURATION', '0'],
+    ['CODIUS_MAX_DURATION', '1.5'],
+    ['ILP_BTP_SERVER', 'http://localhost:7768'],
     ['CODIUS_ADMIN_API', 'enabled'],
     ['CODIUS_ADMIN_PORT', '70000'],
     ['CODIUS_LOG_LEVEL', 'loud'],

@@ -187,8 +187,9 @@ describe('public HTTP endpoints', () => {
     await store.pods.save({
       hash: 'c'.repeat(52),
       state: 'running',
-      startedAt: 0,
-      expiresAt: 1,
+      startedAt: Date.now(),
+      // Paid for an hour: an expired pod would be removed (and its memory freed) while the app starts.
+      expiresAt: Date.now() + 3_600_000,
       memoryMiB: 6 * 1024,
       totalUptimeSeconds: 1,
       port: null,

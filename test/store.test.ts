@@ -56,6 +56,7 @@ describe('store', () => {
     await first.ledger.append({
       manifestHash: HASH,
       amount: '2283106',
+      credit: '0',
       assetCode: 'XRP',
       assetScale: 9,
       purpose: 'upload',
@@ -169,19 +170,31 @@ describe('store', () => {
     await store.close();
   });
 
-  it('sums ledger amounts exactly per asset, beyond 2^53', async () => {
+  it('sums ledger amounts and credit exactly per asset, beyond 2^53', async () => {
     const store = await openStore({ root: '', inMemory: true });
-    const base = { manifestHash: HASH, purpose: 'upload' as const, payTokenHash: null };
-    await store.ledger.append({ ...base, amount: '9007199254740993', assetCode: 'XRP', assetScale: 9 });
-    await store.ledger.append({ ...base, amount: '9007199254740993', assetCode: 'XRP', assetScale: 9 });
+    const base = { manifestHash: HASH, purpose: 'upload' as const, payTokenHash: null, credit: '0' };
+    const xrp9 = { assetCode: 'XRP', assetScale: 9 };
+    await store.ledger.append({ ...base, ...xrp9, amount: '9007199254740993' });
+    await store.ledger.append({ ...base, ...xrp9, amount: '9007199254740993' });
     await store.ledger.append({ ...base, amount: '5', assetCode: 'XRP', assetScale: 6 });
-    await assert.rejects(
-      store.ledger.append({ ...base, amount: '1.5', assetCode: 'XRP', assetScale: 9 }),
-      TypeError,
-    );
-    assert.deepEqual(await store.ledger.totals(), [
-      { assetCode: 'XRP', assetScale: 9, amount: 18014398509481986n },
-      { assetCode: 'XRP', assetScale: 6, amount: 5n },
+    // 7 arrived short of a price: it is credit, then an upload spends 4 of it.
+    await store.ledger.append({ ...base, ...xrp9, purpose: 'shortfall', amount: '7', credit: '7' });
+    await store.ledger.append({ ...base, ...xrp9, amount: '10', credit: '-4' });
+    await store.ledger.append({ ...base, ...xrp9, manifestHash: 'b'.repeat(52), amount: '1', credit: '1' });
+    for (const bad of [{ amount: '1.5' }, { amount: '-1' }, { amount: '1', credit: 'x' }]) {
+      await assert.rejects(store.ledger.append({ ...base, ...xrp9, ...bad }), TypeError);
+    }
+    assert.equal(await store.ledger.creditBalance(HASH, { code: 'XRP', scale: 9 }), 3n);
+    assert.equal(await store.ledger.creditBalance(HASH, { code: 'XRP', scale: 6 }), 0n);
+    assert.deepEqual(await store.ledger.accounts(), [
+      {
+        assetCode: 'XRP',
+        assetScale: 9,
+        received: 18014398509482004n,
+        outstandingCredit: 4n,
+        earned: 18014398509482000n,
+      },
+      { assetCode: 'XRP', assetScale: 6, received: 5n, outstandingCredit: 0n, earned: 5n },
     ]);
     await store.close();
   });

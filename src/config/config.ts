@@ -29,10 +29,11 @@ export interface Config {
   };
   selfTest: { enabled: boolean; retries: number; intervalMs: number };
   quoteMode: 'free' | 'stream';
+  payments: { timeoutMs: number; maxDurationSeconds: number };
   admin: { enabled: boolean; port: number };
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
-  ilp: { plugin: string; credentials: Record<string, unknown> | null };
+  ilp: { plugin: string; credentials: Record<string, unknown> | null; btpServer: string | null };
 }
 
 /** A configuration error: one line naming the variable and what it expects. */
@@ -134,12 +135,17 @@ export function loadConfig(env: Env): Config {
       intervalMs: Math.round((readNumber(env, 'CODIUS_SELF_TEST_INTERVAL') ?? 5) * 1000),
     },
     quoteMode: (read(env, 'CODIUS_QUOTE_MODE') as 'free' | 'stream' | undefined) ?? 'free',
+    payments: {
+      timeoutMs: Math.round((readNumber(env, 'CODIUS_PAYMENT_TIMEOUT') ?? 60) * 1000),
+      maxDurationSeconds: readNumber(env, 'CODIUS_MAX_DURATION') ?? 31_536_000,
+    },
     admin,
     logLevel: (read(env, 'CODIUS_LOG_LEVEL') as LogLevel | undefined) ?? 'info',
     shutdownTimeoutMs: Math.round((readNumber(env, 'CODIUS_SHUTDOWN_TIMEOUT') ?? 10) * 1000),
     ilp: {
       plugin: readString(env, 'ILP_PLUGIN') ?? 'ilp-plugin-btp',
       credentials: (read(env, 'ILP_CREDENTIALS') as Record<string, unknown> | undefined) ?? null,
+      btpServer: readString(env, 'ILP_BTP_SERVER') ?? null,
     },
   };
 }

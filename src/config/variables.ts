@@ -228,6 +228,21 @@ export const VARIABLES: readonly VariableSpec[] = [
       'OPTIONS /pods: free answers at once (what the published CLI 3.1.0 needs); stream asks for the zero-amount STREAM handshake of the unreleased CLI.',
   },
   {
+    name: 'CODIUS_PAYMENT_TIMEOUT',
+    schema: Joi.number().greater(0).max(600),
+    expected: 'a number of seconds in (0, 600]',
+    defaultText: '60',
+    description:
+      'How long a paid request waits for the full price to arrive over STREAM; what arrived by then is kept as the manifest credit.',
+  },
+  {
+    name: 'CODIUS_MAX_DURATION',
+    schema: Joi.number().integer().min(1).max(315_360_000),
+    expected: 'an integer number of seconds from 1 to 315360000 (ten years)',
+    defaultText: '31536000 (365 days)',
+    description: 'Longest duration one upload or extension may buy; longer ones get 400.',
+  },
+  {
     name: 'CODIUS_ADMIN_API',
     schema: bool,
     expected: 'true or false',
@@ -262,6 +277,14 @@ export const VARIABLES: readonly VariableSpec[] = [
     expected: 'an npm module name',
     defaultText: 'ilp-plugin-btp',
     description: 'ILP plugin used to reach moneyd.',
+  },
+  {
+    name: 'ILP_BTP_SERVER',
+    schema: Joi.string().uri({ scheme: ['btp+ws', 'btp+wss'] }),
+    expected: 'a btp+ws:// or btp+wss:// URL, e.g. btp+ws://localhost:7768',
+    defaultText: 'btp+ws://localhost:7768',
+    description:
+      'BTP server of the ILP provider when ILP_CREDENTIALS is unset; a random secret is added, so each connection gets its own moneyd sub-account.',
   },
   {
     name: 'ILP_CREDENTIALS',

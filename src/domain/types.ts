@@ -39,19 +39,52 @@ export interface PeerRecord {
   consecutiveFailures: number;
 }
 
-/** Why money was received. */
-export type LedgerPurpose = 'upload' | 'extend' | 'quote' | 'credit-used';
+/**
+ * Why a ledger entry was written.
+ * - `upload` / `extend`: a paid POST / PUT that bought time (credit spent on it shows as negative credit);
+ * - `shortfall`: a payment that did not reach the price in time; what arrived becomes credit;
+ * - `unserved`: paid (money and credit) but the pod could not start or was gone; all of it becomes credit.
+ */
+export type LedgerPurpose = 'upload' | 'extend' | 'shortfall' | 'unserved';
 
+/**
+ * One line of the append-only ledger. `amount` is money actually received with it; `credit` changes the
+ * manifest's credit balance (what it has paid but not yet been served). Profit and balances are sums.
+ */
 export interface LedgerEntry {
   id: number;
   at: number;
   manifestHash: ManifestHash | null;
-  /** Integer amount in the asset's base units, as a decimal string (may exceed 2^53). */
+  /** Integer amount received, in the asset's base units, as a decimal string (may exceed 2^53). */
   amount: string;
+  /** Signed change of the manifest's credit, in base units, as a decimal string. */
+  credit: string;
   assetCode: string;
   assetScale: number;
   purpose: LedgerPurpose;
   /** sha256 hex of the pay token; the token itself is never stored. */
+  payTokenHash: string | null;
+}
+
+/** Money of one asset, from the ledger: received in all, still owed as credit, and earned (the rest). */
+export interface AssetAccount {
+  assetCode: string;
+  assetScale: number;
+  received: bigint;
+  outstandingCredit: bigint;
+  earned: bigint;
+}
+
+/**
+ * What a request paid, handed to the pod lifecycle so the ledger line is written in the same transaction
+ * as the expiry it buys (or turned into credit if nothing could be bought).
+ */
+export interface Payment {
+  asset: HostAsset;
+  /** Money received for this request. */
+  received: bigint;
+  /** Earlier credit of this manifest spent on this request. */
+  creditUsed: bigint;
   payTokenHash: string | null;
 }
 

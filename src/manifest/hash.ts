@@ -27,3 +27,6 @@ export function hashPrivateVar(entry: PrivateVar): string {
 export function podSecret(hostSecret: Buffer, hash: ManifestHash): string {
   return createHmac('sha256', hostSecret).update(hash, 'utf8').digest('hex');
 }
+
+/** A manifest hash as codiusd writes it: 52 lower-case base32 characters. */
+export const MANIFEST_HASH_PATTERN = /^[a-z2-7]{52}$/;

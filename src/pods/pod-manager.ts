@@ -1,6 +1,8 @@
-import type { Manifest, ManifestHash, PodPlan, PodRecord, PodRequest } from '../domain/types.js';
+import type { Manifest, ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../domain/types.js';
 import type { Logger } from '../logger.js';
 import { buildPodPlan } from '../manifest/plan.js';
+import { isWorthBooking, paidLine, unservedLine } from '../payments/ledger-lines.js';
+import type { Repositories } from '../store/store.js';
 import type { ContainerLogSource, LogOptions, PodRuntime } from '../runtime/driver.js';
 import type { Store } from '../store/store.js';
 import { createKeyedMutex } from './keyed-mutex.js';
@@ -56,10 +58,16 @@ export interface PodManager {
    * Runs the manifest's pod for `durationSeconds` more: a live pod's time is extended (and the pod recreated
    * if the runtime lost it), otherwise a new pod starts. Concurrent calls for one manifest run one after the
    * other and all count. Throws PodStartError when a new pod cannot start.
+   *
+   * `payment` is booked in the ledger in the same transaction as the expiry it buys; if nothing can be
+   * bought (the pod does not start) it is booked as the manifest's credit instead.
    */
-  run(request: PodRequest, durationSeconds: number): Promise<PodRecord>;
-  /** Adds time to a live pod (recreating it if the runtime lost it); null when there is no live pod. */
-  extend(hash: ManifestHash, durationSeconds: number): Promise<PodRecord | null>;
+  run(request: PodRequest, durationSeconds: number, payment?: Payment): Promise<PodRecord>;
+  /**
+   * Adds time to a live pod (recreating it if the runtime lost it); null when there is no live pod, in which
+   * case `payment` becomes the manifest's credit.
+   */
+  extend(hash: ManifestHash, durationSeconds: number, payment?: Payment): Promise<PodRecord | null>;
   /** The pod's record while it is paid for (not expired, not being removed). */
   get(hash: ManifestHash): Promise<PodRecord | undefined>;
   /** The stored public manifest of a live pod. */
@@ -107,6 +115,43 @@ export function createPodManager(options: PodManagerOptions): PodManager {
   function sealedVarsOf(hash: ManifestHash, request: PodRequest): string | null {
     const vars = request.private?.vars;
     return vars && Object.keys(vars).length > 0 ? cipher.seal(hash, vars) : null;
+  }
+
+  /** Books a payment inside a transaction that changes the expiry it paid for. */
+  async function bookPaid(
+    repos: Repositories,
+    hash: ManifestHash,
+    payment: Payment | undefined,
+    purpose: 'upload' | 'extend',
+  ): Promise<void> {
+    if (payment && isWorthBooking(payment)) await repos.ledger.append(paidLine(hash, payment, purpose));
+  }
+
+  /**
+   * Turns a payment that bought nothing into credit. Never throws: if even that write fails, the amounts
+   * are logged for the operator to settle by hand.
+   */
+  async function bookUnserved(
+    hash: ManifestHash,
+    payment: Payment | undefined,
+    paidLineCommitted: boolean,
+    repos: Repositories = store,
+  ): Promise<void> {
+    if (!payment || !isWorthBooking(payment)) return;
+    try {
+      await repos.ledger.append(unservedLine(hash, payment, paidLineCommitted));
+    } catch (error) {
+      logger.error(
+        {
+          hash,
+          err: error,
+          received: payment.received.toString(),
+          creditUsed: payment.creditUsed.toString(),
+          asset: payment.asset,
+        },
+        'could not book an unserved payment as credit; settle it by hand',
+      );
+    }
   }
 
   // ---- expiry ----------------------------------------------------------------------------------
@@ -233,11 +278,13 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     }
   }
 
-  async function run(request: PodRequest, durationSeconds: number): Promise<PodRecord> {
+  async function run(request: PodRequest, durationSeconds: number, payment?: Payment): Promise<PodRecord> {
     const plan = planFor(request);
     const { hash } = plan;
     const sealed = sealedVarsOf(hash, request);
-    const result = await mutex.run(hash, async () => {
+    /** Whether the payment's line is committed; set inside the locked work. */
+    const progress = { booked: false };
+    const result = mutex.run(hash, async () => {
       const at = now();
       const existing = await store.pods.get(hash);
       if (existing && existing.state !== 'terminating') {
@@ -246,7 +293,9 @@ export function createPodManager(options: PodManagerOptions): PodManager {
         await store.transaction(async (repos) => {
           await repos.pods.save(renewed);
           await repos.manifests.put(hash, plan.manifest, sealed);
+          await bookPaid(repos, hash, payment, 'upload');
         });
+        progress.booked = true;
         armExpiryTimer();
         return keepAliveOrLog(renewed, () => Promise.resolve(plan));
       }
@@ -274,7 +323,9 @@ export function createPodManager(options: PodManagerOptions): PodManager {
       await store.transaction(async (repos) => {
         await repos.pods.save(starting);
         await repos.manifests.put(hash, plan.manifest, sealed);
+        await bookPaid(repos, hash, payment, 'upload');
       });
+      progress.booked = true;
       armExpiryTimer();
       try {
         const running = await runRecorded(starting, plan);
@@ -284,28 +335,53 @@ export function createPodManager(options: PodManagerOptions): PodManager {
         );
         return running;
       } catch (error) {
-        // Nothing runs, so nothing is owed: forget it (the driver already removed what it created).
+        // Nothing runs, so nothing is owed: forget it (the driver already removed what it created) and
+        // keep what was paid as credit, in the same transaction.
         await store.transaction(async (repos) => {
           await repos.pods.delete(hash);
           await repos.manifests.delete(hash);
+          await bookUnserved(hash, payment, true, repos);
         });
         armExpiryTimer();
         throw new PodStartError(hash, { cause: error });
       }
     });
-    return result;
+    return result.catch(async (error: unknown) => {
+      // Failed before the payment was booked (e.g. the old run could not be removed): book it as credit.
+      if (!progress.booked) await bookUnserved(hash, payment, false);
+      throw error;
+    });
   }
 
-  async function extend(hash: ManifestHash, durationSeconds: number): Promise<PodRecord | null> {
-    return mutex.run(hash, async () => {
+  async function extend(
+    hash: ManifestHash,
+    durationSeconds: number,
+    payment?: Payment,
+  ): Promise<PodRecord | null> {
+    /** Whether the payment's line is committed; set inside the locked work. */
+    const progress = { booked: false };
+    const result = mutex.run(hash, async () => {
       const at = now();
       const existing = await store.pods.get(hash);
       if (!isLive(existing, at)) return null;
       const renewed = withMoreTime(existing, durationSeconds, at);
-      await store.pods.save(renewed);
+      await store.transaction(async (repos) => {
+        await repos.pods.save(renewed);
+        await bookPaid(repos, hash, payment, 'extend');
+      });
+      progress.booked = true;
       armExpiryTimer();
       return keepAliveOrLog(renewed, () => storedPlan(hash));
     });
+    try {
+      const record = await result;
+      // The pod had expired (or never existed) by the time the money arrived: keep it as credit.
+      if (!record) await bookUnserved(hash, payment, false);
+      return record;
+    } catch (error) {
+      if (!progress.booked) await bookUnserved(hash, payment, false);
+      throw error;
+    }
   }
 
   // ---- reconcile -------------------------------------------------------------------------------

@@ -65,6 +65,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX pods_by_state ON pods (state);
     `,
   },
+  {
+    version: 3,
+    name: 'ledger credit column: paid but not yet served, per manifest',
+    sql: `
+      -- Signed change of the manifest's credit balance, integer base units as text (may exceed 2^53).
+      ALTER TABLE ledger ADD COLUMN credit TEXT NOT NULL DEFAULT '0';
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

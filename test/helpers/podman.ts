@@ -80,6 +80,8 @@ export interface PodmanFixture {
   freshImage(): Promise<string>;
   /** A digest reference in the loopback registry that does not exist. */
   missingImage: string;
+  /** A digest reference that cannot be pulled until publish() copies the image to it. */
+  lateImage(): Promise<{ reference: string; publish(): Promise<void> }>;
   socketPath: string;
   client: UnixHttpClient;
   network: string;
@@ -167,18 +169,61 @@ export async function setupPodman(): Promise<PodmanFixture> {
     await podman(['rmi', '--force', '--ignore', localImage, ...pushed]).catch(() => undefined);
   });
 
+  async function freshImage(): Promise<string> {
+    // A label makes a new config, so a new digest that local storage does not know once the source is gone.
+    const source = `localhost/codius-test/fresh:${tag}-${pushes}`;
+    const label = `LABEL codius.test.fresh=${randomBytes(8).toString('hex')}`;
+    await podman(['import', '--quiet', '--change', WEB_CMD, '--change', label, tar, source]);
+    const reference = await push(`codius-test/fresh-${pushes}`, source);
+    await podman(['rmi', '--force', source]);
+    return reference;
+  }
+
   return {
     webImage,
-    async freshImage() {
-      // A label makes a new config, so a new digest that local storage does not know once the source is gone.
-      const source = `localhost/codius-test/fresh:${tag}-${pushes}`;
-      const label = `LABEL codius.test.fresh=${randomBytes(8).toString('hex')}`;
-      await podman(['import', '--quiet', '--change', WEB_CMD, '--change', label, tar, source]);
-      const reference = await push(`codius-test/fresh-${pushes}`, source);
-      await podman(['rmi', '--force', source]);
-      return reference;
-    },
+    freshImage,
     missingImage: `${registry}/codius-test/missing@sha256:${'0'.repeat(64)}`,
+    async lateImage() {
+      const [repository, digest] = (await freshImage()).slice(registry.length + 1).split('@');
+      if (!repository || !digest) throw new Error('unexpected image reference');
+      const target = `${repository}-late`;
+      const reference = `${registry}/${target}@${digest}`;
+      pushed.push(reference);
+      return {
+        reference,
+        // Registry API: mount the blobs from the first repository, then put the same manifest bytes, so
+        // the digest is unchanged.
+        async publish() {
+          const base = `http://${registry}/v2`;
+          const manifestResponse = await fetch(`${base}/${repository}/manifests/${digest}`, {
+            headers: {
+              Accept:
+                'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+            },
+          });
+          const bytes = Buffer.from(await manifestResponse.arrayBuffer());
+          const type =
+            manifestResponse.headers.get('content-type') ?? 'application/vnd.oci.image.manifest.v1+json';
+          const manifest = JSON.parse(bytes.toString('utf8')) as {
+            config: { digest: string };
+            layers: Array<{ digest: string }>;
+          };
+          for (const blob of [manifest.config, ...manifest.layers]) {
+            const mounted = await fetch(
+              `${base}/${target}/blobs/uploads/?mount=${blob.digest}&from=${repository}`,
+              { method: 'POST' },
+            );
+            if (mounted.status !== 201) throw new Error(`blob mount answered ${mounted.status}`);
+          }
+          const put = await fetch(`${base}/${target}/manifests/${digest}`, {
+            method: 'PUT',
+            headers: { 'Content-Type': type },
+            body: bytes,
+          });
+          if (put.status !== 201) throw new Error(`manifest put answered ${put.status}`);
+        },
+      };
+    },
     socketPath: service.socketPath,
     client,
     network,

@@ -1,5 +1,6 @@
 import type { ManifestHash } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
+import { MANIFEST_HASH_PATTERN } from '../../manifest/hash.js';
 import type { PodRuntime, RuntimePod } from '../driver.js';
 import { openLogStreams, removeOnFailure, type LogTarget } from '../driver-support.js';
 import { ImageUnavailableError, RuntimeApiError } from '../errors.js';
@@ -25,7 +26,6 @@ interface HyperPodInfo {
 }
 
 /** The original named every pod by its manifest hash; only such pods are this host's. */
-const MANIFEST_HASH_ID = /^[a-z2-7]{52}$/;
 
 function fail(response: UnixResponse, what: string): never {
   throw new RuntimeApiError(response.status, `hyperd ${what}: ${response.status} ${describeBody(response)}`);
@@ -42,7 +42,7 @@ export function parsePodList(podData: unknown): RuntimePod[] {
     if (typeof entry !== 'string') return [];
     const fields = entry.split(':');
     const [id] = fields;
-    if (fields.length < 4 || id === undefined || !MANIFEST_HASH_ID.test(id)) return [];
+    if (fields.length < 4 || id === undefined || !MANIFEST_HASH_PATTERN.test(id)) return [];
     return [{ hash: id, running: fields.at(-1) === 'running', ip: null }];
   });
 }

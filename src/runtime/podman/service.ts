@@ -1,13 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
+import { isAlive, startSupervised } from '../../process/supervisor.js';
 import { createUnixHttpClient } from '../unix-http.js';
 
 export const PODMAN_SOCKET_FILE = 'podman.sock';
 const PID_FILE = 'podman-service.pid';
 const READY_TIMEOUT_MS = 15_000;
-const RESTART_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 
 export interface PodmanServiceOptions {
   root: string;
@@ -70,10 +70,7 @@ async function waitUntilAnswering(socketPath: string, child: ChildProcess): Prom
   const client = createUnixHttpClient(socketPath, 2_000);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`podman system service exited (${String(child.exitCode ?? child.signalCode)})`);
-      }
+    while (Date.now() < deadline && isAlive(child)) {
       try {
         const response = await client.request({ method: 'GET', path: '/_ping' });
         if (response.status === 200) return;
@@ -82,6 +79,7 @@ async function waitUntilAnswering(socketPath: string, child: ChildProcess): Prom
       }
       await sleep(50);
     }
+    if (!isAlive(child)) return; // the supervisor reports the exit
     throw new Error(`podman system service did not answer on ${socketPath} within ${READY_TIMEOUT_MS} ms`);
   } finally {
     client.close();
@@ -94,77 +92,27 @@ async function waitUntilAnswering(socketPath: string, child: ChildProcess): Prom
  */
 export async function startPodmanService(options: PodmanServiceOptions): Promise<PodmanService> {
   const { root, logger } = options;
-  const podman = options.podmanPath ?? 'podman';
   const socketPath = join(root, PODMAN_SOCKET_FILE);
   const pidFile = join(root, PID_FILE);
   await stopLeftover(pidFile, socketPath, logger);
 
-  let child: ChildProcess | undefined;
-  let stopping = false;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let failures = 0;
-  /** Restarts are for a service that worked once; a first start that fails is reported to the caller. */
-  let everReady = false;
-
-  async function launch(): Promise<void> {
-    await rm(socketPath, { force: true });
-    const spawned = spawn(podman, ['system', 'service', '--time=0', `unix://${socketPath}`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child = spawned;
-    const spawnError = new Promise<never>((_resolve, reject) => {
-      spawned.once('error', (error: NodeJS.ErrnoException) => {
-        reject(error.code === 'ENOENT' ? new PodmanNotInstalledError() : error);
-      });
-    });
-    spawned.stderr.setEncoding('utf8');
-    spawned.stderr.on('data', (text: string) => {
-      for (const line of text.split('\n'))
-        if (line.trim()) logger.debug({ podman: line.trim() }, 'podman service');
-    });
-    spawned.once('exit', (code, signal) => {
-      if (stopping || child !== spawned || !everReady) return;
-      const delay = RESTART_DELAYS_MS[Math.min(failures, RESTART_DELAYS_MS.length - 1)] ?? 30_000;
-      failures += 1;
-      logger.error({ code, signal, restartInMs: delay }, 'podman API service exited; restarting it');
-      restartTimer = setTimeout(() => {
-        launch().then(
-          () => {
-            failures = 0;
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, 'podman API service did not come back');
-          },
-        );
-      }, delay);
-    });
-    await Promise.race([waitUntilAnswering(socketPath, spawned), spawnError]);
-    everReady = true;
-    if (spawned.pid !== undefined) await writeFile(pidFile, `${spawned.pid}\n`, { mode: 0o600 });
-    logger.info({ socket: socketPath, pid: spawned.pid }, 'started podman API service');
-  }
-
-  try {
-    await launch();
-  } catch (error) {
-    stopping = true;
-    child?.kill('SIGKILL');
-    throw error;
-  }
+  const service = await startSupervised({
+    name: 'podman API service',
+    command: options.podmanPath ?? 'podman',
+    args: ['system', 'service', '--time=0', `unix://${socketPath}`],
+    logger,
+    beforeLaunch: () => rm(socketPath, { force: true }),
+    waitReady: (child) => waitUntilAnswering(socketPath, child),
+    afterReady: async (child) => {
+      if (child.pid !== undefined) await writeFile(pidFile, `${child.pid}\n`, { mode: 0o600 });
+    },
+    explainSpawnError: (error) => (error.code === 'ENOENT' ? new PodmanNotInstalledError() : error),
+  });
 
   return {
     socketPath,
     async stop() {
-      stopping = true;
-      clearTimeout(restartTimer);
-      const running = child;
-      if (running && running.exitCode === null && running.signalCode === null) {
-        const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-        running.kill('SIGTERM');
-        const timer = setTimeout(() => running.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await service.stop();
       await rm(pidFile, { force: true });
       await rm(socketPath, { force: true });
     },

@@ -1,14 +1,22 @@
-import type { LedgerEntry, LedgerPurpose, ManifestHash } from '../../domain/types.js';
+import type {
+  AssetAccount,
+  HostAsset,
+  LedgerEntry,
+  LedgerPurpose,
+  ManifestHash,
+} from '../../domain/types.js';
 import type { SqlExecutor } from '../sqlite.js';
 
 export type NewLedgerEntry = Omit<LedgerEntry, 'id' | 'at'>;
 
-/** Every amount received, append-only. Profit and credits are derived from it, never kept beside it. */
+/** Every amount received and every credit movement, append-only. Profit and credit are sums over it. */
 export interface LedgerRepository {
   append(entry: NewLedgerEntry): Promise<LedgerEntry>;
   listForManifest(hash: ManifestHash): Promise<LedgerEntry[]>;
-  /** Sum of received amounts per asset, exact (amounts may exceed 2^53). */
-  totals(): Promise<Array<{ assetCode: string; assetScale: number; amount: bigint }>>;
+  /** Credit a manifest holds in an asset: paid but not yet served. */
+  creditBalance(hash: ManifestHash, asset: HostAsset): Promise<bigint>;
+  /** Received, outstanding credit and earned per asset, exact (amounts may exceed 2^53). */
+  accounts(): Promise<AssetAccount[]>;
 }
 
 type LedgerRow = {
@@ -16,6 +24,7 @@ type LedgerRow = {
   at: number;
   manifest_hash: string | null;
   amount: string;
+  credit: string;
   asset_code: string;
   asset_scale: number;
   purpose: string;
@@ -28,6 +37,7 @@ function toEntry(row: LedgerRow): LedgerEntry {
     at: row.at,
     manifestHash: row.manifest_hash,
     amount: row.amount,
+    credit: row.credit,
     assetCode: row.asset_code,
     assetScale: row.asset_scale,
     purpose: row.purpose as LedgerPurpose,
@@ -35,18 +45,24 @@ function toEntry(row: LedgerRow): LedgerEntry {
   };
 }
 
+const INTEGER = /^-?\d+$/;
+
+// Amounts are summed in JavaScript with BigInt: sqlite's SUM would go through 64-bit integers or doubles.
 export function createLedgerRepository(db: SqlExecutor, now: () => number): LedgerRepository {
   return {
     async append(entry) {
-      if (!/^-?\d+$/.test(entry.amount)) throw new TypeError(`ledger amount must be an integer string`);
+      if (!/^\d+$/.test(entry.amount))
+        throw new TypeError('ledger amount must be a non-negative integer string');
+      if (!INTEGER.test(entry.credit)) throw new TypeError('ledger credit must be an integer string');
       const at = now();
       const { lastID } = await db.run(
-        `INSERT INTO ledger (at, manifest_hash, amount, asset_code, asset_scale, purpose, pay_token_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO ledger (at, manifest_hash, amount, credit, asset_code, asset_scale, purpose, pay_token_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           at,
           entry.manifestHash,
           entry.amount,
+          entry.credit,
           entry.assetCode,
           entry.assetScale,
           entry.purpose,
@@ -61,18 +77,34 @@ export function createLedgerRepository(db: SqlExecutor, now: () => number): Ledg
       ]);
       return rows.map(toEntry);
     },
-    async totals() {
-      const rows = await db.all<{ asset_code: string; asset_scale: number; amount: string }>(
-        'SELECT asset_code, asset_scale, amount FROM ledger ORDER BY id',
+    async creditBalance(hash, asset) {
+      const rows = await db.all<{ credit: string }>(
+        `SELECT credit FROM ledger
+         WHERE manifest_hash = ? AND asset_code = ? AND asset_scale = ? AND credit != '0'`,
+        [hash, asset.code, asset.scale],
       );
-      const sums = new Map<string, { assetCode: string; assetScale: number; amount: bigint }>();
+      return rows.reduce((sum, row) => sum + BigInt(row.credit), 0n);
+    },
+    async accounts() {
+      const rows = await db.all<{ asset_code: string; asset_scale: number; amount: string; credit: string }>(
+        'SELECT asset_code, asset_scale, amount, credit FROM ledger ORDER BY id',
+      );
+      const byAsset = new Map<string, AssetAccount>();
       for (const row of rows) {
         const key = `${row.asset_code}:${row.asset_scale}`;
-        const sum = sums.get(key) ?? { assetCode: row.asset_code, assetScale: row.asset_scale, amount: 0n };
-        sum.amount += BigInt(row.amount);
-        sums.set(key, sum);
+        const account = byAsset.get(key) ?? {
+          assetCode: row.asset_code,
+          assetScale: row.asset_scale,
+          received: 0n,
+          outstandingCredit: 0n,
+          earned: 0n,
+        };
+        account.received += BigInt(row.amount);
+        account.outstandingCredit += BigInt(row.credit);
+        account.earned = account.received - account.outstandingCredit;
+        byAsset.set(key, account);
       }
-      return [...sums.values()];
+      return [...byAsset.values()];
     },
   };
 }

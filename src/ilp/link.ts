@@ -1,0 +1,204 @@
+import { fetch as fetchIldcp } from 'ilp-protocol-ildcp';
+import { Server, type Connection } from 'ilp-protocol-stream';
+import type { HostAsset } from '../domain/types.js';
+import type { Logger } from '../logger.js';
+import type { IlpPlugin } from './plugin.js';
+import { fixIlpProtocolStream } from './stream-compat.js';
+
+export type IlpState = 'connecting' | 'ready' | 'disconnected' | 'stopped';
+
+export interface IlpStatus {
+  state: IlpState;
+  /** This host's ILP address (from ILDCP), once known. */
+  address: string | null;
+  asset: HostAsset | null;
+  /** Why the link is not ready, for people. */
+  problem: string | null;
+}
+
+/** The host cannot take payments right now (no connection to its ILP provider). */
+export class IlpUnavailableError extends Error {
+  constructor(problem: string | null) {
+    super(`not connected to the ILP provider (moneyd)${problem ? `: ${problem}` : ''}`);
+    this.name = 'IlpUnavailableError';
+  }
+}
+
+export interface StreamCredentials {
+  destinationAccount: string;
+  sharedSecret: Buffer;
+}
+
+/** codiusd's connection to its ILP provider and the STREAM receiver that payers connect to. */
+export interface IlpLink {
+  /** Connects in the background; retries until stop(). Never throws. */
+  start(): void;
+  status(): IlpStatus;
+  ready(): boolean;
+  asset(): HostAsset | null;
+  /** STREAM address and secret for a payer; `connectionTag` comes back on the connection. */
+  credentialsFor(connectionTag: string): StreamCredentials;
+  /** Every STREAM connection payers open. */
+  onConnection(listener: (connection: Connection) => void): void;
+  stop(): Promise<void>;
+}
+
+export interface IlpLinkOptions {
+  createPlugin: () => IlpPlugin;
+  logger: Logger;
+  /** Shown in logs: where the provider is expected (never contains credentials). */
+  providerLabel: string;
+  /** Delays between attempts after a failed set-up; the last repeats. */
+  retryDelaysMs?: readonly number[];
+  /** After this long without a connection, say so in the log (once per outage). */
+  slowConnectWarningMs?: number;
+}
+
+const DEFAULT_RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+const STOP_GRACE_MS = 2_000;
+
+/** `background` timers do not keep the process alive (a retry pending at shutdown must not delay exit). */
+const sleep = (ms: number, background = false) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (background) timer.unref();
+  });
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * One plugin for the daemon's life: the BTP plugin reconnects by itself (0.1 s to 5 s apart, forever), so
+ * a moneyd that is down at start or restarts later only makes the host "not accepting uploads" for that
+ * time; the daemon keeps serving. After each reconnection ILDCP is asked again and, should the address or
+ * asset have changed (moneyd reconfigured), a new STREAM server replaces the old one.
+ */
+export function createIlpLink(options: IlpLinkOptions): IlpLink {
+  const { logger } = options;
+  const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+  fixIlpProtocolStream();
+
+  const listeners = new Set<(connection: Connection) => void>();
+  let plugin: IlpPlugin | undefined;
+  let server: Server | undefined;
+  let state: IlpState = 'connecting';
+  let address: string | null = null;
+  let asset: HostAsset | null = null;
+  let problem: string | null = null;
+  let stopped = false;
+  /** Read through a function: `stopped` changes while awaits are pending. */
+  const isStopped = (): boolean => stopped;
+  let running: Promise<void> | undefined;
+
+  function newServer(current: IlpPlugin): Server {
+    const created = new Server({ plugin: current });
+    created.on('connection', (connection: Connection) => {
+      for (const listener of listeners) listener(connection);
+    });
+    return created;
+  }
+
+  /** Connects and learns address and asset; retries with backoff until it works or stop(). */
+  async function establish(current: IlpPlugin): Promise<void> {
+    for (let attempt = 0; !stopped; attempt += 1) {
+      const warnTimer = setTimeout(() => {
+        logger.warn(
+          { provider: options.providerLabel },
+          'cannot reach the ILP provider (moneyd) yet; not accepting uploads until it answers',
+        );
+      }, options.slowConnectWarningMs ?? 5_000);
+      try {
+        server ??= newServer(current);
+        await server.listen();
+        clearTimeout(warnTimer);
+        if (isStopped()) return;
+        address = (server as unknown as { serverAccount: string }).serverAccount;
+        asset = { code: server.assetCode, scale: server.assetScale };
+        state = 'ready';
+        problem = null;
+        logger.info(
+          { address, assetCode: asset.code, assetScale: asset.scale },
+          'connected to the ILP provider',
+        );
+        return;
+      } catch (error) {
+        clearTimeout(warnTimer);
+        state = 'disconnected';
+        problem = message(error);
+        // A half-set-up server keeps the plugin's data handler; start over with a new one.
+        current.deregisterDataHandler();
+        server = undefined;
+        const delay = retryDelays[Math.min(attempt, retryDelays.length - 1)] ?? 30_000;
+        logger.error({ err: error, retryInMs: delay }, 'ILP set-up failed; retrying');
+        await sleep(delay, true);
+      }
+    }
+  }
+
+  /** After the plugin reconnects: checks the provider still gives the same address and asset. */
+  async function recheck(current: IlpPlugin): Promise<void> {
+    try {
+      const info = await fetchIldcp((data) => current.sendData(data));
+      if (
+        info.clientAddress === address &&
+        info.assetCode === asset?.code &&
+        info.assetScale === asset.scale
+      ) {
+        state = 'ready';
+        problem = null;
+        logger.info({ address }, 'reconnected to the ILP provider');
+        return;
+      }
+      logger.warn(
+        { was: { address, asset }, now: { address: info.clientAddress, assetCode: info.assetCode } },
+        'the ILP provider changed address or asset; restarting the STREAM receiver',
+      );
+    } catch (error) {
+      logger.warn({ err: error }, 'ILDCP after reconnecting failed; restarting the STREAM receiver');
+    }
+    current.deregisterDataHandler();
+    server = undefined;
+    await establish(current);
+  }
+
+  return {
+    start() {
+      if (running || stopped) return;
+      const current = options.createPlugin();
+      plugin = current;
+      current.on('disconnect', () => {
+        if (stopped || state !== 'ready') return;
+        state = 'disconnected';
+        problem = 'connection to the ILP provider lost';
+        logger.warn({ provider: options.providerLabel }, 'lost the ILP provider; reconnecting');
+      });
+      current.on('connect', () => {
+        if (stopped || state !== 'disconnected' || !server) return;
+        running = (running ?? Promise.resolve()).then(() => recheck(current));
+      });
+      running = establish(current);
+    },
+    status: () => ({ state, address, asset, problem }),
+    ready: () => state === 'ready',
+    asset: () => (state === 'ready' ? asset : null),
+    credentialsFor(connectionTag) {
+      if (state !== 'ready' || !server) throw new IlpUnavailableError(problem);
+      const { destinationAccount, sharedSecret } = server.generateAddressAndSecret({ connectionTag });
+      return { destinationAccount, sharedSecret };
+    },
+    onConnection(listener) {
+      listeners.add(listener);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      state = 'stopped';
+      const current = plugin;
+      if (!current) return;
+      // server.close() waits for STREAM connections to wind down (up to ~30 s); the plugin is what holds
+      // the socket, so disconnecting it is enough and bounded.
+      await Promise.race([current.disconnect().catch(() => undefined), sleep(STOP_GRACE_MS)]);
+    },
+  };
+}
