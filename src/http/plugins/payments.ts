@@ -114,7 +114,13 @@ export const paymentsPlugin: Plugin<PaymentsPluginOptions> = {
 
       const { received, complete } = await stream.collect(amount, options.timeoutMs);
       const payment: Payment = { ...free, received, payTokenHash: payTokenHash(parsed.token) };
-      if (complete) return payment;
+      if (complete) {
+        logger.info(
+          { hash: payOptions.manifestHash, received: received.toString(), asset: payOptions.asset.code },
+          'payment received',
+        );
+        return payment;
+      }
       // Short: nothing is bought and the reserved credit stays unspent; what arrived becomes credit.
       if (payOptions.manifestHash && received > 0n) {
         await bookShortfall(payOptions.manifestHash, { ...payment, creditUsed: 0n });
