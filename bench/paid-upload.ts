@@ -5,44 +5,28 @@
  * and the 200. Baseline in the same run: the same pod started with the podman CLI.
  * Usage: npm run bench:payment [-- iterations]   (root, Podman set up by scripts/setup-podman.sh; port 7768 free)
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
 import { startEmbeddedMoneyd } from '../src/ilp/moneyd-local.js';
+import { importWebImage, median, podman } from './lib/podman-bench.js';
 import { createLogger } from '../src/logger.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { createPayingClient } from '../test/helpers/ilp-client.js';
 
-const run = promisify(execFile);
-const podman = async (...args: string[]) => (await run('podman', args)).stdout.trim();
 const iterations = Number(process.argv[2] ?? 10);
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'codiusd-bench-pay-'));
   const tag = randomBytes(4).toString('hex');
   const image = `localhost/codius-bench/web:${tag}`;
   const network = `cp${tag.slice(0, 6)}`;
-  const rootfs = join(dir, 'rootfs');
-  await mkdir(join(rootfs, 'bin'), { recursive: true });
-  await mkdir(join(rootfs, 'www'), { recursive: true });
-  await copyFile('/usr/bin/busybox', join(rootfs, 'bin', 'busybox'));
-  await symlink('busybox', join(rootfs, 'bin', 'sh'));
-  await run('sh', ['-c', `echo ok > ${rootfs}/www/index.html && tar -C ${rootfs} -cf ${dir}/rootfs.tar .`]);
-  const cmd = 'CMD ["/bin/busybox","httpd","-f","-p","3000","-h","/www"]';
-  await podman('import', '--quiet', '--change', cmd, `${dir}/rootfs.tar`, image);
+  await importWebImage(dir, image);
 
   const quiet = createLogger('warn');
   const moneyd = await startEmbeddedMoneyd({ logger: quiet });

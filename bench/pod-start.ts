@@ -4,21 +4,18 @@
  * the pod answers HTTP 200 on its IP; teardown = until the runtime reports the pod gone.
  * Usage: npm run bench:pods [-- iterations]   (root, Podman set up by scripts/setup-podman.sh)
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { importWebImage, median, podman } from './lib/podman-bench.js';
 import { createLogger } from '../src/logger.js';
 import { buildPodPlan } from '../src/manifest/plan.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
 import { createUnixHttpClient } from '../src/runtime/unix-http.js';
 
-const run = promisify(execFile);
-const podman = async (...args: string[]) => (await run('podman', args)).stdout.trim();
 const iterations = Number(process.argv[2] ?? 10);
 
 function answers(url: string): Promise<boolean> {
@@ -41,32 +38,13 @@ async function untilServing(ip: string): Promise<void> {
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
-
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'codiusd-bench-'));
   const tag = randomBytes(4).toString('hex');
   const image = `localhost/codius-bench/web:${tag}`;
   const network = `cb${tag.slice(0, 6)}`;
   const hostId = `bench-${tag}`;
-  const rootfs = join(dir, 'rootfs');
-  await mkdir(join(rootfs, 'bin'), { recursive: true });
-  await mkdir(join(rootfs, 'www'), { recursive: true });
-  await copyFile('/usr/bin/busybox', join(rootfs, 'bin', 'busybox'));
-  await symlink('busybox', join(rootfs, 'bin', 'sh'));
-  await run('sh', ['-c', `echo ok > ${rootfs}/www/index.html && tar -C ${rootfs} -cf ${dir}/rootfs.tar .`]);
-  await podman(
-    'import',
-    '--quiet',
-    '--change',
-    'CMD ["/bin/busybox","httpd","-f","-p","3000","-h","/www"]',
-    `${dir}/rootfs.tar`,
-    image,
-  );
+  await importWebImage(dir, image);
 
   const logger = createLogger('warn');
   const service = await startPodmanService({ root: dir, logger });

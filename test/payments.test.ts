@@ -89,6 +89,11 @@ function webManifest(name: string, image = podmanFixture.webImage): Manifest {
   };
 }
 
+/** A paid 600 s upload of `manifest` with the test's payer. */
+function upload600(manifest: Manifest, maxPrice = PRICE_600) {
+  return payer.request(`${host.url}/pods?duration=600`, { method: 'POST', body: { manifest }, maxPrice });
+}
+
 /** The ledger lines of a manifest; the store is exclusive, so only while no app runs on `root`. */
 async function ledgerOf(root: string, hash: string) {
   const store = await openStore({ root, inMemory: false });
@@ -217,11 +222,7 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
   it('lets a stream pay for one request only: replaying a used token buys nothing', async () => {
     const manifest = webManifest('replay');
     const hash = hashManifest(manifest);
-    const paid = await payer.request(`${host.url}/pods?duration=600`, {
-      method: 'POST',
-      body: { manifest },
-      maxPrice: PRICE_600,
-    });
+    const paid = await upload600(manifest);
     assert.equal(paid.status, 200);
     const expiry = paid.json().expiry;
 
@@ -415,27 +416,18 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
     const missing = await fetch(`${host.url}/pods?manifestHash=${hash}`);
     assert.equal(missing.status, 404, 'no pod for a short payment');
 
-    const second = await payer.request(`${host.url}/pods?duration=600`, {
-      method: 'POST',
-      body: { manifest },
-      maxPrice: PRICE_600,
-    });
+    const second = await upload600(manifest);
     assert.equal(second.status, 200, second.body);
     assert.equal(second.totalSent, PRICE_600 - short, 'only the rest was paid');
     assert.equal(second.json().creditUsed, short.toString());
-    const ip = await podIp(hash);
-    assert.match(await waitForHttp(`http://${ip}:3000/`), /hello from a codius test pod/);
+    await assertServing(hash);
   });
 
   it('keeps the payment as credit when the pod cannot start, and the next upload uses it', async () => {
     const late = await podmanFixture.lateImage();
     const manifest = webManifest('late', late.reference);
     const hash = hashManifest(manifest);
-    const failed = await payer.request(`${host.url}/pods?duration=600`, {
-      method: 'POST',
-      body: { manifest },
-      maxPrice: PRICE_600,
-    });
+    const failed = await upload600(manifest);
     assert.equal(failed.status, 422, failed.body);
     assert.equal(failed.totalSent, PRICE_600);
     assert.match(
@@ -446,11 +438,7 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
 
     await late.publish();
     // The credit covers the whole price: no payment is asked at all.
-    const retried = await payer.request(`${host.url}/pods?duration=600`, {
-      method: 'POST',
-      body: { manifest },
-      maxPrice: PRICE_600,
-    });
+    const retried = await upload600(manifest);
     assert.equal(retried.first.status, 200, retried.first.body);
     assert.equal(retried.totalSent, 0n);
     assert.equal(retried.json().creditUsed, PRICE_600.toString());
@@ -460,33 +448,20 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
     const manifest = webManifest('concurrent');
     const hash = hashManifest(manifest);
     const started = Date.now();
-    const [a, b] = await Promise.all(
-      [0, 1].map(() =>
-        payer.request(`${host.url}/pods?duration=600`, {
-          method: 'POST',
-          body: { manifest },
-          maxPrice: PRICE_600,
-        }),
-      ),
-    );
+    const [a, b] = await Promise.all([0, 1].map(() => upload600(manifest)));
     assert.equal(a?.status, 200, a?.body);
     assert.equal(b?.status, 200, b?.body);
     assert.equal(a.totalSent + b.totalSent, 2n * PRICE_600);
     const shown = (await (await fetch(`${host.url}/pods?manifestHash=${hash}`)).json()) as { expiry: string };
     const expiry = Date.parse(shown.expiry);
     assert.ok(expiry >= started + 1_200_000 && expiry <= Date.now() + 1_200_000, 'both durations counted');
-    const ip = await podIp(hash);
-    assert.match(await waitForHttp(`http://${ip}:3000/`), /hello from a codius test pod/);
+    await assertServing(hash);
   });
 
   it('recreates a paid pod on PUT when the runtime lost it', async () => {
     const manifest = webManifest('lost');
     const hash = hashManifest(manifest);
-    const paid = await payer.request(`${host.url}/pods?duration=600`, {
-      method: 'POST',
-      body: { manifest },
-      maxPrice: PRICE_600,
-    });
+    const paid = await upload600(manifest);
     assert.equal(paid.status, 200);
     const { secret } = await loadOrCreateHostSecret(host.root);
     await podmanFixture.removePodsOf(hostIdFromSecret(secret));
@@ -496,18 +471,13 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
     });
     assert.equal(extended.status, 200, extended.body);
     assert.equal(extended.totalSent, PRICE_300);
-    const ip = await podIp(hash);
-    assert.match(await waitForHttp(`http://${ip}:3000/`), /hello from a codius test pod/);
+    await assertServing(hash);
   });
 
   it('books every payment in the ledger and keeps ledger and expiries across a restart', async () => {
     const manifest = webManifest('restart');
     const hash = hashManifest(manifest);
-    const paid = await payer.request(`${host.url}/pods?duration=600`, {
-      method: 'POST',
-      body: { manifest },
-      maxPrice: PRICE_600,
-    });
+    const paid = await upload600(manifest);
     assert.equal(paid.status, 200);
     const expiry = paid.json().expiry;
     await host.stop();
@@ -539,6 +509,11 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
     const shown = (await (await fetch(`${host.url}/pods?manifestHash=${hash}`)).json()) as { expiry: string };
     assert.equal(shown.expiry, expiry);
   });
+
+  async function assertServing(hash: string): Promise<void> {
+    const ip = await podIp(hash);
+    assert.match(await waitForHttp(`http://${ip}:3000/`), /hello from a codius test pod/);
+  }
 
   async function podIp(hash: string): Promise<string> {
     const pod = await podmanFixture.client.request({
