@@ -7,15 +7,6 @@ import { fixIlpProtocolStream } from './stream-compat.js';
 
 export type IlpState = 'connecting' | 'ready' | 'disconnected' | 'stopped';
 
-export interface IlpStatus {
-  state: IlpState;
-  /** This host's ILP address (from ILDCP), once known. */
-  address: string | null;
-  asset: HostAsset | null;
-  /** Why the link is not ready, for people. */
-  problem: string | null;
-}
-
 /** The host cannot take payments right now (no connection to its ILP provider). */
 export class IlpUnavailableError extends Error {
   constructor(problem: string | null) {
@@ -33,7 +24,6 @@ export interface StreamCredentials {
 export interface IlpLink {
   /** Connects in the background; retries until stop(). Never throws. */
   start(): void;
-  status(): IlpStatus;
   ready(): boolean;
   asset(): HostAsset | null;
   /** STREAM address and secret for a payer; `connectionTag` comes back on the connection. */
@@ -179,7 +169,6 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
       });
       running = establish(current);
     },
-    status: () => ({ state, address, asset, problem }),
     ready: () => state === 'ready',
     asset: () => (state === 'ready' ? asset : null),
     credentialsFor(connectionTag) {

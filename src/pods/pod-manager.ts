@@ -284,19 +284,23 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     const sealed = sealedVarsOf(hash, request);
     /** Whether the payment's line is committed; set inside the locked work. */
     const progress = { booked: false };
+    /** Saves the record with its manifest and the payment's ledger line, in one transaction. */
+    const recordUpload = async (record: PodRecord): Promise<void> => {
+      await store.transaction(async (repos) => {
+        await repos.pods.save(record);
+        await repos.manifests.put(hash, plan.manifest, sealed);
+        await bookPaid(repos, hash, payment, 'upload');
+      });
+      progress.booked = true;
+      armExpiryTimer();
+    };
     const result = mutex.run(hash, async () => {
       const at = now();
       const existing = await store.pods.get(hash);
       if (existing && existing.state !== 'terminating') {
         // Same manifest, still (or just) paid: add the time; an expired-but-not-yet-removed pod is renewed.
         const renewed = withMoreTime(existing, durationSeconds, at);
-        await store.transaction(async (repos) => {
-          await repos.pods.save(renewed);
-          await repos.manifests.put(hash, plan.manifest, sealed);
-          await bookPaid(repos, hash, payment, 'upload');
-        });
-        progress.booked = true;
-        armExpiryTimer();
+        await recordUpload(renewed);
         return keepAliveOrLog(renewed, () => Promise.resolve(plan));
       }
       if (existing) {
@@ -320,13 +324,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
         ip: null,
       };
       // Recorded before the runtime is asked, so a crash in between leaves a paid pod reconcile recreates.
-      await store.transaction(async (repos) => {
-        await repos.pods.save(starting);
-        await repos.manifests.put(hash, plan.manifest, sealed);
-        await bookPaid(repos, hash, payment, 'upload');
-      });
-      progress.booked = true;
-      armExpiryTimer();
+      await recordUpload(starting);
       try {
         const running = await runRecorded(starting, plan);
         logger.info(

@@ -1,6 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
-import type { HostAsset, ManifestHash, Payment, PodRecord } from '../../domain/types.js';
+import type { HostAsset, ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
 import { buildPodPlan, MANIFEST_HASH_PATTERN, parsePodRequest } from '../../manifest/index.js';
 import type { CreditBook } from '../../payments/credits.js';
@@ -59,8 +59,10 @@ function parseHashQuery(raw: unknown): ManifestHash {
   return hash;
 }
 
-function describeAmount(amount: bigint, asset: HostAsset): string {
-  return `${amount.toString()} (${asset.code}, scale ${asset.scale})`;
+/** What of a payment that bought nothing is now the manifest's credit, as e.g. `2283106 (XRP, scale 9)`; null when nothing. */
+function keptAsCredit(payment: Payment): string | null {
+  const kept = payment.received + payment.creditUsed;
+  return kept > 0n ? `${kept.toString()} (${payment.asset.code}, scale ${payment.asset.scale})` : null;
 }
 
 /**
@@ -80,6 +82,14 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       );
     }
     return asset;
+  }
+
+  /** Body, duration and manifest of OPTIONS and POST: 400, 415 and 422 before anything else. */
+  function parseUpload(request: Request): { podRequest: PodRequest; duration: number; plan: PodPlan } {
+    const podRequest = withManifestErrors(() => parsePodRequest(request.payload));
+    const duration = parseDuration(request.query.duration, options.maxDurationSeconds);
+    const plan = withManifestErrors(() => buildPodPlan(podRequest, { publicUri: options.publicUri }));
+    return { podRequest, duration, plan };
   }
 
   function requireRuntime(): void {
@@ -126,9 +136,7 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       method: 'OPTIONS',
       path: '/pods',
       handler: async (request) => {
-        const podRequest = withManifestErrors(() => parsePodRequest(request.payload));
-        const duration = parseDuration(request.query.duration, options.maxDurationSeconds);
-        const plan = withManifestErrors(() => buildPodPlan(podRequest, { publicUri: options.publicUri }));
+        const { duration, plan } = parseUpload(request);
         const asset = hostAsset();
         // The unreleased CLI learns the host asset from a zero-amount STREAM; the published one cannot pay here.
         if (options.quoteMode === 'stream')
@@ -145,9 +153,7 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       method: 'POST',
       path: '/pods',
       handler: async (request) => {
-        const podRequest = withManifestErrors(() => parsePodRequest(request.payload));
-        const duration = parseDuration(request.query.duration, options.maxDurationSeconds);
-        const plan = withManifestErrors(() => buildPodPlan(podRequest, { publicUri: options.publicUri }));
+        const { podRequest, duration, plan } = parseUpload(request);
         if (!(await capacity.admits(plan.hash, plan.resources.memoryMiB))) {
           throw Boom.serverUnavailable('Memory usage exceeded. Send pod request later.');
         }
@@ -157,11 +163,10 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
             return answer(await pods.run(podRequest, duration, payment), payment);
           } catch (error) {
             if (!(error instanceof PodStartError)) throw error;
-            const kept = payment.received + payment.creditUsed;
-            const credit =
-              kept > 0n
-                ? ` The ${describeAmount(kept, payment.asset)} paid is kept as credit for this manifest and used by its next upload.`
-                : '';
+            const kept = keptAsCredit(payment);
+            const credit = kept
+              ? ` The ${kept} paid is kept as credit for this manifest and used by its next upload.`
+              : '';
             logger.warn({ hash: plan.hash, err: error.cause }, 'paid pod could not start');
             if (error.cause instanceof ImageUnavailableError) {
               throw Boom.badData(`${error.cause.message}.${credit}`);
@@ -188,12 +193,10 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
           const record = await pods.extend(hash, duration, payment);
           if (record) return answer(record, payment);
           // It expired while the money was on its way: the payment became credit.
-          const kept = payment.received + payment.creditUsed;
+          const kept = keptAsCredit(payment);
           throw Boom.notFound(
             `no pod found with id. id=${hash}` +
-              (kept > 0n
-                ? ` (it expired during payment; ${describeAmount(kept, payment.asset)} is kept as credit for this manifest)`
-                : ''),
+              (kept ? ` (it expired during payment; ${kept} is kept as credit for this manifest)` : ''),
           );
         });
       },
