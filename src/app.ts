@@ -7,6 +7,7 @@ import { podLogRoutes } from './http/routes/pod-logs.js';
 import { podRoutes } from './http/routes/pods.js';
 import { statusPageRoutes } from './http/routes/status-page.js';
 import { versionRoutes } from './http/routes/version.js';
+import { putPodProxyInFront } from './http/listener.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './logger.js';
 import { createIlpLink, type IlpLink } from './ilp/link.js';
@@ -15,8 +16,10 @@ import { btpEndpoint, createIlpPlugin, type IlpSettings } from './ilp/plugin.js'
 import { createCreditBook } from './payments/credits.js';
 import { createPaymentReceiver, type PaymentReceiver } from './payments/receiver.js';
 import type { SupervisedProcess } from './process/supervisor.js';
+import { createPodProxy, type PodProxy } from './proxy/pod-proxy.js';
 import { ensureRootDir } from './root-dir.js';
 import { createCapacity } from './pods/capacity.js';
+import { createPodDirectory } from './pods/pod-directory.js';
 import { createPodManager, type PodManager } from './pods/pod-manager.js';
 import { createPrivateVarsCipher } from './pods/private-vars.js';
 import type { PodRuntime } from './runtime/driver.js';
@@ -75,9 +78,12 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
   let moneyd: SupervisedProcess | undefined;
   let ilp: IlpLink | undefined;
   let receiver: PaymentReceiver | undefined;
+  let proxy: PodProxy | undefined;
 
   /** Releases whatever start() got to, in reverse order; used by stop() and by a failed start(). */
   async function release(): Promise<void> {
+    await proxy?.close();
+    proxy = undefined;
     await pods?.stop();
     pods = undefined;
     receiver?.close();
@@ -114,8 +120,10 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
       await release();
       throw error;
     }
+    const directory = createPodDirectory();
     const podManager = createPodManager({
       store: openedStore,
+      directory,
       runtime,
       cipher: createPrivateVarsCipher(secret.secret),
       logger: logger.child({ component: 'pods' }),
@@ -167,6 +175,15 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
     );
 
     server = createHttpServer({ host: config.bindIp, port: config.port, logger });
+    proxy = createPodProxy({
+      publicUri: config.publicUri,
+      trustedProxies: config.proxy.trustedProxies,
+      timeoutMs: config.proxy.timeoutMs,
+      maxConnectionsPerPod: config.proxy.maxConnectionsPerPod,
+      lookup: (hash) => directory.get(hash),
+      logger: logger.child({ component: 'proxy' }),
+    });
+    putPodProxyInFront(server.listener, proxy);
     await server.register({
       plugin: paymentsPlugin,
       options: {

@@ -45,6 +45,14 @@ describe('config', () => {
     assert.deepEqual(config.selfTest, { enabled: true, retries: 5, intervalMs: 5000 });
     assert.equal(config.quoteMode, 'free');
     assert.deepEqual(config.payments, { timeoutMs: 60_000, maxDurationSeconds: 31_536_000 });
+    assert.deepEqual(config.proxy, {
+      trustedProxies: [
+        { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
+        { address: '::1', prefix: 128, family: 'ipv6' },
+      ],
+      timeoutMs: 300_000,
+      maxConnectionsPerPod: 128,
+    });
     assert.deepEqual(config.admin, { enabled: false, port: 3001 });
     assert.equal(config.logLevel, 'info');
     assert.equal(config.dev, false);
@@ -83,6 +91,9 @@ describe('config', () => {
       CODIUS_QUOTE_MODE: 'stream',
       CODIUS_PAYMENT_TIMEOUT: '1.5',
       CODIUS_MAX_DURATION: '86400',
+      CODIUS_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7,fd00::/8',
+      CODIUS_PROXY_TIMEOUT: '2.5',
+      CODIUS_PROXY_MAX_CONNECTIONS: '16',
       CODIUS_ADMIN_API: 'true',
       CODIUS_ADMIN_PORT: '8081',
       CODIUS_LOG_LEVEL: 'debug',
@@ -112,6 +123,15 @@ describe('config', () => {
     assert.deepEqual(config.selfTest, { enabled: false, retries: 0, intervalMs: 500 });
     assert.equal(config.quoteMode, 'stream');
     assert.deepEqual(config.payments, { timeoutMs: 1500, maxDurationSeconds: 86_400 });
+    assert.deepEqual(config.proxy, {
+      trustedProxies: [
+        { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+        { address: '192.0.2.7', prefix: 32, family: 'ipv4' },
+        { address: 'fd00::', prefix: 8, family: 'ipv6' },
+      ],
+      timeoutMs: 2500,
+      maxConnectionsPerPod: 16,
+    });
     assert.deepEqual(config.admin, { enabled: true, port: 8081 });
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.shutdownTimeoutMs, 2500);
@@ -127,6 +147,10 @@ describe('config', () => {
         .costPerMonth,
       '1',
     );
+  });
+
+  it('CODIUS_TRUSTED_PROXIES=none trusts nobody', () => {
+    assert.deepEqual(loadConfig({ ...PUBLIC, CODIUS_TRUSTED_PROXIES: 'none' }).proxy.trustedProxies, []);
   });
 
   it('treats empty values as unset', () => {
@@ -171,6 +195,13 @@ describe('config', () => {
     ['CODIUS_MAX_DURATION', '0'],
     ['CODIUS_MAX_DURATION', '1.5'],
     ['ILP_BTP_SERVER', 'http://localhost:7768'],
+    ['CODIUS_TRUSTED_PROXIES', 'localhost'],
+    ['CODIUS_TRUSTED_PROXIES', '10.0.0.0/33'],
+    ['CODIUS_TRUSTED_PROXIES', '10.0.0.1,'],
+    ['CODIUS_TRUSTED_PROXIES', '::1/129'],
+    ['CODIUS_PROXY_TIMEOUT', '0'],
+    ['CODIUS_PROXY_MAX_CONNECTIONS', '0'],
+    ['CODIUS_PROXY_MAX_CONNECTIONS', '2.5'],
     ['CODIUS_ADMIN_API', 'enabled'],
     ['CODIUS_ADMIN_PORT', '70000'],
     ['CODIUS_LOG_LEVEL', 'loud'],

@@ -6,10 +6,10 @@ import { describe, it } from 'node:test';
 import { buildPodPlan } from '../src/manifest/plan.js';
 import { PODMAN_SOCKET_FILE } from '../src/runtime/podman/service.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
-import { openStore } from '../src/store/store.js';
 import { freePort, startDaemon } from './helpers/daemon.js';
 import { capturingLogger } from './helpers/logs.js';
 import { setupPodman } from './helpers/podman.js';
+import { seedPaidPod } from './helpers/seed.js';
 import { tempDir } from './helpers/tmp.js';
 
 const fixture = await setupPodman();
@@ -30,20 +30,7 @@ describe('bin/codiusd with Podman', () => {
       port: '3000',
       containers: [{ id: 'web', image: fixture.webImage }],
     };
-    const paid = buildPodPlan({ manifest }, { publicUri: 'http://local.codius.org:3000' });
-    const store = await openStore({ root, inMemory: false });
-    await store.manifests.put(paid.hash, manifest);
-    await store.pods.save({
-      hash: paid.hash,
-      state: 'running',
-      startedAt: Date.now(),
-      expiresAt: Date.now() + 600_000,
-      memoryMiB: 512,
-      totalUptimeSeconds: 600,
-      port: 3000,
-      ip: null,
-    });
-    await store.close();
+    const paid = await seedPaidPod(root, manifest, { publicUri: 'http://local.codius.org:3000' });
     const orphan = buildPodPlan(
       { manifest: { ...manifest, name: `${manifest.name}-orphan` } },
       { publicUri: 'http://local.codius.org:3000' },

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { PodRequest } from '../src/domain/types.js';
 import { LOG_CONTENT_TYPE, podLogRoutes } from '../src/http/routes/pod-logs.js';
 import { createHttpServer } from '../src/http/server.js';
+import { createPodDirectory } from '../src/pods/pod-directory.js';
 import { createPodManager } from '../src/pods/pod-manager.js';
 import { createPrivateVarsCipher } from '../src/pods/private-vars.js';
 import type { ContainerLogSource } from '../src/runtime/driver.js';
@@ -31,6 +32,7 @@ const store = await openStore({ root: await tempDir(), inMemory: false });
 describe('GET /pods/{id}/logs on real pods', () => {
   const manager = createPodManager({
     store,
+    directory: createPodDirectory(),
     runtime: fixture.driver(fixture.newHostId(), capturingLogger().logger),
     cipher: createPrivateVarsCipher(randomBytes(32)),
     logger: capturingLogger().logger,

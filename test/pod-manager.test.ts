@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { PodRequest } from '../src/domain/types.js';
 import { hashPrivateVar } from '../src/manifest/hash.js';
+import { createPodDirectory, type PodDirectory } from '../src/pods/pod-directory.js';
 import { createPodManager, PodStartError, type PodManager } from '../src/pods/pod-manager.js';
 import { createPrivateVarsCipher } from '../src/pods/private-vars.js';
 import type { PodRuntime } from '../src/runtime/driver.js';
@@ -47,6 +48,12 @@ interface Host {
   runtime: PodRuntime;
   hostId: string;
   root: string;
+  directory: PodDirectory;
+}
+
+/** The in-memory directory the proxy reads must show exactly what the store holds. */
+async function assertMirrored(host: Host, hash: string): Promise<void> {
+  assert.deepEqual(host.directory.get(hash), await host.store.pods.get(hash));
 }
 
 /** A pod manager on real Podman and a real sqlite file, as the daemon builds it. */
@@ -58,8 +65,10 @@ async function openHost(
   const store = await openStore({ root, inMemory: false });
   const base = fixture.driver(hostId, capturingLogger().logger);
   const runtime = options.wrap ? options.wrap(base) : base;
+  const directory = createPodDirectory();
   const manager = createPodManager({
     store,
+    directory,
     runtime,
     cipher: createPrivateVarsCipher(hostSecret),
     logger: capturingLogger().logger,
@@ -67,7 +76,7 @@ async function openHost(
     reconcileIntervalMs: 3_600_000,
   });
   await manager.start();
-  return { store, manager, runtime, hostId, root };
+  return { store, manager, runtime, hostId, root, directory };
 }
 
 async function close(host: Host): Promise<void> {
@@ -88,6 +97,7 @@ describe('pod lifecycle on real Podman', () => {
     assert.ok(record);
     assert.equal(record.state, 'running');
     assert.equal(record.totalUptimeSeconds, 1800);
+    await assertMirrored(host, record.hash);
     assert.ok(record.expiresAt >= before + 1_800_000 && record.expiresAt <= Date.now() + 1_800_000);
     assert.match(await waitForHttp(`http://${record.ip ?? ''}:3000/`), /hello/);
   });
@@ -97,10 +107,12 @@ describe('pod lifecycle on real Podman', () => {
     after(() => close(host));
     const pod = await host.manager.run(request(), 1);
     assert.equal(pod.state, 'running');
+    await assertMirrored(host, pod.hash);
     await until('expiry', async () => (await host.store.pods.get(pod.hash)) === undefined);
     assert.equal(await host.runtime.inspectPod(pod.hash), null);
     assert.equal(await host.store.manifests.get(pod.hash), undefined);
     assert.equal(await host.manager.get(pod.hash), undefined);
+    assert.equal(host.directory.get(pod.hash), undefined);
   });
 
   it('recreates a paid pod deleted behind its back, private vars included', async () => {
@@ -128,6 +140,7 @@ describe('pod lifecycle on real Podman', () => {
     const env = (await httpGet(`http://${record.ip ?? ''}:3000/cgi-bin/env`))?.body ?? '';
     assert.match(env, /^TOKEN=the private value$/m);
     assert.equal(record.expiresAt, pod.expiresAt, 'paid time is kept');
+    await assertMirrored(host, pod.hash);
   });
 
   it('after a restart on the same store: recovers every paid pod and deletes orphans', async () => {
@@ -148,6 +161,9 @@ describe('pod lifecycle on real Podman', () => {
     assert.ok([...pods.values()].every(Boolean));
     assert.equal((await second.manager.get(kept.hash))?.ip, kept.ip, 'a healthy pod is left alone');
     assert.equal((await second.manager.get(lost.hash))?.state, 'running');
+    // Loaded from the store at start, then updated by the recreation.
+    await assertMirrored(second, kept.hash);
+    await assertMirrored(second, lost.hash);
   });
 
   it('keeps a pod "terminating" until the runtime confirms deletion, retrying with backoff', async () => {
@@ -184,6 +200,7 @@ describe('pod lifecycle on real Podman', () => {
       return true;
     });
     assert.deepEqual(await host.store.pods.list(), []);
+    assert.equal(host.directory.size(), 0);
     assert.deepEqual(await host.runtime.listPods(), []);
   });
 
@@ -193,6 +210,7 @@ describe('pod lifecycle on real Podman', () => {
     const pod = await host.manager.run(request(), 60);
     const extended = await host.manager.extend(pod.hash, 60);
     assert.equal(extended?.expiresAt, pod.expiresAt + 60_000);
+    await assertMirrored(host, pod.hash);
     assert.equal(await host.manager.extend('a'.repeat(52), 60), null);
   });
 });

@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { parseAddressList, type AddressRule } from '../net/address-list.js';
 import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES, type VariableSpec } from './variables.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -30,6 +31,12 @@ export interface Config {
   selfTest: { enabled: boolean; retries: number; intervalMs: number };
   quoteMode: 'free' | 'stream';
   payments: { timeoutMs: number; maxDurationSeconds: number };
+  proxy: {
+    /** Addresses whose X-Forwarded-* headers are believed. */
+    trustedProxies: AddressRule[];
+    timeoutMs: number;
+    maxConnectionsPerPod: number;
+  };
   admin: { enabled: boolean; port: number };
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
@@ -138,6 +145,11 @@ export function loadConfig(env: Env): Config {
     payments: {
       timeoutMs: Math.round((readNumber(env, 'CODIUS_PAYMENT_TIMEOUT') ?? 60) * 1000),
       maxDurationSeconds: readNumber(env, 'CODIUS_MAX_DURATION') ?? 31_536_000,
+    },
+    proxy: {
+      trustedProxies: parseAddressList(readString(env, 'CODIUS_TRUSTED_PROXIES') ?? '127.0.0.1, ::1') ?? [],
+      timeoutMs: Math.round((readNumber(env, 'CODIUS_PROXY_TIMEOUT') ?? 300) * 1000),
+      maxConnectionsPerPod: readNumber(env, 'CODIUS_PROXY_MAX_CONNECTIONS') ?? 128,
     },
     admin,
     logLevel: (read(env, 'CODIUS_LOG_LEVEL') as LogLevel | undefined) ?? 'info',

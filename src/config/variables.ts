@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { parseAddressList } from '../net/address-list.js';
 import { parseIpv4Cidr } from '../net/ipv4.js';
 
 /**
@@ -241,6 +242,32 @@ export const VARIABLES: readonly VariableSpec[] = [
     expected: 'an integer number of seconds from 1 to 315360000 (ten years)',
     defaultText: '31536000 (365 days)',
     description: 'Longest duration one upload or extension may buy; longer ones get 400.',
+  },
+  {
+    name: 'CODIUS_TRUSTED_PROXIES',
+    schema: Joi.string().custom((raw: string, helpers) =>
+      parseAddressList(raw) === null ? helpers.error('any.invalid') : raw,
+    ),
+    expected: 'none, or a comma-separated list of IP addresses and CIDR subnets (IPv4 or IPv6)',
+    defaultText: '127.0.0.1, ::1',
+    description:
+      'Reverse proxies in front of codiusd. Only requests from these addresses may set X-Forwarded-For/-Proto/-Host for pods; from anyone else those headers are replaced.',
+  },
+  {
+    name: 'CODIUS_PROXY_TIMEOUT',
+    schema: Joi.number().greater(0).max(86_400),
+    expected: 'a number of seconds in (0, 86400]',
+    defaultText: '300',
+    description:
+      'Pod proxy: a pod must start answering within this (else 504), and a proxied HTTP or WebSocket connection idle this long is closed.',
+  },
+  {
+    name: 'CODIUS_PROXY_MAX_CONNECTIONS',
+    schema: Joi.number().integer().min(1).max(65_536),
+    expected: 'an integer from 1 to 65536',
+    defaultText: '128',
+    description:
+      'Pod proxy: most connections open to one pod at a time (HTTP and WebSocket). As many more HTTP requests may wait for one; beyond that a pod answers 503.',
   },
   {
     name: 'CODIUS_ADMIN_API',

@@ -6,6 +6,7 @@ import type { Repositories } from '../store/store.js';
 import type { ContainerLogSource, LogOptions, PodRuntime } from '../runtime/driver.js';
 import type { Store } from '../store/store.js';
 import { createKeyedMutex } from './keyed-mutex.js';
+import type { PodDirectory } from './pod-directory.js';
 import type { PrivateVarsCipher } from './private-vars.js';
 
 /** The expiry timer never sleeps longer than this, so a wall-clock jump is noticed within a minute. */
@@ -17,6 +18,8 @@ const UNREADY_RETRY_MS = 5_000;
 
 export interface PodManagerOptions {
   store: Store;
+  /** Mirrors the store's pod records in memory for the proxy; this manager keeps it in sync. */
+  directory: PodDirectory;
   runtime: PodRuntime;
   cipher: PrivateVarsCipher;
   logger: Logger;
@@ -80,7 +83,7 @@ export interface PodManager {
 }
 
 export function createPodManager(options: PodManagerOptions): PodManager {
-  const { store, runtime, cipher, logger } = options;
+  const { store, directory, runtime, cipher, logger } = options;
   const now = options.now ?? Date.now;
   const mutex = createKeyedMutex();
   const cleanupTimers = new Map<ManifestHash, NodeJS.Timeout>();
@@ -94,6 +97,22 @@ export function createPodManager(options: PodManagerOptions): PodManager {
 
   const isLive = (record: PodRecord | undefined, at = now()): record is PodRecord =>
     record !== undefined && record.state !== 'terminating' && record.expiresAt > at;
+
+  /** Saves one record outside a transaction and mirrors it in the directory once committed. */
+  async function saveRecord(record: PodRecord): Promise<void> {
+    await store.pods.save(record);
+    directory.put(record);
+  }
+
+  /** Forgets a pod and its manifest in one transaction (plus `more` in it), then in the directory. */
+  async function forgetPod(hash: ManifestHash, more?: (repos: Repositories) => Promise<void>): Promise<void> {
+    await store.transaction(async (repos) => {
+      await repos.pods.delete(hash);
+      await repos.manifests.delete(hash);
+      await more?.(repos);
+    });
+    directory.remove(hash);
+  }
 
   function planFor(request: PodRequest): PodPlan {
     return buildPodPlan(request, { publicUri: options.publicUri });
@@ -183,7 +202,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
       const marked = await mutex.run(due.hash, async () => {
         const record = await store.pods.get(due.hash);
         if (!record || record.state === 'terminating' || record.expiresAt > now()) return false;
-        await store.pods.save({ ...record, state: 'terminating' });
+        await saveRecord({ ...record, state: 'terminating' });
         return true;
       });
       if (marked) {
@@ -201,10 +220,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
       const record = await store.pods.get(hash);
       if (record?.state !== 'terminating') return;
       await runtime.deletePod(hash);
-      await store.transaction(async (repos) => {
-        await repos.pods.delete(hash);
-        await repos.manifests.delete(hash);
-      });
+      await forgetPod(hash);
       logger.info({ hash }, 'pod removed');
     });
   }
@@ -231,7 +247,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
   async function runRecorded(record: PodRecord, plan: PodPlan): Promise<PodRecord> {
     const pod = await runtime.runPod(plan);
     const running: PodRecord = { ...record, state: 'running', ip: pod.ip };
-    await store.pods.save(running);
+    await saveRecord(running);
     return running;
   }
 
@@ -247,11 +263,11 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     if (pod?.running) {
       if (record.state === 'running' && record.ip === pod.ip) return { record, recreated: false };
       const updated: PodRecord = { ...record, state: 'running', ip: pod.ip };
-      await store.pods.save(updated);
+      await saveRecord(updated);
       return { record: updated, recreated: false };
     }
     const starting: PodRecord = { ...record, state: 'starting', ip: null };
-    await store.pods.save(starting);
+    await saveRecord(starting);
     logger.warn(
       { hash: record.hash, found: pod ? 'stopped' : 'missing' },
       'paid pod is not running; recreating it',
@@ -291,6 +307,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
         await repos.manifests.put(hash, plan.manifest, sealed);
         await bookPaid(repos, hash, payment, 'upload');
       });
+      directory.put(record);
       progress.booked = true;
       armExpiryTimer();
     };
@@ -335,11 +352,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
       } catch (error) {
         // Nothing runs, so nothing is owed: forget it (the driver already removed what it created) and
         // keep what was paid as credit, in the same transaction.
-        await store.transaction(async (repos) => {
-          await repos.pods.delete(hash);
-          await repos.manifests.delete(hash);
-          await bookUnserved(hash, payment, true, repos);
-        });
+        await forgetPod(hash, (repos) => bookUnserved(hash, payment, true, repos));
         armExpiryTimer();
         throw new PodStartError(hash, { cause: error });
       }
@@ -367,6 +380,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
         await repos.pods.save(renewed);
         await bookPaid(repos, hash, payment, 'extend');
       });
+      directory.put(renewed);
       progress.booked = true;
       armExpiryTimer();
       return keepAliveOrLog(renewed, () => storedPlan(hash));
@@ -476,6 +490,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
 
   return {
     async start() {
+      directory.replaceAll(await store.pods.list());
       try {
         await reconcile();
       } catch (error) {

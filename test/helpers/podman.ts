@@ -1,8 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { promisify } from 'node:util';
 import type { Logger } from '../../src/logger.js';
@@ -76,6 +77,11 @@ async function buildRootfsTar(dir: string): Promise<string> {
 export interface PodmanFixture {
   /** A digest-pinned reference in the loopback registry: busybox httpd on :3000. */
   webImage: string;
+  /**
+   * An image running `node /app/<entry>` (Node and its libraries copied from this machine) with the files
+   * of `appDir` and the named packages from our node_modules, pushed to the registry; its digest reference.
+   */
+  nodeAppImage(appDir: string, entry: string, modules: readonly string[]): Promise<string>;
   /** Pushes the web image under a new repository name and returns its digest reference (never pulled yet). */
   freshImage(): Promise<string>;
   /** A digest reference in the loopback registry that does not exist. */
@@ -169,6 +175,33 @@ export async function setupPodman(): Promise<PodmanFixture> {
     await podman(['rmi', '--force', '--ignore', localImage, ...pushed]).catch(() => undefined);
   });
 
+  async function nodeAppImage(appDir: string, entry: string, modules: readonly string[]): Promise<string> {
+    const rootfs = join(dir, `node-app-${(pushes += 1)}`);
+    const node = process.execPath;
+    // The binary and every shared library it loads, at the same paths as here.
+    const libraries = (await run('ldd', [node])).stdout
+      .split('\n')
+      .map((line) => /(\/\S+) \(0x/.exec(line)?.[1])
+      .filter((path): path is string => path !== undefined);
+    for (const file of [node, ...libraries]) {
+      await mkdir(join(rootfs, dirname(file)), { recursive: true });
+      await copyFile(file, join(rootfs, file));
+    }
+    await mkdir(join(rootfs, 'tmp'), { recursive: true });
+    await cp(appDir, join(rootfs, 'app'), { recursive: true });
+    const nodeModules = fileURLToPath(new URL('../../../node_modules/', import.meta.url));
+    for (const name of modules) {
+      await cp(join(nodeModules, name), join(rootfs, 'app', 'node_modules', name), { recursive: true });
+    }
+    const tar = join(dir, `node-app-${pushes}.tar`);
+    await run('tar', ['-C', rootfs, '-cf', tar, '.']);
+    const source = `localhost/codius-test/node-app:${tag}-${pushes}`;
+    await podman(['import', '--quiet', '--change', `CMD ["${node}","/app/${entry}"]`, tar, source]);
+    const reference = await push(`codius-test/node-app-${pushes}`, source);
+    await podman(['rmi', '--force', source]);
+    return reference;
+  }
+
   async function freshImage(): Promise<string> {
     // A label makes a new config, so a new digest that local storage does not know once the source is gone.
     const source = `localhost/codius-test/fresh:${tag}-${pushes}`;
@@ -181,6 +214,7 @@ export async function setupPodman(): Promise<PodmanFixture> {
 
   return {
     webImage,
+    nodeAppImage,
     freshImage,
     missingImage: `${registry}/codius-test/missing@sha256:${'0'.repeat(64)}`,
     async lateImage() {

@@ -192,6 +192,8 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
   async function inspectRaw(hash: ManifestHash): Promise<PodInspect | null> {
     const response = await call('GET', `/pods/${podName(hash)}/json`);
     if (response.status === 404) return null;
+    // Podman 4.3 answers 500 "no such pod" for a pod whose removal is under way: it is gone all the same.
+    if (response.status === 500 && /no such pod/.test(errorMessage(response))) return null;
     expectStatus(response, 'pod inspect', 200);
     return parseJson(response, 'pod inspect') as PodInspect;
   }
