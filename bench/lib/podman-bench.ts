@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { copyWithLibraries } from '../../test/helpers/rootfs.js';
 
 const run = promisify(execFile);
 
@@ -24,4 +25,36 @@ export async function importWebImage(dir: string, image: string): Promise<void> 
   await run('sh', ['-c', `echo ok > ${rootfs}/www/index.html && tar -C ${rootfs} -cf ${dir}/rootfs.tar .`]);
   const cmd = 'CMD ["/bin/busybox","httpd","-f","-p","3000","-h","/www"]';
   await podman('import', '--quiet', '--change', cmd, `${dir}/rootfs.tar`, image);
+}
+
+/**
+ * Imports an image of this machine's nginx answering every GET on port 3000 with a 19-byte body, one
+ * worker: a pod fast enough that what is measured in front of it is the proxy.
+ */
+export async function importNginxImage(dir: string, image: string): Promise<void> {
+  const rootfs = join(dir, 'nginx-rootfs');
+  await copyWithLibraries(rootfs, '/usr/sbin/nginx');
+  await mkdir(join(rootfs, 'etc', 'nginx'), { recursive: true });
+  await mkdir(join(rootfs, 'tmp'), { recursive: true });
+  // As root, nginx looks up the user "nobody" even when told nothing about users.
+  await writeFile(
+    join(rootfs, 'etc', 'passwd'),
+    'root:x:0:0::/:/bin/false\nnobody:x:65534:65534::/:/bin/false\n',
+  );
+  await writeFile(join(rootfs, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
+  await writeFile(
+    join(rootfs, 'etc', 'nginx', 'pod.conf'),
+    [
+      'daemon off; master_process off; worker_processes 1; pid /tmp/nginx.pid; error_log stderr;',
+      'events { worker_connections 4096; }',
+      'http { access_log off; keepalive_requests 1000000;',
+      '  client_body_temp_path /tmp/b; proxy_temp_path /tmp/p; fastcgi_temp_path /tmp/f;',
+      '  uwsgi_temp_path /tmp/u; scgi_temp_path /tmp/s;',
+      '  server { listen 3000; location / { default_type text/plain; return 200 "hello from the pod\\n"; } } }',
+      '',
+    ].join('\n'),
+  );
+  await run('tar', ['-C', rootfs, '-cf', join(dir, 'nginx-rootfs.tar'), '.']);
+  const cmd = 'CMD ["/usr/sbin/nginx","-e","stderr","-c","/etc/nginx/pod.conf"]';
+  await podman('import', '--quiet', '--change', cmd, join(dir, 'nginx-rootfs.tar'), image);
 }

@@ -267,7 +267,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     expected: 'an integer from 1 to 65536',
     defaultText: '128',
     description:
-      'Pod proxy: most connections open to one pod at a time (HTTP and WebSocket). As many more HTTP requests may wait for one; beyond that a pod answers 503.',
+      'Pod proxy: most HTTP connections open to one pod at a time (as many more requests may wait for one; beyond that 503), and separately most open WebSockets to one pod.',
   },
   {
     name: 'CODIUS_ADMIN_API',

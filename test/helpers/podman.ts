@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { createPodmanDriver, LABEL_HOST } from '../../src/runtime/podman/driver.
 import { startPodmanService } from '../../src/runtime/podman/service.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
 import { freePort } from './daemon.js';
+import { copyWithLibraries } from './rootfs.js';
 import { tempDir } from './tmp.js';
 
 const run = promisify(execFile);
@@ -178,15 +179,7 @@ export async function setupPodman(): Promise<PodmanFixture> {
   async function nodeAppImage(appDir: string, entry: string, modules: readonly string[]): Promise<string> {
     const rootfs = join(dir, `node-app-${(pushes += 1)}`);
     const node = process.execPath;
-    // The binary and every shared library it loads, at the same paths as here.
-    const libraries = (await run('ldd', [node])).stdout
-      .split('\n')
-      .map((line) => /(\/\S+) \(0x/.exec(line)?.[1])
-      .filter((path): path is string => path !== undefined);
-    for (const file of [node, ...libraries]) {
-      await mkdir(join(rootfs, dirname(file)), { recursive: true });
-      await copyFile(file, join(rootfs, file));
-    }
+    await copyWithLibraries(rootfs, node);
     await mkdir(join(rootfs, 'tmp'), { recursive: true });
     await cp(appDir, join(rootfs, 'app'), { recursive: true });
     const nodeModules = fileURLToPath(new URL('../../../node_modules/', import.meta.url));

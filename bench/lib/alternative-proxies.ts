@@ -1,0 +1,73 @@
+import { Agent, createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createProxyServer } from 'http-proxy-3';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+
+/**
+ * The engines codiusd's proxy was measured against before undici was chosen, each a minimal forwarder to
+ * one pod with the same header work. They exist only for `npm run bench:proxy -- --engines`.
+ */
+export interface AlternativeProxy {
+  label: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+
+const origin = { clientAddress: '127.0.0.1', trusted: false, defaultTrustedProto: 'https' };
+
+/** node:http server + http.request over a keep-alive Agent, streams piped. */
+export async function agentProxy(podHost: string, podPort: number): Promise<AlternativeProxy> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 128, scheduling: 'lifo', timeout: 4000 });
+  const server = createServer((req, res) => {
+    const { headers } = upstreamRequestHeaders(req.rawHeaders, origin);
+    const upstream = request(
+      { host: podHost, port: podPort, method: req.method, path: req.url, headers, agent },
+      (podRes) => {
+        res.writeHead(podRes.statusCode ?? 502, downstreamResponseHeaders(podRes.rawHeaders));
+        podRes.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  server.keepAliveTimeout = 65_000;
+  const url = await listen(server);
+  return {
+    label: 'node:http Agent proxy',
+    url,
+    close: async () => {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** http-proxy-3 (the maintained successor of http-proxy, which the original codiusd used). */
+export async function httpProxy3(podHost: string, podPort: number): Promise<AlternativeProxy> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 128, scheduling: 'lifo', timeout: 4000 });
+  const proxy = createProxyServer({ target: `http://${podHost}:${podPort}`, agent, xfwd: true });
+  const server = createServer((req, res) => {
+    proxy.web(req, res, {}, () => {
+      res.writeHead(502);
+      res.end();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  const url = await listen(server);
+  return {
+    label: 'http-proxy-3',
+    url,
+    close: async () => {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

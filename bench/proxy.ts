@@ -1,0 +1,252 @@
+/**
+ * The pod proxy against nginx, in one run on this machine: the same small GET (19-byte body) sent by wrk
+ * straight to a pod, through codiusd's proxy (in-process, the real app), and through nginx reverse proxies
+ * configured like a Codius host's front proxy (keep-alive to the pod, Host and X-Forwarded-* set). The pod
+ * is nginx itself (one worker), so the pod is not what limits the proxies. Prints req/s, p50 and p99 and
+ * the ratios against nginx.
+ * Usage: npm run bench:proxy [-- --seconds N] [-- --connections N] [-- --engines]
+ *   --engines also measures the alternatives codiusd's engine was chosen over (node:http Agent, http-proxy-3).
+ * Needs root, Podman (scripts/setup-podman.sh), and nginx + wrk (installed with apt-get when missing).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { createLogger } from '../src/logger.js';
+import { startPodmanService } from '../src/runtime/podman/service.js';
+import { createPodmanDriver } from '../src/runtime/podman/driver.js';
+import { createUnixHttpClient } from '../src/runtime/unix-http.js';
+import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
+import { seedPaidPod } from '../test/helpers/seed.js';
+import { agentProxy, httpProxy3, type AlternativeProxy } from './lib/alternative-proxies.js';
+import { importNginxImage, median, podman } from './lib/podman-bench.js';
+import { wrk, type WrkResult } from './lib/wrk.js';
+
+const run = promisify(execFile);
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const index = args.indexOf(`--${name}`);
+  return index === -1 ? fallback : Number(args[index + 1]);
+};
+const SECONDS = option('seconds', 8);
+const CONNECTIONS = option('connections', 32);
+const ROUNDS = option('rounds', 3);
+const WITH_ENGINES = args.includes('--engines');
+const PUBLIC_HOST = 'bench.example';
+
+async function ensureTools(): Promise<void> {
+  const missing: string[] = [];
+  for (const [tool, pkg] of [
+    ['nginx', 'nginx'],
+    ['wrk', 'wrk'],
+  ] as const) {
+    try {
+      await run('sh', ['-c', `command -v ${tool}`]);
+    } catch {
+      missing.push(pkg);
+    }
+  }
+  if (missing.length === 0) return;
+  console.log(`installing ${missing.join(', ')} with apt-get`);
+  await run('apt-get', ['install', '-y', '-q', ...missing], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** nginx as a Codius host's front proxy to the pod, `workers` worker processes. */
+async function startNginxProxy(
+  dir: string,
+  podUrl: string,
+  workers: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const prefix = join(dir, `nginx-proxy-${workers}`);
+  await mkdir(prefix, { recursive: true });
+  const conf = join(prefix, 'nginx.conf');
+  await writeFile(
+    conf,
+    [
+      `daemon off; worker_processes ${workers}; pid ${prefix}/nginx.pid; error_log ${prefix}/error.log;`,
+      'events { worker_connections 4096; }',
+      'http { access_log off; keepalive_requests 1000000;',
+      `  client_body_temp_path ${prefix}/b; proxy_temp_path ${prefix}/p; fastcgi_temp_path ${prefix}/f;`,
+      `  uwsgi_temp_path ${prefix}/u; scgi_temp_path ${prefix}/s;`,
+      `  upstream pod { server ${podUrl}; keepalive 128; }`,
+      `  server { listen 127.0.0.1:${port};`,
+      '    location / { proxy_pass http://pod; proxy_http_version 1.1; proxy_set_header Connection "";',
+      '      proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      '      proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $host;',
+      '      proxy_buffering off; } } }',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('nginx', ['-e', join(prefix, 'error.log'), '-p', prefix, '-c', conf], {
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; ; i += 1) {
+    try {
+      await fetch(url);
+      return { url, child };
+    } catch {
+      if (i > 100) throw new Error('nginx did not start');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+function printTable(rows: WrkResult[], baseline: WrkResult, baselineLabel: string): void {
+  const cells = rows.map((r) => [
+    r.label,
+    r.requestsPerSecond.toFixed(0),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
+    (r.p99Ms / baseline.p99Ms).toFixed(2),
+    String(r.failed),
+  ]);
+  const header = [
+    'target',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    `req/s vs ${baselineLabel}`,
+    `p99 vs ${baselineLabel}`,
+    'failed',
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  console.log(line(header));
+  for (const row of cells) console.log(line(row));
+}
+
+async function main(): Promise<void> {
+  await ensureTools();
+  const dir = await mkdtemp(join(tmpdir(), 'codiusd-bench-proxy-'));
+  const tag = randomBytes(4).toString('hex');
+  const image = `localhost/codius-bench/nginx:${tag}`;
+  const network = `cb${tag.slice(0, 6)}`;
+  await importNginxImage(dir, image);
+  const quiet = createLogger('warn');
+  const service = await startPodmanService({ root: dir, logger: quiet });
+  const root = join(dir, 'root');
+  await mkdir(root);
+  const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
+  // The pod is recovered from the store at start, as after a restart: no payment needed for a bench.
+  const pod = await seedPaidPod(
+    root,
+    { name: `bench-${tag}`, version: '1', port: '3000', containers: [{ id: 'web', image }] },
+    { publicUri: `https://${PUBLIC_HOST}` },
+  );
+  const app = createApp({
+    config: {
+      ...loadConfig({
+        CODIUS_PUBLIC_URI: `https://${PUBLIC_HOST}`,
+        CODIUS_ROOT: root,
+        CODIUS_PODMAN_SOCKET: service.socketPath,
+        CODIUS_PODMAN_NETWORK: network,
+        CODIUS_PODMAN_SUBNET: '10.89.197.0/24',
+        CODIUS_SELF_TEST: 'false',
+        ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
+      }),
+      port: 0,
+    },
+    logger: quiet,
+  });
+  const nginxProxies: ChildProcess[] = [];
+  const engines: AlternativeProxy[] = [];
+  const client = createUnixHttpClient(service.socketPath);
+  const driver = createPodmanDriver({
+    client,
+    network,
+    subnet: '10.89.197.0/24',
+    hostId,
+    pullTimeoutMs: 60_000,
+    logger: quiet,
+  });
+  try {
+    await app.start();
+    const podIp = (await driver.inspectPod(pod.hash))?.ip;
+    if (!podIp) throw new Error('the bench pod did not start');
+    const podHost = `${pod.hash}.${PUBLIC_HOST}`;
+    const direct = `http://${podIp}:3000/`;
+    const nginxAuto = await startNginxProxy(dir, `${podIp}:3000`, 'auto');
+    const nginxOne = await startNginxProxy(dir, `${podIp}:3000`, '1');
+    nginxProxies.push(nginxAuto.child, nginxOne.child);
+    const targets: Array<{ label: string; url: string }> = [
+      { label: 'pod, direct', url: direct },
+      { label: 'nginx (worker_processes auto)', url: nginxAuto.url },
+      { label: 'nginx (worker_processes 1)', url: nginxOne.url },
+      { label: 'codiusd', url: app.listeningUrl() + '/' },
+    ];
+    if (WITH_ENGINES) {
+      engines.push(await agentProxy(podIp, 3000), await httpProxy3(podIp, 3000));
+      targets.push(...engines.map((engine) => ({ label: engine.label, url: engine.url })));
+    }
+    const headers = { Host: podHost };
+    console.log(
+      `wrk: 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per target, ${ROUNDS} rounds (median); ` +
+        `Host: <hash>.${PUBLIC_HOST}; ${(await run('nproc')).stdout.trim()} cores`,
+    );
+    const samples = new Map<string, WrkResult[]>(targets.map((t) => [t.label, []]));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const target of targets) {
+        // Warm-up (JIT, keep-alive pools), then the measured run.
+        await wrk(target.label, target.url, { connections: CONNECTIONS, seconds: 2, headers });
+        samples
+          .get(target.label)
+          ?.push(
+            await wrk(target.label, target.url, { connections: CONNECTIONS, seconds: SECONDS, headers }),
+          );
+      }
+    }
+    const rows = targets.map(({ label }): WrkResult => {
+      const runs = samples.get(label) ?? [];
+      return {
+        label,
+        requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        failed: runs.reduce((sum, r) => sum + r.failed, 0),
+      };
+    });
+    const [, auto, one] = rows;
+    if (!auto || !one) throw new Error('missing nginx rows');
+    printTable(rows, auto, 'nginx auto');
+    console.log('');
+    printTable(rows, one, 'nginx 1');
+  } finally {
+    for (const engine of engines) await engine.close();
+    for (const child of nginxProxies) child.kill('SIGQUIT');
+    await app.stop();
+    await driver.deletePod(pod.hash).catch(() => undefined);
+    client.close();
+    await podman('network', 'rm', '--force', network).catch(() => undefined);
+    await service.stop();
+    await podman('rmi', '--force', image).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
