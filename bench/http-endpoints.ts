@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure, printTable, type LoadResult } from './lib/load.js';
+import { measure } from './lib/load.js';
+import { printTable, type LoadResult } from './lib/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -25,7 +25,8 @@ import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { seedPaidPod } from '../test/helpers/seed.js';
 import { agentProxy, httpProxy3, type AlternativeProxy } from './lib/alternative-proxies.js';
 import { importNginxImage, median, podman } from './lib/podman-bench.js';
-import { wrk, type WrkResult } from './lib/wrk.js';
+import { printTable, type LoadResult } from './lib/table.js';
+import { wrk } from './lib/wrk.js';
 
 const run = promisify(execFile);
 
@@ -39,6 +40,8 @@ const CONNECTIONS = option('connections', 32);
 const ROUNDS = option('rounds', 3);
 const WITH_ENGINES = args.includes('--engines');
 const PUBLIC_HOST = 'bench.example';
+const NGINX_AUTO = 'nginx (worker_processes auto)';
+const NGINX_ONE = 'nginx (worker_processes 1)';
 
 async function ensureTools(): Promise<void> {
   const missing: string[] = [];
@@ -110,31 +113,6 @@ async function startNginxProxy(
   }
 }
 
-function printTable(rows: WrkResult[], baseline: WrkResult, baselineLabel: string): void {
-  const cells = rows.map((r) => [
-    r.label,
-    r.requestsPerSecond.toFixed(0),
-    r.p50Ms.toFixed(2),
-    r.p99Ms.toFixed(2),
-    (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
-    (r.p99Ms / baseline.p99Ms).toFixed(2),
-    String(r.failed),
-  ]);
-  const header = [
-    'target',
-    'req/s',
-    'p50 ms',
-    'p99 ms',
-    `req/s vs ${baselineLabel}`,
-    `p99 vs ${baselineLabel}`,
-    'failed',
-  ];
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => (row[i] ?? '').length)));
-  const line = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
-  console.log(line(header));
-  for (const row of cells) console.log(line(row));
-}
-
 async function main(): Promise<void> {
   await ensureTools();
   const dir = await mkdtemp(join(tmpdir(), 'codiusd-bench-proxy-'));
@@ -190,8 +168,8 @@ async function main(): Promise<void> {
     nginxProxies.push(nginxAuto.child, nginxOne.child);
     const targets: Array<{ label: string; url: string }> = [
       { label: 'pod, direct', url: direct },
-      { label: 'nginx (worker_processes auto)', url: nginxAuto.url },
-      { label: 'nginx (worker_processes 1)', url: nginxOne.url },
+      { label: NGINX_AUTO, url: nginxAuto.url },
+      { label: NGINX_ONE, url: nginxOne.url },
       { label: 'codiusd', url: app.listeningUrl() + '/' },
     ];
     if (WITH_ENGINES) {
@@ -203,7 +181,7 @@ async function main(): Promise<void> {
       `wrk: 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per target, ${ROUNDS} rounds (median); ` +
         `Host: <hash>.${PUBLIC_HOST}; ${(await run('nproc')).stdout.trim()} cores`,
     );
-    const samples = new Map<string, WrkResult[]>(targets.map((t) => [t.label, []]));
+    const samples = new Map<string, LoadResult[]>(targets.map((t) => [t.label, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const target of targets) {
         // Warm-up (JIT, keep-alive pools), then the measured run.
@@ -215,7 +193,7 @@ async function main(): Promise<void> {
           );
       }
     }
-    const rows = targets.map(({ label }): WrkResult => {
+    const rows = targets.map(({ label }): LoadResult => {
       const runs = samples.get(label) ?? [];
       return {
         label,
@@ -225,11 +203,9 @@ async function main(): Promise<void> {
         failed: runs.reduce((sum, r) => sum + r.failed, 0),
       };
     });
-    const [, auto, one] = rows;
-    if (!auto || !one) throw new Error('missing nginx rows');
-    printTable(rows, auto, 'nginx auto');
+    printTable(rows, NGINX_AUTO);
     console.log('');
-    printTable(rows, one, 'nginx 1');
+    printTable(rows, NGINX_ONE);
   } finally {
     for (const engine of engines) await engine.close();
     for (const child of nginxProxies) child.kill('SIGQUIT');

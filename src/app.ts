@@ -7,6 +7,7 @@ import { podLogRoutes } from './http/routes/pod-logs.js';
 import { podRoutes } from './http/routes/pods.js';
 import { statusPageRoutes } from './http/routes/status-page.js';
 import { versionRoutes } from './http/routes/version.js';
+import { createConnectionDrain, type ConnectionDrain } from './http/drain.js';
 import { putPodProxyInFront } from './http/listener.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './logger.js';
@@ -79,6 +80,7 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
   let ilp: IlpLink | undefined;
   let receiver: PaymentReceiver | undefined;
   let proxy: PodProxy | undefined;
+  let drain: ConnectionDrain | undefined;
 
   /** Releases whatever start() got to, in reverse order; used by stop() and by a failed start(). */
   async function release(): Promise<void> {
@@ -174,7 +176,8 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
       machine,
     );
 
-    server = createHttpServer({ host: config.bindIp, port: config.port, logger });
+    // Shutdown drains connections itself, for proxied requests as much as for the API's.
+    server = createHttpServer({ host: config.bindIp, port: config.port, logger, cleanStop: false });
     proxy = createPodProxy({
       publicUri: config.publicUri,
       trustedProxies: config.proxy.trustedProxies,
@@ -183,7 +186,8 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
       lookup: (hash) => directory.get(hash),
       logger: logger.child({ component: 'proxy' }),
     });
-    putPodProxyInFront(server.listener, proxy);
+    drain = createConnectionDrain();
+    putPodProxyInFront(server.listener, proxy, drain);
     await server.register({
       plugin: paymentsPlugin,
       options: {
@@ -236,10 +240,31 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
     );
   }
 
+  /**
+   * Stops accepting, lets requests in flight finish (API and proxied alike) and closes their connections
+   * after them; open WebSocket tunnels are ended at once. Whatever is still open after the shutdown
+   * timeout is destroyed.
+   */
+  async function stopListening(listening: Server): Promise<void> {
+    drain?.begin();
+    proxy?.closeTunnels();
+    const listener = listening.listener;
+    const deadline = setTimeout(() => {
+      listener.closeAllConnections();
+      proxy?.closeTunnels(true);
+    }, config.shutdownTimeoutMs);
+    try {
+      await listening.stop();
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
   async function stop(): Promise<void> {
     if (server) {
-      await server.stop({ timeout: config.shutdownTimeoutMs });
+      const listening = server;
       server = undefined;
+      await stopListening(listening);
     }
     await release();
   }

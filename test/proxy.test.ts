@@ -593,3 +593,23 @@ describe('pod proxy: expiry', () => {
     }
   });
 });
+
+describe('pod proxy: shutdown', () => {
+  it('lets a proxied request in flight finish, closes its connection after it, and ends WebSockets', async () => {
+    const { ws, next } = await openSocket(hostOf(pods.main), '/ws');
+    await next();
+    const socketClosed = closed(ws);
+    const agent = new Agent({ keepAlive: true });
+    after(() => agent.destroy());
+    const slow = send(hostOf(pods.main), '/slow?ms=800', { agent });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stopped = app.stop();
+    const reply = await slow;
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.toString(), 'slow answer\n');
+    assert.equal(reply.headers.connection, 'close', 'no keep-alive once shutting down');
+    assert.equal((await socketClosed).code, 1006, 'the tunnel was ended');
+    await stopped;
+    await assert.rejects(send(hostOf(pods.main), '/'), /ECONNREFUSED/);
+  });
+});

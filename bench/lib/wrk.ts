@@ -1,16 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { LoadResult } from './table.js';
 
 const run = promisify(execFile);
-
-export interface WrkResult {
-  label: string;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** Socket errors plus non-2xx/3xx responses. */
-  failed: number;
-}
 
 export interface WrkOptions {
   connections: number;
@@ -24,7 +16,7 @@ function toMs(value: string, unit: string): number {
 }
 
 /** Runs wrk (one thread: the machine's other core serves the proxy and the pod) and parses its report. */
-export async function wrk(label: string, url: string, options: WrkOptions): Promise<WrkResult> {
+export async function wrk(label: string, url: string, options: WrkOptions): Promise<LoadResult> {
   const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency'];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
   const { stdout } = await run('wrk', [...args, url]);

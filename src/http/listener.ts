@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PodProxy } from '../proxy/pod-proxy.js';
+import type { ConnectionDrain } from './drain.js';
 import { writeRawError } from '../proxy/responses.js';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -9,15 +10,16 @@ type ClientErrorListener = (error: Error & { code?: string }, socket: Duplex) =>
 /**
  * Puts the pod proxy in front of the routes on the public listener: every request is offered to the proxy
  * first and reaches hapi's own listeners only if its Host is not a pod hostname, so proxied traffic costs
- * no framework work. Upgrades go to the proxy (hapi serves none). Call once, after hapi has attached to the
- * listener.
+ * no framework work. Upgrades go to the proxy (hapi serves none). Every request is also tracked by `drain`
+ * for a graceful shutdown. Call once, after hapi has attached to the listener.
  */
-export function putPodProxyInFront(listener: Server, proxy: PodProxy): void {
+export function putPodProxyInFront(listener: Server, proxy: PodProxy, drain: ConnectionDrain): void {
   for (const event of ['request', 'checkContinue'] as const) {
     const routed = listener.listeners(event) as RequestListener[];
     listener.removeAllListeners(event);
     const expectsContinue = event === 'checkContinue';
     listener.on(event, (req: IncomingMessage, res: ServerResponse) => {
+      drain.track(req, res);
       if (proxy.handleRequest(req, res, expectsContinue)) return;
       for (const next of routed) next.call(listener, req, res);
     });

@@ -14,6 +14,11 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this; longer than a fronting nginx's 60 s upstream keep-alive. */
   keepAliveTimeoutMs?: number;
+  /**
+   * false when the caller drains connections itself (see http/drain.ts): hapi's clean stop would end
+   * connections whose requests it does not own. Default true.
+   */
+  cleanStop?: boolean;
 }
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -26,6 +31,7 @@ export function createHttpServer(options: HttpServerOptions): Hapi.Server {
   const server = Hapi.server({
     host: options.host,
     port: options.port,
+    operations: { cleanStop: options.cleanStop ?? true },
     routes: {
       payload: {
         maxBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,

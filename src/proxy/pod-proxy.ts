@@ -40,6 +40,11 @@ export interface PodProxy {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Connections currently open to pods, for tests and metrics. */
   stats(): { pods: number; inFlight: number; tunnels: number };
+  /**
+   * Shutdown: ends every open tunnel (WebSocket clients see the connection close and can reconnect to the
+   * next codiusd), or with `force` destroys them.
+   */
+  closeTunnels(force?: boolean): void;
   close(): Promise<void>;
 }
 
@@ -157,6 +162,8 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
   const maxConnections = options.maxConnectionsPerPod;
   const upstreams = createUpstreams({ maxConnections, timeoutMs: options.timeoutMs });
   const totals = { inFlight: 0, tunnels: 0 };
+  /** Client sockets of open (or opening) tunnels. */
+  const tunnelSockets = new Set<Duplex>();
 
   const sweeper = setInterval(() => {
     upstreams.sweep((hash) => !resolvePod(hash, lookup(hash), now()).ok);
@@ -272,9 +279,11 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     }
     upstream.tunnels += 1;
     totals.tunnels += 1;
+    tunnelSockets.add(socket);
     const release = (): void => {
       upstream.tunnels -= 1;
       totals.tunnels -= 1;
+      tunnelSockets.delete(socket);
     };
     openTunnel(
       req,
@@ -308,6 +317,12 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     handleRequest,
     handleUpgrade,
     stats: () => ({ pods: upstreams.size(), ...totals }),
+    closeTunnels(force = false) {
+      for (const socket of tunnelSockets) {
+        if (force) socket.destroy();
+        else socket.end();
+      }
+    },
     async close() {
       clearInterval(sweeper);
       await upstreams.close();

@@ -1,0 +1,30 @@
+/** One load-test target's result, whatever tool measured it. */
+export interface LoadResult {
+  label: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Failed requests: socket errors plus unexpected statuses. */
+  failed: number;
+}
+
+/** Prints results as a table with req/s and p99 ratios against the row labelled `baselineLabel`. */
+export function printTable(results: readonly LoadResult[], baselineLabel: string): void {
+  const baseline = results.find((r) => r.label === baselineLabel);
+  if (!baseline) throw new Error(`no baseline ${baselineLabel}`);
+  const rows = results.map((r) => [
+    r.label,
+    r.requestsPerSecond.toFixed(0),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
+    (r.p99Ms / Math.max(baseline.p99Ms, 0.001)).toFixed(2),
+    String(r.failed),
+  ]);
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'req/s ratio', 'p99 ratio', 'failed'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  console.log(`ratios against: ${baselineLabel}`);
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}
