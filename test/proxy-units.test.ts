@@ -110,7 +110,7 @@ describe('proxied request headers', () => {
     ]);
   });
 
-  it('believes X-Forwarded-* only from a trusted peer', () => {
+  it('believes X-Forwarded-*, Forwarded and X-Real-IP only from a trusted peer', () => {
     const incoming = [
       'Host',
       'h',
@@ -135,6 +135,8 @@ describe('proxied request headers', () => {
     ]);
     assert.deepEqual(pairs(upstreamRequestHeaders(incoming, viaProxy).headers), [
       ['Host', 'h'],
+      ['Forwarded', 'for=6.6.6.6'],
+      ['X-Real-IP', '6.6.6.6'],
       ['X-Forwarded-For', '203.0.113.1, 10.0.0.1, 127.0.0.1'],
       ['X-Forwarded-Proto', 'https'],
       ['X-Forwarded-Host', 'public.example'],

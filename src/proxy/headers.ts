@@ -16,14 +16,10 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Headers a client may only set through a trusted proxy: the pod would otherwise believe a forgery. */
-const FORWARDING = new Set([
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'forwarded',
-  'x-real-ip',
-]);
+/** Always rewritten by codiusd: extended or kept from a trusted proxy, replaced for anyone else. */
+const X_FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+/** Other claims about the client, believed only from a trusted proxy (dropped otherwise). */
+const CLIENT_CLAIMS = new Set(['forwarded', 'x-real-ip']);
 
 /** Who sent the request to codiusd, and whether that peer's X-Forwarded-* may be believed. */
 export interface RequestOrigin {
@@ -126,11 +122,11 @@ export function upstreamRequestHeaders(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? '';
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || FORWARDING.has(lower) || lower === 'expect') {
+    if (HOP_BY_HOP.has(lower) || X_FORWARDED.has(lower) || lower === 'expect') {
       if (upgrade && lower === 'upgrade') headers.push(name, raw[i + 1] ?? '');
       continue;
     }
-    if (listed?.has(lower)) continue;
+    if (listed?.has(lower) || (!origin.trusted && CLIENT_CLAIMS.has(lower))) continue;
     headers.push(name, raw[i + 1] ?? '');
   }
   if (upgrade) headers.push('Connection', 'Upgrade');
