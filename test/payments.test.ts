@@ -16,7 +16,7 @@ import { openStore } from '../src/store/store.js';
 import { freePort } from './helpers/daemon.js';
 import { createPayingClient, type PayingClient } from './helpers/ilp-client.js';
 import { capturingLogger } from './helpers/logs.js';
-import { setupMoneyd } from './helpers/moneyd.js';
+import { setupMoneyd, testBtpCredentials } from './helpers/moneyd.js';
 import { setupPodman, waitForHttp } from './helpers/podman.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -51,6 +51,7 @@ async function startApp(env: Record<string, string> = {}, root?: string): Promis
       CODIUS_PODMAN_SUBNET: podmanFixture.subnet,
       CODIUS_PAYMENT_TIMEOUT: String(PAYMENT_TIMEOUT_S),
       CODIUS_SELF_TEST: 'false',
+      ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
       ...env,
     }),
     port: 0,
@@ -169,7 +170,10 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
     ) => Promise<Response & { price: string; destination: { assetCode: string; assetScale: number } }>;
     const manifest = webManifest('ilp-fetch');
     const hash = hashManifest(manifest);
+    const plugin = () =>
+      createIlpPlugin({ plugin: 'ilp-plugin-btp', credentials: testBtpCredentials(), btpServer: null });
     const upload = await ilpFetch(`${host.url}/pods?duration=600`, {
+      plugin: plugin(),
       method: 'POST',
       maxPrice: '2283369',
       headers: { 'Content-Type': 'application/json', Accept: 'application/codius-v1+json' },
@@ -181,6 +185,7 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
     assert.deepEqual(upload.destination, { assetCode: 'XRP', assetScale: 9 });
 
     const extend = await ilpFetch(`${host.url}/pods?manifestHash=${hash}&duration=300`, {
+      plugin: plugin(),
       method: 'PUT',
       maxPrice: '1141684',
       headers: { Accept: 'application/codius-v1+json' },
@@ -541,7 +546,8 @@ describe('payment receiver bounds', () => {
   it('bounds pending tokens in number and age, and refuses connections for unknown tokens', async () => {
     const { logger } = capturingLogger();
     const link = createIlpLink({
-      createPlugin: () => createIlpPlugin({ plugin: 'ilp-plugin-btp', credentials: null, btpServer: null }),
+      createPlugin: () =>
+        createIlpPlugin({ plugin: 'ilp-plugin-btp', credentials: testBtpCredentials(), btpServer: null }),
       logger,
       providerLabel: 'test',
     });
@@ -567,8 +573,13 @@ describe('payment receiver bounds', () => {
 
     // A payer that got its address some other way (or whose token expired) is refused.
     const unknown = link.credentialsFor(randomBytes(16).toString('hex'));
-    const plugin = createIlpPlugin({ plugin: 'ilp-plugin-btp', credentials: null, btpServer: null });
-    const connection = await createConnection({ plugin, ...unknown });
+    const plugin = createIlpPlugin({
+      plugin: 'ilp-plugin-btp',
+      credentials: testBtpCredentials(),
+      btpServer: null,
+    });
+    // The refused payer gives up after 2 s of silence instead of the default 60 s.
+    const connection = await createConnection({ plugin, ...unknown, idleTimeout: 2_000 });
     const stream = connection.createStream();
     stream.setSendMax(1000);
     stream.on('error', () => undefined);
@@ -607,6 +618,7 @@ describe('ILP provider outages and other host settings', () => {
     const host = await startApp({
       CODIUS_RUNTIME: 'hyperd',
       CODIUS_HYPER_NOOP: 'true',
+      ILP_CREDENTIALS: '',
       ILP_BTP_SERVER: `btp+ws://127.0.0.1:${port}`,
     });
     const shown = await info(host.url);

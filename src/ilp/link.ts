@@ -80,6 +80,8 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
   /** Read through a function: `stopped` changes while awaits are pending. */
   const isStopped = (): boolean => stopped;
   let running: Promise<void> | undefined;
+  /** Warns when connecting takes long; cleared by stop() too, so it never outlives the link. */
+  let slowConnectTimer: NodeJS.Timeout | undefined;
 
   function newServer(current: IlpPlugin): Server {
     const created = new Server({ plugin: current });
@@ -92,7 +94,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
   /** Connects and learns address and asset; retries with backoff until it works or stop(). */
   async function establish(current: IlpPlugin): Promise<void> {
     for (let attempt = 0; !stopped; attempt += 1) {
-      const warnTimer = setTimeout(() => {
+      slowConnectTimer = setTimeout(() => {
         logger.warn(
           { provider: options.providerLabel },
           'cannot reach the ILP provider (moneyd) yet; not accepting uploads until it answers',
@@ -101,7 +103,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
       try {
         server ??= newServer(current);
         await server.listen();
-        clearTimeout(warnTimer);
+        clearTimeout(slowConnectTimer);
         if (isStopped()) return;
         address = (server as unknown as { serverAccount: string }).serverAccount;
         asset = { code: server.assetCode, scale: server.assetScale };
@@ -113,7 +115,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
         );
         return;
       } catch (error) {
-        clearTimeout(warnTimer);
+        clearTimeout(slowConnectTimer);
         state = 'disconnected';
         problem = message(error);
         // A half-set-up server keeps the plugin's data handler; start over with a new one.
@@ -183,6 +185,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
       if (stopped) return;
       stopped = true;
       state = 'stopped';
+      clearTimeout(slowConnectTimer);
       const current = plugin;
       if (!current) return;
       // server.close() waits for STREAM connections to wind down (up to ~30 s); the plugin is what holds

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'ilp-protocol-stream';
+import { testBtpCredentials } from './moneyd.js';
 import { createIlpPlugin, type IlpPlugin } from '../../src/ilp/plugin.js';
 import { fixIlpProtocolStream } from '../../src/ilp/stream-compat.js';
 
@@ -66,7 +67,11 @@ export function createPayingClient(): PayingClient {
         if (method !== 'interledger-stream' || !destinationAccount || !secret) {
           throw new Error(`unexpected Pay header: ${first.pay}`);
         }
-        const plugin = createIlpPlugin({ plugin: 'ilp-plugin-btp', credentials: null, btpServer: null });
+        const plugin = createIlpPlugin({
+          plugin: 'ilp-plugin-btp',
+          credentials: testBtpCredentials(),
+          btpServer: null,
+        });
         plugins.add(plugin);
         const connection = await createConnection({
           plugin,
@@ -88,7 +93,14 @@ export function createPayingClient(): PayingClient {
         stream.end();
         await ended;
         totalSent = BigInt(stream.totalSent);
-        // Like ilp-fetch: no connection.destroy() (its close frame can wait ~35 s for an expired packet).
+        // The host closes the connection after its response. Wait for that close frame before going away:
+        // a close frame to a payer that has disconnected waits out the 35 s BTP timeout on the host side.
+        // (No connection.destroy(), as in ilp-fetch: its own close frame could wait as long.)
+        await new Promise<void>((resolve) => {
+          connection.once('close', resolve);
+          connection.once('end', resolve);
+          setTimeout(resolve, 2_000).unref();
+        });
         await plugin.disconnect().catch(() => undefined);
         plugins.delete(plugin);
       }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { after } from 'node:test';
 import { capturingLogger } from './logs.js';
 import {
@@ -44,5 +45,17 @@ export async function setupMoneyd(): Promise<MoneydFixture> {
     async restart() {
       moneyd ??= await startEmbeddedMoneyd({ logger });
     },
+  };
+}
+
+/**
+ * BTP credentials for an account of its own on the local moneyd, with a 3 s response timeout instead of
+ * ilp-plugin-btp's 35 s. A STREAM close frame sent to a payer that has already gone waits out that timeout;
+ * in tests it would keep the process alive long after the last test.
+ */
+export function testBtpCredentials(): { server: string; responseTimeout: number } {
+  return {
+    server: `btp+ws://:${randomBytes(16).toString('hex')}@${MONEYD_LOCAL_HOST}:${MONEYD_LOCAL_PORT}`,
+    responseTimeout: 3_000,
   };
 }
