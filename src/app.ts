@@ -186,7 +186,7 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
       lookup: (hash) => directory.get(hash),
       logger: logger.child({ component: 'proxy' }),
     });
-    drain = createConnectionDrain();
+    drain = createConnectionDrain(server.listener);
     putPodProxyInFront(server.listener, proxy, drain);
     await server.register({
       plugin: paymentsPlugin,

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /**
  * Graceful shutdown of the public listener for everything it serves, API routes and proxied pod traffic
@@ -8,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * as idle keep-alive connections until a timeout.
  */
 export interface ConnectionDrain {
-  /** Called for every request the listener receives. */
+  /** Called for every request the listener receives (one flag check: it is on the proxy's hot path). */
   track(req: IncomingMessage, res: ServerResponse): void;
   /** From now on, every response in flight or to come closes its connection when it is done. */
   begin(): void;
@@ -25,23 +26,29 @@ function closeAfter(req: IncomingMessage, res: ServerResponse): void {
   res.once('finish', () => socket.end());
 }
 
-export function createConnectionDrain(): ConnectionDrain {
-  const inFlight = new Set<ServerResponse>();
+/**
+ * Tracks the listener's connections (not its requests, so the per-request cost is nil). At begin(), the
+ * response a connection is serving is found through Node's socket-to-response link `_httpMessage`, the
+ * same one Node's own HTTP server uses to order responses.
+ */
+export function createConnectionDrain(listener: Server): ConnectionDrain {
+  const sockets = new Set<Socket>();
   const state = { draining: false };
+  listener.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   return {
     track(req, res) {
-      if (state.draining) {
-        closeAfter(req, res);
-        return;
-      }
-      inFlight.add(res);
-      res.once('close', () => inFlight.delete(res));
+      if (state.draining) closeAfter(req, res);
     },
     begin() {
       if (state.draining) return;
       state.draining = true;
-      for (const res of inFlight) closeAfter(res.req, res);
-      inFlight.clear();
+      for (const socket of sockets) {
+        const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (res && !res.writableFinished) closeAfter(res.req, res);
+      }
     },
     draining: () => state.draining,
   };
