@@ -13,7 +13,7 @@ import {
 import { createPodHostMatcher } from './pod-host.js';
 import { sendError, writeRawError } from './responses.js';
 import { openTunnel } from './tunnel.js';
-import { createUpstreams } from './upstreams.js';
+import { createUpstreams, type PodUpstream } from './upstreams.js';
 
 /** Pools of pods that stopped being served are closed this often. */
 const SWEEP_INTERVAL_MS = 30_000;
@@ -183,35 +183,50 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     logger.warn({ hash, status, code: error.code ?? error.name }, 'pod proxy: upstream failed');
   }
 
+  /** A request routed to a pod: where it goes and what to send, or the error that answers it. */
+  type Routed =
+    | {
+        ok: true;
+        path: string;
+        headers: string[];
+        hasBody: boolean;
+        upstream: PodUpstream;
+      }
+    | { ok: false; status: number; message: string; close: boolean };
+
+  /** The checks every pod request passes, HTTP or upgrade, in order: pod state, target, framing. */
+  function route(req: IncomingMessage, hash: ManifestHash, upgrade: boolean): Routed {
+    const resolution = resolvePod(hash, lookup(hash), now());
+    if (!resolution.ok) return { ...resolution, close: false };
+    const path = targetPath(req.url);
+    if (path === null)
+      return { ok: false, status: 400, message: 'request target must be a path', close: true };
+    try {
+      const { headers, hasBody } = upstreamRequestHeaders(req.rawHeaders, originOf(req), upgrade);
+      const upstream = upstreams.get(hash, resolution.host, resolution.port);
+      return { ok: true, path, headers, hasBody, upstream };
+    } catch (error) {
+      if (!(error instanceof FramingError)) throw error;
+      return { ok: false, status: 400, message: `refused: ${error.message}`, close: true };
+    }
+  }
+
   function handleRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): boolean {
     const hash = podHashOf(req.headers.host);
     if (hash === null) return false;
-
-    const resolution = resolvePod(hash, lookup(hash), now());
-    if (!resolution.ok) {
-      sendError(res, resolution.status, resolution.message, {
-        retryAfterSeconds: resolution.status === 503 ? 1 : undefined,
+    const routed = route(req, hash, false);
+    if (!routed.ok) {
+      sendError(res, routed.status, routed.message, {
+        close: routed.close,
+        retryAfterSeconds: routed.status === 503 ? 1 : undefined,
       });
       return true;
     }
-    const path = targetPath(req.url);
-    if (path === null) {
-      sendError(res, 400, 'request target must be a path', { close: true });
-      return true;
-    }
-    let forwarded;
-    try {
-      forwarded = upstreamRequestHeaders(req.rawHeaders, originOf(req));
-    } catch (error) {
-      if (!(error instanceof FramingError)) throw error;
-      sendError(res, 400, `refused: ${error.message}`, { close: true });
-      return true;
-    }
-    const upstream = upstreams.get(hash, resolution.host, resolution.port);
+    const { upstream } = routed;
     // Up to maxConnections run, as many again wait for a connection; beyond that the pod is overloaded.
     if (upstream.inFlight >= 2 * maxConnections) {
       sendError(res, 503, `pod ${hash} has too many requests in progress; try again shortly`, {
-        close: forwarded.hasBody,
+        close: routed.hasBody,
         retryAfterSeconds: 1,
       });
       return true;
@@ -224,7 +239,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       res,
       (error: Error & { code?: string }) => {
         if (error.code === 'UND_ERR_ABORTED') return; // the client left; nothing to answer
-        const { status, message } = describeUpstreamError(error, hash, resolution.port);
+        const { status, message } = describeUpstreamError(error, hash, upstream.port);
         logFailure(hash, status, error);
         // A body the pod did not take may still be arriving: close rather than read it to the end.
         sendError(res, status, message, { close: true });
@@ -236,11 +251,11 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     );
     upstream.pool.dispatch(
       {
-        path,
+        path: routed.path,
         // Node's parser has already checked the method token.
         method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-        headers: forwarded.headers,
-        body: forwarded.hasBody ? req : null,
+        headers: routed.headers,
+        body: routed.hasBody ? req : null,
       },
       exchange,
     );
@@ -254,25 +269,12 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       writeRawError(socket, 404, 'upgrades are served only on pod hostnames (<manifest hash>.<host>)');
       return;
     }
-    const resolution = resolvePod(hash, lookup(hash), now());
-    if (!resolution.ok) {
-      writeRawError(socket, resolution.status, resolution.message);
+    const routed = route(req, hash, true);
+    if (!routed.ok) {
+      writeRawError(socket, routed.status, routed.message);
       return;
     }
-    const path = targetPath(req.url);
-    if (path === null) {
-      writeRawError(socket, 400, 'request target must be a path');
-      return;
-    }
-    let forwarded;
-    try {
-      forwarded = upstreamRequestHeaders(req.rawHeaders, originOf(req), true);
-    } catch (error) {
-      if (!(error instanceof FramingError)) throw error;
-      writeRawError(socket, 400, `refused: ${error.message}`);
-      return;
-    }
-    const upstream = upstreams.get(hash, resolution.host, resolution.port);
+    const { upstream } = routed;
     if (upstream.tunnels >= maxConnections) {
       writeRawError(socket, 503, `pod ${hash} has too many open WebSocket connections; try again later`);
       return;
@@ -290,11 +292,11 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       socket,
       head,
       {
-        host: resolution.host,
-        port: resolution.port,
+        host: upstream.host,
+        port: upstream.port,
         method: req.method ?? 'GET',
-        path,
-        headers: forwarded.headers,
+        path: routed.path,
+        headers: routed.headers,
         timeoutMs: options.timeoutMs,
       },
       (outcome) => {
@@ -304,7 +306,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
           logFailure(hash, 504, Object.assign(new Error('timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
           writeRawError(socket, 504, `pod ${hash} did not answer in time`);
         } else if (outcome.kind === 'failed') {
-          const { status, message } = describeUpstreamError(outcome.error, hash, resolution.port);
+          const { status, message } = describeUpstreamError(outcome.error, hash, upstream.port);
           logFailure(hash, status, outcome.error);
           writeRawError(socket, status, message);
         }
