@@ -3,6 +3,7 @@ import type { Config } from './config/config.js';
 import { createHostInfoService, realMachine, type MachineProbe } from './host/host-info.js';
 import { paymentsPlugin } from './http/plugins/payments.js';
 import { infoRoutes } from './http/routes/info.js';
+import { MAX_PEERS_LISTED, peerRoutes } from './http/routes/peers.js';
 import { podLogRoutes } from './http/routes/pod-logs.js';
 import { podRoutes } from './http/routes/pods.js';
 import { statusPageRoutes } from './http/routes/status-page.js';
@@ -42,9 +43,6 @@ export interface App {
   /** The URL the public server listens on (after start). */
   listeningUrl(): string;
 }
-
-/** Bound on how many peers /info?requestPeers=true lists (the original listed all). */
-const MAX_LISTED_PEERS = 1000;
 
 /** Where the ILP provider is expected, for logs: never the credentials. */
 function providerLabel(settings: IlpSettings): string {
@@ -161,7 +159,8 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
       {
         publicUri: config.publicUri,
         additionalHostInfo: config.additionalHostInfo,
-        maxListedPeers: MAX_LISTED_PEERS,
+        // The original listed every peer; bounded like GET /peers.
+        maxListedPeers: MAX_PEERS_LISTED,
       },
       {
         podUsage,
@@ -216,6 +215,7 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
         },
       ),
       ...podLogRoutes(podManager),
+      ...peerRoutes({ listUris: () => openedStore.peers.listUris() }),
       ...statusPageRoutes(hostInfo),
     ]);
     // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.

@@ -117,6 +117,33 @@ describe('public HTTP endpoints', () => {
     assert.deepEqual(body.peers, ['https://peer-one.example', 'https://peer-two.example']);
   });
 
+  it('GET /peers lists a random sample of at most `limit` peers, all of them in order when fewer', async () => {
+    const list = async (query: string): Promise<string[]> => {
+      const response = await fetch(`${url}/peers${query}`);
+      assert.equal(response.status, 200);
+      return ((await response.json()) as { peers: string[] }).peers;
+    };
+    const known = ['https://peer-one.example', 'https://peer-two.example'];
+    assert.deepEqual(await list(''), known);
+    assert.deepEqual(await list('?limit=3'), known);
+    assert.deepEqual((await list('?limit=2')).sort(), known);
+    const one = await list('?limit=1');
+    assert.equal(one.length, 1);
+    assert.ok(known.includes(one[0] ?? ''));
+  });
+
+  it('GET /peers refuses a bad limit or any other query key with the original 400', async () => {
+    for (const query of ['?limit=0', '?limit=1001', '?limit=1.5', '?limit=ten', '?foo=1', '?limit=1&x=2']) {
+      const response = await fetch(`${url}/peers${query}`);
+      assert.equal(response.status, 400, query);
+      assert.deepEqual(await response.json(), {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'Invalid request query input',
+      });
+    }
+  });
+
   it('GET /memory reports the same free bytes', async () => {
     assert.deepEqual(await (await fetch(`${url}/memory`)).json(), { freeMem: 5.5 * GiB });
   });

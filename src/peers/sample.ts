@@ -1,0 +1,21 @@
+/**
+ * What `GET /peers` lists (spec §1.3.4): `limit` peers drawn at random without replacement, so clients
+ * asking repeatedly spread over the network. When there are fewer peers than `limit`, all of them in the
+ * order they were added, as the original did.
+ */
+export function samplePeers(
+  uris: readonly string[],
+  limit: number,
+  random: () => number = Math.random,
+): string[] {
+  if (limit > uris.length) return [...uris];
+  const pool = [...uris];
+  // Partial Fisher-Yates: the first `limit` slots end up a uniform sample.
+  for (let i = 0; i < limit; i += 1) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    const picked = pool[j] as string;
+    pool[j] = pool[i] as string;
+    pool[i] = picked;
+  }
+  return pool.slice(0, limit);
+}
