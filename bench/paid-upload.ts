@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       CODIUS_PODMAN_NETWORK: network,
       CODIUS_PODMAN_SUBNET: '10.89.198.0/24',
       CODIUS_SELF_TEST: 'false',
+      CODIUS_BOOTSTRAP_PEERS: '[]',
     }),
     port: 0,
   };

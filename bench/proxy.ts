@@ -140,6 +140,7 @@ async function main(): Promise<void> {
         CODIUS_PODMAN_NETWORK: network,
         CODIUS_PODMAN_SUBNET: '10.89.197.0/24',
         CODIUS_SELF_TEST: 'false',
+        CODIUS_BOOTSTRAP_PEERS: '[]',
         ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
       }),
       port: 0,

@@ -19,6 +19,9 @@ import { createCreditBook } from './payments/credits.js';
 import { createPaymentReceiver, type PaymentReceiver } from './payments/receiver.js';
 import type { SupervisedProcess } from './process/supervisor.js';
 import { createPodProxy, type PodProxy } from './proxy/pod-proxy.js';
+import { createPeerClient } from './peers/peer-client.js';
+import { createPeerNetwork, type PeerNetwork } from './peers/peer-network.js';
+import { SERVICE_NAME, VERSION } from './version.js';
 import { ensureRootDir } from './root-dir.js';
 import { createCapacity } from './pods/capacity.js';
 import { createPodDirectory } from './pods/pod-directory.js';
@@ -28,6 +31,9 @@ import type { PodRuntime } from './runtime/driver.js';
 import { openRuntime } from './runtime/index.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from './secret.js';
 import { cachedUntilWrite, openStore, type Store } from './store/store.js';
+
+/** A peer's answer (its /info, its peer list) is read up to this size; 1,000 URIs fit easily. */
+const MAX_PEER_RESPONSE_BYTES = 1024 * 1024;
 
 export interface AppDependencies {
   config: Config;
@@ -79,9 +85,12 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
   let receiver: PaymentReceiver | undefined;
   let proxy: PodProxy | undefined;
   let drain: ConnectionDrain | undefined;
+  let peers: PeerNetwork | undefined;
 
   /** Releases whatever start() got to, in reverse order; used by stop() and by a failed start(). */
   async function release(): Promise<void> {
+    await peers?.stop();
+    peers = undefined;
     await proxy?.close();
     proxy = undefined;
     await pods?.stop();
@@ -150,6 +159,26 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
     const paymentReceiver = createPaymentReceiver({ link, logger: logger.child({ component: 'payments' }) });
     receiver = paymentReceiver;
 
+    const network = createPeerNetwork({
+      store: openedStore.peers,
+      client: createPeerClient({
+        timeoutMs: config.peers.timeoutMs,
+        maxBodyBytes: MAX_PEER_RESPONSE_BYTES,
+        allowPrivateAddresses: config.dev,
+        userAgent: `${SERVICE_NAME}/${VERSION}`,
+      }),
+      logger: logger.child({ component: 'peers' }),
+      selfUri: config.publicUri,
+      bootstrap: config.bootstrapPeers,
+      dev: config.dev,
+      discoveryIntervalMs: config.peers.discoveryIntervalMs,
+      fanout: config.peers.fanout,
+      maxFailures: config.peers.maxFailures,
+      dropAfterMs: config.peers.dropAfterMs,
+    });
+    peers = network;
+    await network.start();
+
     const podUsage = cachedUntilWrite(openedStore, () => openedStore.pods.usage());
     const capacity = createCapacity(
       { totalMemoryBytes: machine.totalmem(), maxMemoryFraction: config.maxMemoryFraction },
@@ -215,7 +244,10 @@ export function createApp({ config, logger, machine = realMachine }: AppDependen
         },
       ),
       ...podLogRoutes(podManager),
-      ...peerRoutes({ listUris: () => openedStore.peers.listUris() }),
+      ...peerRoutes({
+        listUris: () => openedStore.peers.listUris(),
+        offer: (uris) => network.offer(uris),
+      }),
       ...statusPageRoutes(hostInfo),
     ]);
     // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.

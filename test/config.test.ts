@@ -45,6 +45,13 @@ describe('config', () => {
     assert.deepEqual(config.selfTest, { enabled: true, retries: 5, intervalMs: 5000 });
     assert.equal(config.quoteMode, 'free');
     assert.deepEqual(config.payments, { timeoutMs: 60_000, maxDurationSeconds: 31_536_000 });
+    assert.deepEqual(config.peers, {
+      discoveryIntervalMs: 5000,
+      fanout: 5,
+      timeoutMs: 5000,
+      maxFailures: 5,
+      dropAfterMs: 3_600_000,
+    });
     assert.deepEqual(config.proxy, {
       trustedProxies: [
         { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
@@ -92,6 +99,11 @@ describe('config', () => {
       CODIUS_PAYMENT_TIMEOUT: '1.5',
       CODIUS_MAX_DURATION: '86400',
       CODIUS_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7,fd00::/8',
+      CODIUS_PEER_DISCOVERY_INTERVAL: '0.25',
+      CODIUS_PEER_FANOUT: '3',
+      CODIUS_PEER_TIMEOUT: '1.5',
+      CODIUS_PEER_MAX_FAILURES: '2',
+      CODIUS_PEER_DROP_AFTER: '0',
       CODIUS_PROXY_TIMEOUT: '2.5',
       CODIUS_PROXY_MAX_CONNECTIONS: '16',
       CODIUS_ADMIN_API: 'true',
@@ -123,6 +135,13 @@ describe('config', () => {
     assert.deepEqual(config.selfTest, { enabled: false, retries: 0, intervalMs: 500 });
     assert.equal(config.quoteMode, 'stream');
     assert.deepEqual(config.payments, { timeoutMs: 1500, maxDurationSeconds: 86_400 });
+    assert.deepEqual(config.peers, {
+      discoveryIntervalMs: 250,
+      fanout: 3,
+      timeoutMs: 1500,
+      maxFailures: 2,
+      dropAfterMs: 0,
+    });
     assert.deepEqual(config.proxy, {
       trustedProxies: [
         { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
@@ -200,6 +219,11 @@ describe('config', () => {
     ['CODIUS_TRUSTED_PROXIES', '10.0.0.1,'],
     ['CODIUS_TRUSTED_PROXIES', '::1/129'],
     ['CODIUS_PROXY_TIMEOUT', '0'],
+    ['CODIUS_PEER_DISCOVERY_INTERVAL', '0'],
+    ['CODIUS_PEER_FANOUT', '0'],
+    ['CODIUS_PEER_TIMEOUT', '301'],
+    ['CODIUS_PEER_MAX_FAILURES', '1.5'],
+    ['CODIUS_PEER_DROP_AFTER', '-1'],
     ['CODIUS_PROXY_MAX_CONNECTIONS', '0'],
     ['CODIUS_PROXY_MAX_CONNECTIONS', '2.5'],
     ['CODIUS_ADMIN_API', 'enabled'],

@@ -45,6 +45,8 @@ async function devEnv(extra: Record<string, string> = {}): Promise<Record<string
     CODIUS_ROOT: await tempDir(),
     CODIUS_PORT: String(await freePort()),
     CODIUS_BOOTSTRAP_PEERS: '[]',
+    // Peers seeded by some tests are external names: never contacted.
+    CODIUS_PEER_DISCOVERY_INTERVAL: '86400',
     // These tests are about the process (config, signals, locking), not pods: no runtime is touched.
     // The Podman startup path is covered by daemon-pods.test.ts.
     CODIUS_RUNTIME: 'hyperd',

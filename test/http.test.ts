@@ -25,7 +25,15 @@ async function startApp(
 ): Promise<{ app: App; url: string; logs: ReturnType<typeof capturingLogger> }> {
   // The no-op runtime: these tests are about the host endpoints, not about running pods.
   const config = {
-    ...loadConfig({ CODIUS_ROOT: root, CODIUS_RUNTIME: 'hyperd', CODIUS_HYPER_NOOP: 'true', ...env }),
+    ...loadConfig({
+      CODIUS_ROOT: root,
+      CODIUS_RUNTIME: 'hyperd',
+      CODIUS_HYPER_NOOP: 'true',
+      // Only loopback traffic in tests: no bootstrap hosts, and the seeded peers are never contacted.
+      CODIUS_BOOTSTRAP_PEERS: '[]',
+      CODIUS_PEER_DISCOVERY_INTERVAL: '86400',
+      ...env,
+    }),
     port: 0,
   };
   const logs = capturingLogger();

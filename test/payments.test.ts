@@ -51,6 +51,7 @@ async function startApp(env: Record<string, string> = {}, root?: string): Promis
       CODIUS_PODMAN_SUBNET: podmanFixture.subnet,
       CODIUS_PAYMENT_TIMEOUT: String(PAYMENT_TIMEOUT_S),
       CODIUS_SELF_TEST: 'false',
+      CODIUS_BOOTSTRAP_PEERS: '[]',
       ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
       ...env,
     }),

@@ -64,6 +64,7 @@ const app = createApp({
       CODIUS_PODMAN_NETWORK: fixture.network,
       CODIUS_PODMAN_SUBNET: fixture.subnet,
       CODIUS_SELF_TEST: 'false',
+      CODIUS_BOOTSTRAP_PEERS: '[]',
       // Nothing listens there: these tests need no payments.
       ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
       // Requests from 127.0.0.2 come "from the fronting proxy"; from 127.0.0.1, from the internet.

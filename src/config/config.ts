@@ -31,6 +31,13 @@ export interface Config {
   selfTest: { enabled: boolean; retries: number; intervalMs: number };
   quoteMode: 'free' | 'stream';
   payments: { timeoutMs: number; maxDurationSeconds: number };
+  peers: {
+    discoveryIntervalMs: number;
+    fanout: number;
+    timeoutMs: number;
+    maxFailures: number;
+    dropAfterMs: number;
+  };
   proxy: {
     /** Addresses whose X-Forwarded-* headers are believed. */
     trustedProxies: AddressRule[];
@@ -145,6 +152,13 @@ export function loadConfig(env: Env): Config {
     payments: {
       timeoutMs: Math.round((readNumber(env, 'CODIUS_PAYMENT_TIMEOUT') ?? 60) * 1000),
       maxDurationSeconds: readNumber(env, 'CODIUS_MAX_DURATION') ?? 31_536_000,
+    },
+    peers: {
+      discoveryIntervalMs: Math.round((readNumber(env, 'CODIUS_PEER_DISCOVERY_INTERVAL') ?? 5) * 1000),
+      fanout: readNumber(env, 'CODIUS_PEER_FANOUT') ?? 5,
+      timeoutMs: Math.round((readNumber(env, 'CODIUS_PEER_TIMEOUT') ?? 5) * 1000),
+      maxFailures: readNumber(env, 'CODIUS_PEER_MAX_FAILURES') ?? 5,
+      dropAfterMs: Math.round((readNumber(env, 'CODIUS_PEER_DROP_AFTER') ?? 3600) * 1000),
     },
     proxy: {
       trustedProxies: parseAddressList(readString(env, 'CODIUS_TRUSTED_PROXIES') ?? '127.0.0.1, ::1') ?? [],

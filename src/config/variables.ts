@@ -124,6 +124,43 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'Peers to start discovery from.',
   },
   {
+    name: 'CODIUS_PEER_DISCOVERY_INTERVAL',
+    schema: Joi.number().greater(0).max(86_400),
+    expected: 'a number of seconds in (0, 86400]',
+    defaultText: '5',
+    description: 'Pause between peer discovery passes (each announces this host to a few random peers).',
+  },
+  {
+    name: 'CODIUS_PEER_FANOUT',
+    schema: Joi.number().integer().min(1).max(100),
+    expected: 'an integer from 1 to 100',
+    defaultText: '5',
+    description: 'Peers asked per discovery pass.',
+  },
+  {
+    name: 'CODIUS_PEER_TIMEOUT',
+    schema: Joi.number().greater(0).max(300),
+    expected: 'a number of seconds in (0, 300]',
+    defaultText: '5',
+    description: 'Longest a request to another host (discover, /info) may take, body included.',
+  },
+  {
+    name: 'CODIUS_PEER_MAX_FAILURES',
+    schema: Joi.number().integer().min(1).max(10_000),
+    expected: 'an integer from 1 to 10000',
+    defaultText: '5',
+    description:
+      'A peer is dropped after this many failed requests in a row, once CODIUS_PEER_DROP_AFTER has also passed since it last answered.',
+  },
+  {
+    name: 'CODIUS_PEER_DROP_AFTER',
+    schema: Joi.number().min(0).max(31_536_000),
+    expected: 'a number of seconds from 0 to 31536000',
+    defaultText: '3600',
+    description:
+      'How long a failing peer is kept since it last answered (or was added) before it may be dropped.',
+  },
+  {
     name: 'CODIUS_MAX_MEMORY_FRACTION',
     schema: Joi.number().greater(0).max(1),
     expected: 'a number in (0, 1]',
