@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
+import { createPeerClient } from '../src/peers/peer-client.js';
+import { createPeerNetwork } from '../src/peers/peer-network.js';
+import { openStore } from '../src/store/store.js';
 import { freePort, startDaemon, type DaemonProcess } from './helpers/daemon.js';
 import { capturingLogger } from './helpers/logs.js';
 import { tempDir } from './helpers/tmp.js';
@@ -232,5 +235,43 @@ describe('peers: production validation', () => {
     assert.deepEqual(await peersOf(url), []);
     assert.equal(target.connections(), 0, 'no request reached a loopback address');
     assert.match(logs.text(), /not a public address/);
+  });
+});
+
+describe('peers: daily revalidation', () => {
+  it('drops a peer whose /info names another URI, keeps one that answers, counts failures of the rest', async () => {
+    const staying = await stubPeer(honest);
+    let moved = false;
+    const moving = await stubPeer((req, res, self) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ uri: moved ? 'https://elsewhere.example' : self }));
+    });
+    const silent = await stubPeer((_req, res) => res.destroy());
+    const store = await openStore({ root: await tempDir(), inMemory: false });
+    after(() => store.close());
+    const network = createPeerNetwork({
+      store: store.peers,
+      client: createPeerClient({
+        timeoutMs: 1000,
+        maxBodyBytes: 1024 * 1024,
+        allowPrivateAddresses: true,
+        userAgent: 'test',
+      }),
+      logger: capturingLogger().logger,
+      selfUri: 'http://127.0.0.1:1',
+      bootstrap: [staying.uri, moving.uri, silent.uri],
+      dev: true,
+      discoveryIntervalMs: 3_600_000,
+      fanout: 5,
+      maxFailures: 3,
+      dropAfterMs: 0,
+    });
+    await network.start();
+    after(() => network.stop());
+    moved = true;
+    await network.revalidate();
+    assert.deepEqual(await store.peers.listUris(), [staying.uri, silent.uri]);
+    assert.notEqual((await store.peers.get(staying.uri))?.lastSeenAt, null);
+    assert.equal((await store.peers.get(silent.uri))?.consecutiveFailures, 1, 'one failure is not enough');
   });
 });
