@@ -191,7 +191,8 @@ describe('peers: production validation', () => {
     const target = await stubPeer(honest);
     const port = new URL(target.uri).port;
     const root = await tempDir();
-    const logs = capturingLogger();
+    // Refused offers are logged at debug level only.
+    const logs = capturingLogger('debug');
     const app = createApp({
       config: {
         ...loadConfig({

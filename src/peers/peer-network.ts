@@ -78,7 +78,8 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
     if (await store.get(uri)) return;
     const reported = await client.infoUri(uri);
     if (normalizePeerUri(reported, options.dev) !== uri) {
-      logger.info({ peer: uri, reported }, 'not adding a peer whose /info names another URI');
+      // Debug only: anyone can offer peers, so per-offer lines would let them flood the log.
+      logger.debug({ peer: uri, reported }, 'not adding a peer whose /info names another URI');
       return;
     }
     if (await store.add(uri)) logger.info({ peer: uri }, 'added a peer');
@@ -90,7 +91,7 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
       validating += 1;
       validate(uri)
         .catch((error: unknown) => {
-          logger.info(
+          logger.debug(
             { peer: uri, err: error instanceof Error ? error.message : String(error) },
             'peer not added',
           );

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/logger.js';
 
 /** A real pino logger whose JSON lines are kept in memory for assertions. */
-export function capturingLogger(): {
+export function capturingLogger(level: 'info' | 'debug' = 'info'): {
   logger: Logger;
   lines: () => Array<Record<string, unknown>>;
   text: () => string;
@@ -15,7 +15,7 @@ export function capturingLogger(): {
     },
   });
   return {
-    logger: createLogger('info', sink),
+    logger: createLogger(level, sink),
     text: () => text,
     lines: () =>
       text
