@@ -11,7 +11,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +21,7 @@ import { startPodmanService } from '../src/runtime/podman/service.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
 import { createUnixHttpClient } from '../src/runtime/unix-http.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
+import { freePort } from '../test/helpers/daemon.js';
 import { seedPaidPod } from '../test/helpers/seed.js';
 import { agentProxy, httpProxy3, type AlternativeProxy } from './lib/alternative-proxies.js';
 import { importNginxImage, median, podman } from './lib/podman-bench.js';
@@ -60,15 +60,6 @@ async function ensureTools(): Promise<void> {
   await run('apt-get', ['install', '-y', '-q', ...missing], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** nginx as a Codius host's front proxy to the pod, `workers` worker processes. */

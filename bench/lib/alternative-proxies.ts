@@ -1,4 +1,4 @@
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
@@ -13,17 +13,30 @@ export interface AlternativeProxy {
   close(): Promise<void>;
 }
 
-async function listen(server: Server): Promise<string> {
+/** Serves `handler` on a loopback port over one keep-alive agent to the pod, as each engine needs. */
+async function serve(
+  label: string,
+  handler: (agent: Agent) => (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<AlternativeProxy> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 128, scheduling: 'lifo', timeout: 4000 });
+  const server = createServer(handler(agent));
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return {
+    label,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: async () => {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 const origin = { clientAddress: '127.0.0.1', trusted: false, defaultTrustedProto: 'https' };
 
 /** node:http server + http.request over a keep-alive Agent, streams piped. */
-export async function agentProxy(podHost: string, podPort: number): Promise<AlternativeProxy> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 128, scheduling: 'lifo', timeout: 4000 });
-  const server = createServer((req, res) => {
+export function agentProxy(podHost: string, podPort: number): Promise<AlternativeProxy> {
+  return serve('node:http Agent proxy', (agent) => (req, res) => {
     const { headers } = upstreamRequestHeaders(req.rawHeaders, origin);
     const upstream = request(
       { host: podHost, port: podPort, method: req.method, path: req.url, headers, agent },
@@ -38,36 +51,17 @@ export async function agentProxy(podHost: string, podPort: number): Promise<Alte
     });
     req.pipe(upstream);
   });
-  server.keepAliveTimeout = 65_000;
-  const url = await listen(server);
-  return {
-    label: 'node:http Agent proxy',
-    url,
-    close: async () => {
-      agent.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }
 
 /** http-proxy-3 (the maintained successor of http-proxy, which the original codiusd used). */
-export async function httpProxy3(podHost: string, podPort: number): Promise<AlternativeProxy> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 128, scheduling: 'lifo', timeout: 4000 });
-  const proxy = createProxyServer({ target: `http://${podHost}:${podPort}`, agent, xfwd: true });
-  const server = createServer((req, res) => {
-    proxy.web(req, res, {}, () => {
-      res.writeHead(502);
-      res.end();
-    });
+export function httpProxy3(podHost: string, podPort: number): Promise<AlternativeProxy> {
+  return serve('http-proxy-3', (agent) => {
+    const proxy = createProxyServer({ target: `http://${podHost}:${podPort}`, agent, xfwd: true });
+    return (req, res) => {
+      proxy.web(req, res, {}, () => {
+        res.writeHead(502);
+        res.end();
+      });
+    };
   });
-  server.keepAliveTimeout = 65_000;
-  const url = await listen(server);
-  return {
-    label: 'http-proxy-3',
-    url,
-    close: async () => {
-      agent.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }
