@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { PodRequest } from '../src/domain/types.js';
 import {
   buildPodPlan,
+  checkQuotedManifest,
   hashManifest,
   hashPrivateVar,
   ManifestError,
@@ -169,6 +170,26 @@ describe('variables and interpolation', () => {
     request.private = { vars: { AWS_SECRET_KEY: { nonce: 'n', value: 'TOP-SECRET-VALUE' } } };
     const error = expectError(() => plan(request), 422, /does not match hash/);
     assert.doesNotMatch(error.message, /TOP-SECRET-VALUE/);
+  });
+
+  it('quotes a manifest without its private values (what codius extend-hash sends), checking the rest', () => {
+    const request = readme();
+    delete request.private;
+    const hash = 'sngmrlrxfjf24y3xkubkhgsk7rhynyodwynhbmlxfkjlw3eb4zlq';
+    assert.equal(checkQuotedManifest(parsePodRequest(request)), hash);
+    assert.equal(checkQuotedManifest(parsePodRequest({ ...request, private: { vars: {} } })), hash);
+    const wrong = { ...request, private: { vars: { AWS_SECRET_KEY: { nonce: 'n', value: 'WRONG' } } } };
+    expectError(() => checkQuotedManifest(parsePodRequest(wrong)), 422, /^private var does not match hash/);
+    expectError(
+      () => checkQuotedManifest(parsePodRequest(minimal({}, { environment: { A: '$NOPE' } }))),
+      422,
+      /^could not interpolate var\. var=\$NOPE/,
+    );
+    expectError(
+      () => checkQuotedManifest(parsePodRequest(minimal({}, { environment: { CODIUS_X: '1' } }))),
+      422,
+      /^environment variables starting in "CODIUS" are reserved/,
+    );
   });
 
   it('reads $$ as a literal $, and plain values literally', () => {

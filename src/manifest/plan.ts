@@ -1,4 +1,4 @@
-import type { ContainerPlan, PodPlan, PodRequest } from '../domain/types.js';
+import type { ContainerPlan, ManifestHash, PodPlan, PodRequest } from '../domain/types.js';
 import { hashManifest } from './hash.js';
 import { resolveContainerEnv } from './vars.js';
 
@@ -45,4 +45,15 @@ export function buildPodPlan(request: PodRequest, options: PlanOptions): PodPlan
     port: parsePort(manifest.port),
     debug: manifest.debug === true,
   };
+}
+
+/**
+ * Checks a quote's manifest like an upload's (the same 422s), except that private values may be missing
+ * (see PrivateValues), and returns its hash.
+ */
+export function checkQuotedManifest(request: PodRequest): ManifestHash {
+  for (const container of request.manifest.containers) {
+    resolveContainerEnv(request, container.environment, 'optional');
+  }
+  return hashManifest(request.manifest);
 }

@@ -5,11 +5,22 @@ import { hashPrivateVar } from './hash.js';
 export const RESERVED_PREFIX = 'CODIUS';
 
 /**
+ * Whether every private value must be in the request. An upload needs them all; a quote does not:
+ * `codius extend-hash` quotes the public manifest it fetched back with GET /pods, which has no private
+ * part, and the price does not depend on the values. Values that are given are checked either way.
+ */
+export type PrivateValues = 'required' | 'optional';
+
+/**
  * Resolves one environment value (spec §2.5). `$NAME` takes the whole rest as a variable name, public or
  * verified private; `$$…` is the literal `$…` (new here: the original had no way to write a value starting
  * with `$`); anything else is literal.
  */
-function resolveValue(request: PodRequest, raw: string): { value: string; secret: boolean } {
+function resolveValue(
+  request: PodRequest,
+  raw: string,
+  privateValues: PrivateValues,
+): { value: string; secret: boolean } | null {
   if (!raw.startsWith('$')) return { value: raw, secret: false };
   if (raw.startsWith('$$')) return { value: raw.slice(1), secret: false };
 
@@ -32,6 +43,7 @@ function resolveValue(request: PodRequest, raw: string): { value: string; secret
   const privateVars = request.private?.vars;
   const entry = privateVars !== undefined && Object.hasOwn(privateVars, name) ? privateVars[name] : undefined;
   if (entry === undefined) {
+    if (privateValues === 'optional') return null;
     throw new ManifestError(422, `could not interpolate private var. var=${raw} manifest.vars=${varsJson()}`);
   }
   const hashed = hashPrivateVar(entry);
@@ -44,12 +56,20 @@ function resolveValue(request: PodRequest, raw: string): { value: string; secret
   return { value: entry.value, secret: true };
 }
 
-/** The user's environment of one container, resolved, in manifest key order. */
-export function resolveContainerEnv(request: PodRequest, environment: Record<string, string> = {}): EnvVar[] {
-  return Object.entries(environment).map(([name, raw]) => {
+/**
+ * The user's environment of one container, resolved, in manifest key order. With optional private
+ * values, a variable whose value the request lacks is left out.
+ */
+export function resolveContainerEnv(
+  request: PodRequest,
+  environment: Record<string, string> = {},
+  privateValues: PrivateValues = 'required',
+): EnvVar[] {
+  return Object.entries(environment).flatMap(([name, raw]) => {
     if (name.startsWith(RESERVED_PREFIX)) {
       throw new ManifestError(422, `environment variables starting in "CODIUS" are reserved. var=${name}`);
     }
-    return { name, ...resolveValue(request, raw) };
+    const resolved = resolveValue(request, raw, privateValues);
+    return resolved === null ? [] : [{ name, ...resolved }];
   });
 }

@@ -2,7 +2,12 @@ import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import type { HostAsset, ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
-import { buildPodPlan, MANIFEST_HASH_PATTERN, parsePodRequest } from '../../manifest/index.js';
+import {
+  buildPodPlan,
+  checkQuotedManifest,
+  MANIFEST_HASH_PATTERN,
+  parsePodRequest,
+} from '../../manifest/index.js';
 import type { CreditBook } from '../../payments/credits.js';
 import { priceFor } from '../../payments/price.js';
 import type { Capacity } from '../../pods/capacity.js';
@@ -84,10 +89,15 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
     return asset;
   }
 
-  /** Body, duration and manifest of OPTIONS and POST: 400, 415 and 422 before anything else. */
-  function parseUpload(request: Request): { podRequest: PodRequest; duration: number; plan: PodPlan } {
+  /** Body and duration of OPTIONS and POST: 400 and 415 before anything else. */
+  function parseBody(request: Request): { podRequest: PodRequest; duration: number } {
     const podRequest = withManifestErrors(() => parsePodRequest(request.payload));
-    const duration = parseDuration(request.query.duration, options.maxDurationSeconds);
+    return { podRequest, duration: parseDuration(request.query.duration, options.maxDurationSeconds) };
+  }
+
+  /** POST: body, duration, then the whole manifest with its private values (422). */
+  function parseUpload(request: Request): { podRequest: PodRequest; duration: number; plan: PodPlan } {
+    const { podRequest, duration } = parseBody(request);
     const plan = withManifestErrors(() => buildPodPlan(podRequest, { publicUri: options.publicUri }));
     return { podRequest, duration, plan };
   }
@@ -136,13 +146,14 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       method: 'OPTIONS',
       path: '/pods',
       handler: async (request) => {
-        const { duration, plan } = parseUpload(request);
+        const { podRequest, duration } = parseBody(request);
+        const manifestHash = withManifestErrors(() => checkQuotedManifest(podRequest));
         const asset = hostAsset();
         // The unreleased CLI learns the host asset from a zero-amount STREAM; the published one cannot pay here.
         if (options.quoteMode === 'stream')
           await request.pay(0n, { asset, manifestHash: null, handshake: true });
         return {
-          manifestHash: plan.hash,
+          manifestHash,
           price: priceFor(options.costPerMonth(), asset.scale, duration).toString(),
           assetCode: asset.code,
           assetScale: asset.scale,
