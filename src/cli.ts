@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { createApp } from './app.js';
 import { ConfigError, describeVariables, loadConfig } from './config/config.js';
+import { devBanner } from './dev-banner.js';
 import { createLogger } from './logger.js';
 import { StoreLockedError } from './store/store.js';
 import { SecretFileError } from './secret.js';
@@ -140,5 +141,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (isOperatorError(error)) fail(error.message);
     logger.fatal({ err: error }, 'could not start');
     process.exit(1);
+  }
+  if (config.dev) {
+    const { publicUri, root } = config;
+    process.stderr.write(devBanner({ version: VERSION, listeningUrl: app.listeningUrl(), publicUri, root }));
   }
 }
