@@ -6,10 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importWebImage, median, podman } from './lib/podman-bench.js';
+import { importWebImage, median, podman, startPodWithCli, untilServing } from './lib/podman-bench.js';
 import { createLogger } from '../src/logger.js';
 import { buildPodPlan } from '../src/manifest/plan.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
@@ -17,26 +16,6 @@ import { startPodmanService } from '../src/runtime/podman/service.js';
 import { createUnixHttpClient } from '../src/runtime/unix-http.js';
 
 const iterations = Number(process.argv[2] ?? 10);
-
-function answers(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(url, { timeout: 500 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
-
-async function untilServing(ip: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await answers(`http://${ip}:3000/`))) {
-    if (Date.now() > deadline) throw new Error(`pod at ${ip} never answered`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'codiusd-bench-'));
@@ -76,7 +55,7 @@ async function main(): Promise<void> {
       );
       let started = performance.now();
       const pod = await driver.runPod(plan);
-      await untilServing(pod.ip ?? '');
+      await untilServing(`http://${pod.ip ?? ''}:3000/`);
       ours.start.push(performance.now() - started);
       started = performance.now();
       await driver.deletePod(plan.hash);
@@ -84,30 +63,8 @@ async function main(): Promise<void> {
 
       const name = `codius-bench-cli-${tag}-${i}`;
       started = performance.now();
-      await podman(
-        'pod',
-        'create',
-        '--name',
-        name,
-        '--network',
-        network,
-        '--memory',
-        '512m',
-        '--cpus',
-        '1',
-        '--label',
-        `codius.host=${hostId}`,
-      );
-      await podman('create', '--pod', name, '--name', `${name}-web`, '--init', '--stop-timeout', '2', image);
-      await podman('pod', 'start', name);
-      const infra = await podman('pod', 'inspect', name, '--format', '{{.InfraContainerID}}');
-      const ip = await podman(
-        'inspect',
-        infra,
-        '--format',
-        `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
-      );
-      await untilServing(ip);
+      const ip = await startPodWithCli({ name, network, image, labels: { 'codius.host': hostId } });
+      await untilServing(`http://${ip}:3000/`);
       cli.start.push(performance.now() - started);
       started = performance.now();
       await podman('pod', 'rm', '--force', name);

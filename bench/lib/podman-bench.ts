@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { copyWithLibraries } from '../../test/helpers/rootfs.js';
@@ -14,6 +15,67 @@ export const median = (values: number[]): number => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
+
+/** The value below which `fraction` of the values lie (nearest rank), e.g. 0.9 for p90. */
+export const percentile = (values: number[], fraction: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)] ?? NaN;
+};
+
+function answers200(url: string, headers: Record<string, string>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, { timeout: 500, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/** Polls `url` (every 5 ms) until it answers 200; throws after 15 s. */
+export async function untilServing(url: string, headers: Record<string, string> = {}): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await answers200(url, headers))) {
+    if (Date.now() > deadline) throw new Error(`${url} never answered 200`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Starts with the podman CLI the pod codiusd would run for a one-container manifest (own network,
+ * limits, init), the baseline of the pod benches, and returns its IP once it is running.
+ */
+export async function startPodWithCli(options: {
+  name: string;
+  network: string;
+  image: string;
+  labels?: Record<string, string>;
+}): Promise<string> {
+  const { name, network, image } = options;
+  const labels = Object.entries(options.labels ?? {}).flatMap(([key, value]) => [
+    '--label',
+    `${key}=${value}`,
+  ]);
+  await podman(
+    'pod',
+    'create',
+    '--name',
+    name,
+    '--network',
+    network,
+    '--memory',
+    '512m',
+    '--cpus',
+    '1',
+    ...labels,
+  );
+  await podman('create', '--pod', name, '--name', `${name}-web`, '--init', '--stop-timeout', '2', image);
+  await podman('pod', 'start', name);
+  const infra = await podman('pod', 'inspect', name, '--format', '{{.InfraContainerID}}');
+  return podman('inspect', infra, '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`);
+}
 
 /** Imports a busybox image that serves "ok" with httpd on port 3000 into local storage as `image`. */
 export async function importWebImage(dir: string, image: string): Promise<void> {

@@ -24,7 +24,14 @@ export interface PayingClient {
    */
   request(
     url: string,
-    init: { method: string; body?: unknown; maxPrice: bigint; token?: Buffer },
+    init: {
+      method: string;
+      body?: unknown;
+      maxPrice: bigint;
+      token?: Buffer;
+      /** Called with the final answer as soon as it arrives, before the payment stream is closed. */
+      onResponse?: (response: { status: number; body: string }) => void;
+    },
   ): Promise<PaidResponse>;
   close(): Promise<void>;
 }
@@ -62,7 +69,8 @@ export function createPayingClient(): PayingClient {
       let totalSent = 0n;
       let streamReady: number | null = null;
       let final = first;
-      if (first.status === 402 && first.pay) {
+      if (first.status !== 402 || !first.pay) init.onResponse?.(first);
+      else {
         const [method, destinationAccount, secret] = first.pay.split(' ');
         if (method !== 'interledger-stream' || !destinationAccount || !secret) {
           throw new Error(`unexpected Pay header: ${first.pay}`);
@@ -84,6 +92,7 @@ export function createPayingClient(): PayingClient {
         if (ready.length !== 1 || ready[0] !== 0xff) throw new Error('the host did not send the ready byte');
         streamReady = Date.now() - started;
         final = await send(url, init.method, init.body, token);
+        init.onResponse?.(final);
         // As ilp-fetch does: end our side and wait for the stream to close, so in-flight money settles.
         const ended = new Promise<void>((resolve) => {
           stream.once('end', resolve);
