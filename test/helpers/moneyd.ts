@@ -29,7 +29,9 @@ export async function setupMoneyd(): Promise<MoneydFixture> {
     await sleep(100);
   }
   if (await isListening(MONEYD_LOCAL_HOST, MONEYD_LOCAL_PORT)) {
-    throw new Error(`port ${MONEYD_LOCAL_PORT} is in use: stop the moneyd running there before the tests`);
+    throw new Error(
+      `port ${MONEYD_LOCAL_PORT} is in use: stop the moneyd running there (a quick-start codiusd: Ctrl-C it) before the tests`,
+    );
   }
   const { logger } = capturingLogger();
   let moneyd: SupervisedProcess | undefined = await startEmbeddedMoneyd({ logger });
