@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { buildPodPlan } from '../src/manifest/plan.js';
 import { PODMAN_SOCKET_FILE } from '../src/runtime/podman/service.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
-import { freePort, startDaemon } from './helpers/daemon.js';
+import { freePort, runDaemon, startDaemon } from './helpers/daemon.js';
 import { capturingLogger } from './helpers/logs.js';
 import { setupPodman } from './helpers/podman.js';
 import { seedPaidPod } from './helpers/seed.js';
@@ -62,5 +62,40 @@ describe('bin/codiusd with Podman', () => {
     assert.equal((await daemon.exited).code, 0);
     assert.equal(existsSync(join(root, PODMAN_SOCKET_FILE)), false, 'API service stopped with the daemon');
     assert.equal((await driver.inspectPod(paid.hash))?.running, true, 'pods outlive the daemon');
+  });
+
+  it('stops cleanly on Ctrl-C in a terminal: its Podman service and moneyd are stopped by codiusd, not killed by the signal', async () => {
+    const root = await tempDir();
+    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+    const daemon = runDaemon(
+      {
+        CODIUS_DEV: 'true',
+        CODIUS_ROOT: root,
+        CODIUS_PORT: String(await freePort()),
+        CODIUS_BOOTSTRAP_PEERS: '[]',
+        CODIUS_PODMAN_NETWORK: fixture.network,
+        CODIUS_PODMAN_SUBNET: fixture.subnet,
+      },
+      [],
+      { ownProcessGroup: true },
+    );
+    await daemon.waitForOutput(/connected to the ILP provider/, 20_000);
+    const children = daemon
+      .output()
+      .split('\n')
+      .filter(
+        (line) =>
+          line.includes('"msg":"started podman API service"') ||
+          line.includes('"msg":"started embedded moneyd'),
+      )
+      .map((line) => (JSON.parse(line) as { pid: number }).pid);
+    assert.equal(children.length, 2, daemon.output());
+
+    // What the terminal does on Ctrl-C: SIGINT to every process of the foreground group.
+    process.kill(-(daemon.child.pid ?? 0), 'SIGINT');
+    assert.equal((await daemon.exited).code, 0, daemon.output());
+    assert.doesNotMatch(daemon.output(), /restarting it|"level":50/, daemon.output());
+    for (const pid of children)
+      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `pid ${pid} is gone`);
   });
 });

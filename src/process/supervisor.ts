@@ -90,6 +90,9 @@ export async function startSupervised(options: SupervisedProcessOptions): Promis
     const spawned = spawn(options.command, options.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: options.env ?? process.env,
+      // A process group of its own: Ctrl-C in codiusd's terminal signals the whole foreground group, and
+      // the child would die (and be "restarted") while codiusd is still draining. codiusd stops it itself.
+      detached: true,
     });
     child = spawned;
     let ready = false;

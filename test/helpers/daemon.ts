@@ -31,10 +31,16 @@ export interface DaemonProcess {
 }
 
 /** Runs bin/codiusd as a real process with exactly the given environment (plus PATH). */
-export function runDaemon(env: Record<string, string>, args: string[] = []): DaemonProcess {
+export function runDaemon(
+  env: Record<string, string>,
+  args: string[] = [],
+  options: { ownProcessGroup?: boolean } = {},
+): DaemonProcess {
   const child = spawn(BIN, args, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // As the foreground job of a terminal: signal the group with process.kill(-pid, …), as Ctrl-C does.
+    detached: options.ownProcessGroup === true,
   });
   let text = '';
   const waiters = new Set<() => void>();
