@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config/config.js';
 import { createLogger } from '../src/logger.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
@@ -23,6 +22,7 @@ import { createUnixHttpClient } from '../src/runtime/unix-http.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { freePort } from '../test/helpers/daemon.js';
 import { seedPaidPod } from '../test/helpers/seed.js';
+import { BENCH_PUBLIC_HOST, BENCH_SUBNET, benchHostConfig } from './lib/bench-host.js';
 import { agentProxy, httpProxy3, type AlternativeProxy } from './lib/alternative-proxies.js';
 import { importNginxImage, median, podman } from './lib/podman-bench.js';
 import { printTable, type LoadResult } from './lib/table.js';
@@ -39,7 +39,6 @@ const SECONDS = option('seconds', 8);
 const CONNECTIONS = option('connections', 32);
 const ROUNDS = option('rounds', 3);
 const WITH_ENGINES = args.includes('--engines');
-const PUBLIC_HOST = 'bench.example';
 const NGINX_AUTO = 'nginx (worker_processes auto)';
 const NGINX_ONE = 'nginx (worker_processes 1)';
 
@@ -120,22 +119,16 @@ async function main(): Promise<void> {
   const pod = await seedPaidPod(
     root,
     { name: `bench-${tag}`, version: '1', port: '3000', containers: [{ id: 'web', image }] },
-    { publicUri: `https://${PUBLIC_HOST}` },
+    { publicUri: `https://${BENCH_PUBLIC_HOST}` },
   );
   const app = createApp({
-    config: {
-      ...loadConfig({
-        CODIUS_PUBLIC_URI: `https://${PUBLIC_HOST}`,
-        CODIUS_ROOT: root,
-        CODIUS_PODMAN_SOCKET: service.socketPath,
-        CODIUS_PODMAN_NETWORK: network,
-        CODIUS_PODMAN_SUBNET: '10.89.197.0/24',
-        CODIUS_SELF_TEST: 'false',
-        CODIUS_BOOTSTRAP_PEERS: '[]',
-        ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
-      }),
-      port: 0,
-    },
+    config: benchHostConfig({
+      root,
+      podmanSocket: service.socketPath,
+      network,
+      // Nothing listens there: the proxy needs no payments.
+      extra: { ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}` },
+    }),
     logger: quiet,
   });
   const nginxProxies: ChildProcess[] = [];
@@ -144,7 +137,7 @@ async function main(): Promise<void> {
   const driver = createPodmanDriver({
     client,
     network,
-    subnet: '10.89.197.0/24',
+    subnet: BENCH_SUBNET,
     hostId,
     pullTimeoutMs: 60_000,
     logger: quiet,
@@ -153,7 +146,7 @@ async function main(): Promise<void> {
     await app.start();
     const podIp = (await driver.inspectPod(pod.hash))?.ip;
     if (!podIp) throw new Error('the bench pod did not start');
-    const podHost = `${pod.hash}.${PUBLIC_HOST}`;
+    const podHost = `${pod.hash}.${BENCH_PUBLIC_HOST}`;
     const direct = `http://${podIp}:3000/`;
     const nginxAuto = await startNginxProxy(dir, `${podIp}:3000`, 'auto');
     const nginxOne = await startNginxProxy(dir, `${podIp}:3000`, '1');
@@ -171,7 +164,7 @@ async function main(): Promise<void> {
     const headers = { Host: podHost };
     console.log(
       `wrk: 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per target, ${ROUNDS} rounds (median); ` +
-        `Host: <hash>.${PUBLIC_HOST}; ${(await run('nproc')).stdout.trim()} cores`,
+        `Host: <hash>.${BENCH_PUBLIC_HOST}; ${(await run('nproc')).stdout.trim()} cores`,
     );
     const samples = new Map<string, LoadResult[]>(targets.map((t) => [t.label, []]));
     for (let round = 0; round < ROUNDS; round += 1) {

@@ -16,12 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config/config.js';
 import { startEmbeddedMoneyd } from '../src/ilp/moneyd-local.js';
 import { createLogger } from '../src/logger.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { createPayingClient } from '../test/helpers/ilp-client.js';
+import { BENCH_PUBLIC_HOST, benchHostConfig } from './lib/bench-host.js';
 import {
   importWebImage,
   median,
@@ -32,7 +32,6 @@ import {
 } from './lib/podman-bench.js';
 
 const iterations = Number(process.argv[2] ?? 10);
-const PUBLIC_HOST = 'bench.example';
 const GOAL_MEDIAN_MS = 1000;
 
 interface LogEvent {
@@ -64,18 +63,7 @@ async function main(): Promise<void> {
   const root = join(dir, 'root');
   await mkdir(root);
   const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
-  const config = {
-    ...loadConfig({
-      CODIUS_PUBLIC_URI: `https://${PUBLIC_HOST}`,
-      CODIUS_ROOT: root,
-      CODIUS_PODMAN_SOCKET: service.socketPath,
-      CODIUS_PODMAN_NETWORK: network,
-      CODIUS_PODMAN_SUBNET: '10.89.197.0/24',
-      CODIUS_SELF_TEST: 'false',
-      CODIUS_BOOTSTRAP_PEERS: '[]',
-    }),
-    port: 0,
-  };
+  const config = benchHostConfig({ root, podmanSocket: service.socketPath, network });
   const app = createApp({ config, logger: createLogger('info', sink) });
   await app.start();
   const url = app.listeningUrl();
@@ -107,7 +95,7 @@ async function main(): Promise<void> {
         onResponse(response) {
           if (response.status !== 200) return;
           const { manifestHash } = JSON.parse(response.body) as { manifestHash: string };
-          const host = `${manifestHash}.${PUBLIC_HOST}`;
+          const host = `${manifestHash}.${BENCH_PUBLIC_HOST}`;
           served = untilServing(`${url}/`, { Host: host }).then(() => Date.now() - t0);
         },
       });

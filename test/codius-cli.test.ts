@@ -265,7 +265,9 @@ describe('the published Codius CLI against codiusd', () => {
 
   it('runs the README example pod ("Your first pod") built by examples/hello/build-image.sh', async () => {
     const example = await tempDir('codiusd-hello-');
-    await cp(HELLO_EXAMPLE, example, { recursive: true });
+    // The example's own files only: a checkout may also hold a user's codius.json and state file.
+    for (const file of ['build-image.sh', 'codiusvars.json'])
+      await cp(join(HELLO_EXAMPLE, file), join(example, file));
     await new Promise<void>((resolve, reject) => {
       const child = spawn('bash', [join(example, 'build-image.sh')], {
         env: { ...process.env, CODIUS_HELLO_IMAGE: helloImage },

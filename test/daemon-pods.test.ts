@@ -14,6 +14,19 @@ import { tempDir } from './helpers/tmp.js';
 
 const fixture = await setupPodman();
 
+/** A dev-mode daemon on `root` with the fixture's network and registry, on a port of its own. */
+async function devDaemonEnv(root: string): Promise<Record<string, string>> {
+  return {
+    CODIUS_DEV: 'true',
+    CODIUS_ROOT: root,
+    CODIUS_PORT: String(await freePort()),
+    CODIUS_BOOTSTRAP_PEERS: '[]',
+    CODIUS_PODMAN_NETWORK: fixture.network,
+    CODIUS_PODMAN_SUBNET: fixture.subnet,
+    CONTAINERS_REGISTRIES_CONF: process.env.CONTAINERS_REGISTRIES_CONF ?? '',
+  };
+}
+
 describe('bin/codiusd with Podman', () => {
   it('starts its own Podman API service, recovers paid pods, removes orphans, and leaves pods running on exit', async () => {
     const root = await tempDir();
@@ -37,18 +50,7 @@ describe('bin/codiusd with Podman', () => {
     );
     await driver.runPod(orphan);
 
-    const daemon = await startDaemon(
-      {
-        CODIUS_DEV: 'true',
-        CODIUS_ROOT: root,
-        CODIUS_PORT: String(await freePort()),
-        CODIUS_BOOTSTRAP_PEERS: '[]',
-        CODIUS_PODMAN_NETWORK: fixture.network,
-        CODIUS_PODMAN_SUBNET: fixture.subnet,
-        CONTAINERS_REGISTRIES_CONF: process.env.CONTAINERS_REGISTRIES_CONF ?? '',
-      },
-      [],
-    );
+    const daemon = await startDaemon(await devDaemonEnv(root));
     assert.ok(existsSync(join(root, PODMAN_SOCKET_FILE)), 'its own API socket under CODIUS_ROOT');
     const pods = await driver.listPods();
     assert.deepEqual(
@@ -67,18 +69,7 @@ describe('bin/codiusd with Podman', () => {
   it('stops cleanly on Ctrl-C in a terminal: its Podman service and moneyd are stopped by codiusd, not killed by the signal', async () => {
     const root = await tempDir();
     fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
-    const daemon = runDaemon(
-      {
-        CODIUS_DEV: 'true',
-        CODIUS_ROOT: root,
-        CODIUS_PORT: String(await freePort()),
-        CODIUS_BOOTSTRAP_PEERS: '[]',
-        CODIUS_PODMAN_NETWORK: fixture.network,
-        CODIUS_PODMAN_SUBNET: fixture.subnet,
-      },
-      [],
-      { ownProcessGroup: true },
-    );
+    const daemon = runDaemon(await devDaemonEnv(root), [], { ownProcessGroup: true });
     await daemon.waitForOutput(/connected to the ILP provider/, 20_000);
     const children = daemon
       .output()
