@@ -3,4 +3,4 @@ export { ManifestError, type ValidationDetail } from './errors.js';
 export { canonicalJson, hashManifest, hashPrivateVar, MANIFEST_HASH_PATTERN, podSecret } from './hash.js';
 export { buildPodPlan, checkQuotedManifest, MACHINE_SIZES, parsePort } from './plan.js';
 export { INVALID_PAYLOAD, parsePodRequest } from './schema.js';
-export { resolveContainerEnv, type PrivateValues } from './vars.js';
+export { resolveContainerEnv } from './vars.js';
