@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { importWebImage, median, podman, startPodWithCli, untilServing } from './lib/podman-bench.js';
 import { createLogger } from '../src/logger.js';
 import { buildPodPlan } from '../src/manifest/plan.js';
+import { describePodNetwork } from '../src/runtime/pod-network.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
 import { createUnixHttpClient } from '../src/runtime/unix-http.js';
@@ -30,8 +31,7 @@ async function main(): Promise<void> {
   const client = createUnixHttpClient(service.socketPath);
   const driver = createPodmanDriver({
     client,
-    network,
-    subnet: '10.89.199.0/24',
+    network: describePodNetwork(network, '10.89.199.0/24'),
     hostId,
     pullTimeoutMs: 60_000,
     logger,

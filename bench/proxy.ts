@@ -14,9 +14,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createApp } from '../src/app.js';
+import { createApp } from '../src/app/app.js';
 import { createLogger } from '../src/logger.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
+import { describePodNetwork } from '../src/runtime/pod-network.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
 import { createUnixHttpClient } from '../src/runtime/unix-http.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
@@ -136,8 +137,7 @@ async function main(): Promise<void> {
   const client = createUnixHttpClient(service.socketPath);
   const driver = createPodmanDriver({
     client,
-    network,
-    subnet: BENCH_SUBNET,
+    network: describePodNetwork(network, BENCH_SUBNET),
     hostId,
     pullTimeoutMs: 60_000,
     logger: quiet,

@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createApp } from '../src/app.js';
+import { createApp } from '../src/app/app.js';
 import { startEmbeddedMoneyd } from '../src/ilp/moneyd-local.js';
 import { createLogger } from '../src/logger.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';

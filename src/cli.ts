@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { createApp } from './app.js';
+import { createApp } from './app/app.js';
 import { ConfigError, describeVariables, loadConfig } from './config/config.js';
 import { devBanner } from './dev-banner.js';
 import { createLogger } from './logger.js';

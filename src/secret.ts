@@ -52,3 +52,11 @@ export async function loadOrCreateHostSecret(root: string): Promise<{ secret: Bu
 export function hostIdFromSecret(secret: Buffer): string {
   return createHmac('sha256', secret).update('codiusd host id').digest('hex').slice(0, 16);
 }
+
+/**
+ * A pod's own secret: stable for one manifest on one host, unknown to every other pod. The original's
+ * CODIUS_SECRET for the moneyd sidecar, and what a pod's ILP account is authenticated by.
+ */
+export function podSecret(hostSecret: Buffer, hash: string): string {
+  return createHmac('sha256', hostSecret).update(hash, 'utf8').digest('hex');
+}

@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { parseAddressList, type AddressRule } from '../net/address-list.js';
+import type { RuntimeSettings } from '../runtime/registry.js';
 import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES, type VariableSpec } from './variables.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -18,16 +19,8 @@ export interface Config {
   additionalHostInfo: boolean;
   /** Whole units of the host asset per 2,628,000 s, as an exact decimal string. */
   costPerMonth: string;
-  runtime: {
-    kind: 'podman' | 'hyperd';
-    podmanSocket: string | null;
-    hyperSocket: string;
-    hyperNoop: boolean;
-    podmanNetwork: string;
-    podmanSubnet: string;
-    imagePullTimeoutMs: number;
-    reconcileIntervalMs: number;
-  };
+  /** The runtime CODIUS_RUNTIME names, with a section of its own for each driver. */
+  runtime: RuntimeSettings;
   selfTest: { enabled: boolean; retries: number; intervalMs: number };
   quoteMode: 'free' | 'stream';
   payments: { timeoutMs: number; maxDurationSeconds: number };
@@ -134,14 +127,18 @@ export function loadConfig(env: Env): Config {
     additionalHostInfo: readBoolean(env, 'CODIUS_ADDITIONAL_HOST_INFO') ?? true,
     costPerMonth,
     runtime: {
-      kind: (read(env, 'CODIUS_RUNTIME') as 'podman' | 'hyperd' | undefined) ?? 'podman',
-      podmanSocket: readString(env, 'CODIUS_PODMAN_SOCKET') ?? null,
-      hyperSocket: readString(env, 'CODIUS_HYPER_SOCKET') ?? '/var/run/hyper.sock',
-      hyperNoop: readBoolean(env, 'CODIUS_HYPER_NOOP') ?? false,
-      podmanNetwork: readString(env, 'CODIUS_PODMAN_NETWORK') ?? 'codius',
-      podmanSubnet: readString(env, 'CODIUS_PODMAN_SUBNET') ?? '10.89.240.0/20',
+      kind: (read(env, 'CODIUS_RUNTIME') as RuntimeSettings['kind'] | undefined) ?? 'podman',
       imagePullTimeoutMs: (readNumber(env, 'CODIUS_IMAGE_PULL_TIMEOUT') ?? 300) * 1000,
       reconcileIntervalMs: (readNumber(env, 'CODIUS_RECONCILE_INTERVAL') ?? 60) * 1000,
+      podman: {
+        socket: readString(env, 'CODIUS_PODMAN_SOCKET') ?? null,
+        network: readString(env, 'CODIUS_PODMAN_NETWORK') ?? 'codius',
+        subnet: readString(env, 'CODIUS_PODMAN_SUBNET') ?? '10.89.240.0/20',
+      },
+      hyperd: {
+        socket: readString(env, 'CODIUS_HYPER_SOCKET') ?? '/var/run/hyper.sock',
+        noop: readBoolean(env, 'CODIUS_HYPER_NOOP') ?? false,
+      },
     },
     selfTest: {
       enabled: readBoolean(env, 'CODIUS_SELF_TEST') ?? !dev,

@@ -166,7 +166,7 @@ export interface ContainerPlan {
   image: string;
   command?: string[];
   workdir?: string;
-  /** Injected CODIUS* variables first (spec §2.6), then the user's in manifest order. */
+  /** Injected CODIUS* variables first (spec §2.6), then the host's own, then the user's in manifest order. */
   env: EnvVar[];
 }
 

@@ -1,6 +1,8 @@
 import type { Boom } from '@hapi/boom';
 import Hapi from '@hapi/hapi';
+import { CodiusError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import { toBoom } from './error-table.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -24,8 +26,9 @@ export interface HttpServerOptions {
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 /**
- * A hapi server with codiusd's defaults: JSON-only bodies of at most 1 MiB, Boom JSON errors, Node server
- * timeouts set, and one structured log line per request. Routes are added by the caller.
+ * A hapi server with codiusd's defaults: JSON-only bodies of at most 1 MiB, JSON errors (domain errors
+ * answered from the error table), Node server timeouts set, and one structured log line per request.
+ * Routes are added by the caller.
  */
 export function createHttpServer(options: HttpServerOptions): Hapi.Server {
   const server = Hapi.server({
@@ -44,6 +47,13 @@ export function createHttpServer(options: HttpServerOptions): Hapi.Server {
   listener.headersTimeout = options.headersTimeoutMs ?? 20_000;
   listener.requestTimeout = options.requestTimeoutMs ?? 300_000;
   listener.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
+
+  // Domain errors leave handlers as CodiusErrors; the error table says how each is answered. Done before
+  // hapi finalises the response, so a client error is never logged as a failed request.
+  server.ext('onPreResponse', (request, h) => {
+    const response = request.response;
+    return response instanceof CodiusError ? toBoom(response) : h.continue;
+  });
 
   const log = options.logger;
   server.events.on('response', (request) => {

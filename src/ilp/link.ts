@@ -1,19 +1,14 @@
 import { fetch as fetchIldcp } from 'ilp-protocol-ildcp';
 import { Server, type Connection } from 'ilp-protocol-stream';
+import { CodiusError } from '../domain/errors.js';
 import type { HostAsset } from '../domain/types.js';
 import type { Logger } from '../logger.js';
 import type { IlpPlugin } from './plugin.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, scheduledDelay } from '../util/backoff.js';
+import { sleep } from '../util/sleep.js';
 import { fixIlpProtocolStream } from './stream-compat.js';
 
 export type IlpState = 'connecting' | 'ready' | 'disconnected' | 'stopped';
-
-/** The host cannot take payments right now (no connection to its ILP provider). */
-export class IlpUnavailableError extends Error {
-  constructor(problem: string | null) {
-    super(`not connected to the ILP provider (moneyd)${problem ? `: ${problem}` : ''}`);
-    this.name = 'IlpUnavailableError';
-  }
-}
 
 export interface StreamCredentials {
   destinationAccount: string;
@@ -26,7 +21,10 @@ export interface IlpLink {
   start(): void;
   ready(): boolean;
   asset(): HostAsset | null;
-  /** STREAM address and secret for a payer; `connectionTag` comes back on the connection. */
+  /**
+   * STREAM address and secret for a payer; `connectionTag` comes back on the connection. Throws CodiusError
+   * `payments_unavailable` while not connected.
+   */
   credentialsFor(connectionTag: string): StreamCredentials;
   /** Every STREAM connection payers open. */
   onConnection(listener: (connection: Connection) => void): void;
@@ -44,18 +42,19 @@ export interface IlpLinkOptions {
   slowConnectWarningMs?: number;
 }
 
-const DEFAULT_RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 const STOP_GRACE_MS = 2_000;
-
-/** `background` timers do not keep the process alive (a retry pending at shutdown must not delay exit). */
-const sleep = (ms: number, background = false) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    if (background) timer.unref();
-  });
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A STREAM server on the plugin, handing every payer's connection to the listeners. */
+function streamServer(plugin: IlpPlugin, listeners: ReadonlySet<(connection: Connection) => void>): Server {
+  const created = new Server({ plugin });
+  created.on('connection', (connection: Connection) => {
+    for (const listener of listeners) listener(connection);
+  });
+  return created;
 }
 
 /**
@@ -66,7 +65,7 @@ function message(error: unknown): string {
  */
 export function createIlpLink(options: IlpLinkOptions): IlpLink {
   const { logger } = options;
-  const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+  const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_SCHEDULE_MS;
   fixIlpProtocolStream();
 
   const listeners = new Set<(connection: Connection) => void>();
@@ -83,14 +82,6 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
   /** Warns when connecting takes long; cleared by stop() too, so it never outlives the link. */
   let slowConnectTimer: NodeJS.Timeout | undefined;
 
-  function newServer(current: IlpPlugin): Server {
-    const created = new Server({ plugin: current });
-    created.on('connection', (connection: Connection) => {
-      for (const listener of listeners) listener(connection);
-    });
-    return created;
-  }
-
   /** Connects and learns address and asset; retries with backoff until it works or stop(). */
   async function establish(current: IlpPlugin): Promise<void> {
     for (let attempt = 0; !stopped; attempt += 1) {
@@ -101,7 +92,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
         );
       }, options.slowConnectWarningMs ?? 5_000);
       try {
-        server ??= newServer(current);
+        server ??= streamServer(current, listeners);
         await server.listen();
         clearTimeout(slowConnectTimer);
         if (isStopped()) return;
@@ -121,9 +112,9 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
         // A half-set-up server keeps the plugin's data handler; start over with a new one.
         current.deregisterDataHandler();
         server = undefined;
-        const delay = retryDelays[Math.min(attempt, retryDelays.length - 1)] ?? 30_000;
+        const delay = scheduledDelay(retryDelays, attempt);
         logger.error({ err: error, retryInMs: delay }, 'ILP set-up failed; retrying');
-        await sleep(delay, true);
+        await sleep(delay, { background: true });
       }
     }
   }
@@ -174,7 +165,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
     ready: () => state === 'ready',
     asset: () => (state === 'ready' ? asset : null),
     credentialsFor(connectionTag) {
-      if (state !== 'ready' || !server) throw new IlpUnavailableError(problem);
+      if (state !== 'ready' || !server) throw new CodiusError('payments_unavailable', { problem });
       const { destinationAccount, sharedSecret } = server.generateAddressAndSecret({ connectionTag });
       return { destinationAccount, sharedSecret };
     },

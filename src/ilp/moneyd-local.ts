@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.js';
 import { isAlive, startSupervised, type SupervisedProcess } from '../process/supervisor.js';
+import { sleep } from '../util/sleep.js';
 
 /** `moneyd local` always listens here (host and port are fixed in moneyd). */
 export const MONEYD_LOCAL_HOST = '127.0.0.1';
@@ -29,8 +30,6 @@ export function isListening(host: string, port: number, timeoutMs = 1_000): Prom
     socket.once('error', () => done(false));
   });
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function waitUntilListening(child: ChildProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;

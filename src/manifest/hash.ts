@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import base32Encode from 'base32-encode';
 import canonicalStringify from 'canonical-json';
 import type { Manifest, ManifestHash, PrivateVar } from '../domain/types.js';
@@ -21,11 +21,6 @@ export function hashManifest(manifest: Manifest): ManifestHash {
 /** The public declaration of a private variable: hex sha256 of the canonical private entry. */
 export function hashPrivateVar(entry: PrivateVar): string {
   return sha256(canonicalJson(entry)).toString('hex');
-}
-
-/** A stable per-host, per-manifest secret (the original's CODIUS_SECRET for the moneyd sidecar). */
-export function podSecret(hostSecret: Buffer, hash: ManifestHash): string {
-  return createHmac('sha256', hostSecret).update(hash, 'utf8').digest('hex');
 }
 
 /** A manifest hash as codiusd writes it: 52 lower-case base32 characters. */

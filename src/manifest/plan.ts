@@ -1,4 +1,4 @@
-import type { ContainerPlan, ManifestHash, PodPlan, PodRequest } from '../domain/types.js';
+import type { ContainerPlan, EnvVar, ManifestHash, PodPlan, PodRequest } from '../domain/types.js';
 import { hashManifest } from './hash.js';
 import { resolveContainerEnv } from './vars.js';
 
@@ -15,6 +15,11 @@ export function parsePort(port: string | undefined): number | null {
 export interface PlanOptions {
   /** CODIUS_PUBLIC_URI, injected as CODIUS_HOST. */
   publicUri: string;
+  /**
+   * Variables the host gives every container of the pod (after the CODIUS ones); a container whose
+   * manifest environment sets the same name keeps its own value.
+   */
+  hostEnvironment?: (hash: ManifestHash) => EnvVar[];
 }
 
 /** Builds the runtime-neutral pod plan for a validated request (throws ManifestError 422 on bad vars). */
@@ -29,14 +34,19 @@ export function buildPodPlan(request: PodRequest, options: PlanOptions): PodPlan
     { name: 'CODIUS_MANIFEST_HASH', value: hash, secret: false },
     { name: 'CODIUS_MANIFEST', value: manifestJson, secret: false },
   ];
-  const containers = manifest.containers.map((container): ContainerPlan => ({
-    id: container.id,
-    name: `${hash}__${container.id}`,
-    image: container.image,
-    ...(container.command === undefined ? {} : { command: [...container.command] }),
-    ...(container.workdir === undefined ? {} : { workdir: container.workdir }),
-    env: [...injected, ...resolveContainerEnv(request, container.environment)],
-  }));
+  const hostEnv = options.hostEnvironment?.(hash) ?? [];
+  const containers = manifest.containers.map((container): ContainerPlan => {
+    const own = resolveContainerEnv(request, container.environment);
+    const ownNames = new Set(own.map((v) => v.name));
+    return {
+      id: container.id,
+      name: `${hash}__${container.id}`,
+      image: container.image,
+      ...(container.command === undefined ? {} : { command: [...container.command] }),
+      ...(container.workdir === undefined ? {} : { workdir: container.workdir }),
+      env: [...injected, ...hostEnv.filter((v) => !ownNames.has(v.name)), ...own],
+    };
+  });
   return {
     hash,
     manifest,

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import type { PodRequest } from '../domain/types.js';
-import { ManifestError } from './errors.js';
+import { CodiusError } from '../domain/errors.js';
 
 // JSON Schema's `string` admits the empty string; joi's does not unless told.
 const str = (): Joi.StringSchema => Joi.string().allow('');
@@ -35,9 +35,6 @@ const podRequest = Joi.object({
   }),
 });
 
-/** The message the original sent for any schema failure. */
-export const INVALID_PAYLOAD = 'Invalid request payload input';
-
 /**
  * Validates a POST/OPTIONS /pods body against spec §2.1 without converting anything: the original coerced
  * e.g. `"debug": "true"` to a boolean before hashing, so host and client hashes disagreed. Such input is
@@ -47,10 +44,12 @@ export function parsePodRequest(body: unknown): PodRequest {
   const result = podRequest.validate(body, { convert: false, abortEarly: true, allowUnknown: false });
   if (result.error) {
     const detail = result.error.details[0];
-    throw new ManifestError(400, INVALID_PAYLOAD, {
-      source: 'payload',
-      keys: (detail?.path ?? []).map(String),
-      reason: detail?.message ?? result.error.message,
+    throw new CodiusError('invalid_payload', {
+      validation: {
+        source: 'payload',
+        keys: (detail?.path ?? []).map(String),
+        reason: detail?.message ?? result.error.message,
+      },
     });
   }
   return result.value as PodRequest;

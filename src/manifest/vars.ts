@@ -1,5 +1,5 @@
 import type { EnvVar, PodRequest } from '../domain/types.js';
-import { ManifestError } from './errors.js';
+import { CodiusError } from '../domain/errors.js';
 import { hashPrivateVar } from './hash.js';
 
 export const RESERVED_PREFIX = 'CODIUS';
@@ -30,13 +30,13 @@ function resolveValue(
   // Only for error messages. The original interpolated JSON.stringify(undefined), printed as "undefined".
   const varsJson = (): string => (vars === undefined ? 'undefined' : JSON.stringify(vars));
   if (declared === undefined) {
-    throw new ManifestError(422, `could not interpolate var. var=${raw} manifest.vars=${varsJson()}`);
+    throw new CodiusError('var_not_declared', { variable: raw, varsJson: varsJson() });
   }
   // Widened on purpose: the schema admits only private:sha256, but callers may skip the schema.
   const encoding: string | undefined = declared.encoding;
   if (encoding === undefined) return { value: declared.value, secret: false };
   if (encoding !== 'private:sha256') {
-    throw new ManifestError(422, `unknown var encoding. var=${JSON.stringify(declared)}`);
+    throw new CodiusError('var_encoding_unknown', { declaredJson: JSON.stringify(declared) });
   }
 
   // No `private` object is the same as a missing entry: 422, never a crash (codiusd#75).
@@ -44,14 +44,15 @@ function resolveValue(
   const entry = privateVars !== undefined && Object.hasOwn(privateVars, name) ? privateVars[name] : undefined;
   if (entry === undefined) {
     if (privateValues === 'optional') return null;
-    throw new ManifestError(422, `could not interpolate private var. var=${raw} manifest.vars=${varsJson()}`);
+    throw new CodiusError('private_var_missing', { variable: raw, varsJson: varsJson() });
   }
   const hashed = hashPrivateVar(entry);
   if (hashed !== declared.value) {
-    throw new ManifestError(
-      422,
-      `private var does not match hash. var=${raw} encoding=private:sha256 public-hash=${declared.value} hashed-value=${hashed}`,
-    );
+    throw new CodiusError('private_var_mismatch', {
+      variable: raw,
+      publicHash: declared.value,
+      hashedValue: hashed,
+    });
   }
   return { value: entry.value, secret: true };
 }
@@ -67,7 +68,7 @@ export function resolveContainerEnv(
 ): EnvVar[] {
   return Object.entries(environment).flatMap(([name, raw]) => {
     if (name.startsWith(RESERVED_PREFIX)) {
-      throw new ManifestError(422, `environment variables starting in "CODIUS" are reserved. var=${name}`);
+      throw new CodiusError('env_reserved', { name });
     }
     const resolved = resolveValue(request, raw, privateValues);
     return resolved === null ? [] : [{ name, ...resolved }];

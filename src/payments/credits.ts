@@ -1,5 +1,5 @@
 import type { HostAsset, ManifestHash } from '../domain/types.js';
-import { createKeyedMutex } from '../pods/keyed-mutex.js';
+import { createKeyedMutex } from '../util/keyed-mutex.js';
 
 export interface CreditReservation {
   /** Credit set aside for one request (0 when the manifest has none). */

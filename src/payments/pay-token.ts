@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** The `Pay-Token` header of the HTTP-ILP handshake: 16 random bytes chosen by the payer. */
 export const PAY_TOKEN_BYTES = 16;
 
@@ -16,4 +18,9 @@ export function parsePayToken(header: string | string[] | undefined): PayTokenRe
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return { ok: false, reason: 'malformed' };
   const token = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
   return token.length === PAY_TOKEN_BYTES ? { ok: true, token } : { ok: false, reason: 'malformed' };
+}
+
+/** sha256 hex of a pay token: the only form in which a token is ever stored. */
+export function payTokenHash(token: Buffer): string {
+  return createHash('sha256').update(token).digest('hex');
 }

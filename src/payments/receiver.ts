@@ -1,4 +1,5 @@
 import type { Connection, DataAndMoneyStream } from 'ilp-protocol-stream';
+import { codiusError, CodiusError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import type { IlpLink } from '../ilp/link.js';
 
@@ -6,22 +7,6 @@ import type { IlpLink } from '../ilp/link.js';
 const READY_SIGNAL = Buffer.from([0xff]);
 const SWEEP_INTERVAL_MS = 10_000;
 const FINISH_GRACE_MS = 5_000;
-
-/** A `Pay-Token` that already paid for a request was sent again. */
-export class PayTokenUsedError extends Error {
-  constructor() {
-    super('`Pay-Token` was already used to pay for a request; send a new one.');
-    this.name = 'PayTokenUsedError';
-  }
-}
-
-/** Too many payments are waiting for their payer at once. */
-export class TooManyPendingPaymentsError extends Error {
-  constructor(readonly limit: number) {
-    super(`too many payments in progress (${limit}); try again shortly`);
-    this.name = 'TooManyPendingPaymentsError';
-  }
-}
 
 /** The money a payer streams for exactly one request. */
 export interface PaymentStream {
@@ -37,7 +22,8 @@ export interface PaymentStream {
 export interface PaymentReceiver {
   /**
    * Registers a pay token whose payer has no stream yet and returns the `Pay` header value: STREAM address
-   * and shared secret, with the token (hex) as connection tag.
+   * and shared secret, with the token (hex) as connection tag. Throws CodiusError `pay_token_used` for a
+   * spent token, `too_many_pending_payments` when full, `payments_unavailable` without an ILP link.
    */
   challenge(token: Buffer): string;
   /** The payer's stream for this token, if it is ready; it is handed out once, and the token is spent. */
@@ -168,11 +154,13 @@ export function createPaymentReceiver(options: PaymentReceiverOptions): PaymentR
   return {
     challenge(token) {
       const tag = token.toString('hex');
-      if (spent.has(tag)) throw new PayTokenUsedError();
+      if (spent.has(tag)) throw codiusError('pay_token_used');
       const entry = pending.get(tag);
       if (!entry && pending.size >= maxPending) {
         sweep();
-        if (pending.size >= maxPending) throw new TooManyPendingPaymentsError(maxPending);
+        if (pending.size >= maxPending) {
+          throw new CodiusError('too_many_pending_payments', { limit: maxPending });
+        }
       }
       const { destinationAccount, sharedSecret } = link.credentialsFor(tag);
       if (entry) entry.createdAt = now();

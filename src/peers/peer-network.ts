@@ -2,13 +2,10 @@ import type { Logger } from '../logger.js';
 import type { PeerRepository } from '../store/repositories/peers.js';
 import { isPublicAddress } from './address-policy.js';
 import type { PeerClient } from './peer-client.js';
+import { createPeerIntake } from './peer-intake.js';
 import { isLiteralAddress, normalizePeerUri, peerHostname } from './peer-uri.js';
 import { samplePeers } from './sample.js';
 
-/** Candidates waiting for validation beyond this are dropped (a flood of offers cannot grow memory). */
-const MAX_QUEUED = 1000;
-/** Validations (GET /info) running at once. */
-const VALIDATION_CONCURRENCY = 4;
 const DAY_MS = 24 * 3600 * 1000;
 const REVALIDATION_JITTER_MS = 30 * 60 * 1000;
 
@@ -55,11 +52,7 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const self = normalizePeerUri(options.selfUri, true);
-  const queue: string[] = [];
-  const queued = new Set<string>();
   const failing = new Set<string>();
-  let validating = 0;
-  const idle: Array<() => void> = [];
   let stopped = false;
   let discoveryTimer: NodeJS.Timeout | undefined;
   let revalidationTimer: NodeJS.Timeout | undefined;
@@ -74,47 +67,8 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
     return uri;
   }
 
-  async function validate(uri: string): Promise<void> {
-    if (await store.get(uri)) return;
-    const reported = await client.infoUri(uri);
-    if (normalizePeerUri(reported, options.dev) !== uri) {
-      // Debug only: anyone can offer peers, so per-offer lines would let them flood the log.
-      logger.debug({ peer: uri, reported }, 'not adding a peer whose /info names another URI');
-      return;
-    }
-    if (await store.add(uri)) logger.info({ peer: uri }, 'added a peer');
-  }
-
-  function pump(): void {
-    while (!stopped && validating < VALIDATION_CONCURRENCY && queue.length > 0) {
-      const uri = queue.shift() as string;
-      validating += 1;
-      validate(uri)
-        .catch((error: unknown) => {
-          logger.debug(
-            { peer: uri, err: error instanceof Error ? error.message : String(error) },
-            'peer not added',
-          );
-        })
-        .finally(() => {
-          validating -= 1;
-          queued.delete(uri);
-          pump();
-          if (validating === 0 && queue.length === 0) for (const resolve of idle.splice(0)) resolve();
-        });
-    }
-  }
-
-  function offer(uris: readonly unknown[]): void {
-    for (const raw of uris) {
-      const uri = acceptable(raw);
-      if (uri === null || queued.has(uri)) continue;
-      if (queued.size >= MAX_QUEUED) break;
-      queued.add(uri);
-      queue.push(uri);
-    }
-    pump();
-  }
+  const intake = createPeerIntake({ store, client, logger, dev: options.dev, acceptable });
+  const offer = (uris: readonly unknown[]): void => intake.offer(uris);
 
   /** After a failed exchange: count it, and drop the peer once it failed repeatedly over enough time. */
   async function failed(uri: string, error: unknown): Promise<void> {
@@ -208,9 +162,8 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
       stopped = true;
       clearTimeout(discoveryTimer);
       clearTimeout(revalidationTimer);
-      queue.length = 0;
       await pass;
-      if (validating > 0) await new Promise<void>((resolve) => idle.push(resolve));
+      await intake.stop();
       client.close();
     },
     offer,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../logger.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, scheduledDelay } from '../util/backoff.js';
 
-const DEFAULT_RESTART_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 const DEFAULT_STOP_TIMEOUT_MS = 5_000;
 
 export interface SupervisedProcessOptions {
@@ -50,7 +50,7 @@ export function exitAsError(child: ChildProcess, name: string): Promise<never> {
  */
 export async function startSupervised(options: SupervisedProcessOptions): Promise<SupervisedProcess> {
   const { logger, name } = options;
-  const delays = options.restartDelaysMs ?? DEFAULT_RESTART_DELAYS_MS;
+  const delays = options.restartDelaysMs ?? DEFAULT_RETRY_SCHEDULE_MS;
   let child: ChildProcess | undefined;
   let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
@@ -68,7 +68,7 @@ export async function startSupervised(options: SupervisedProcessOptions): Promis
   }
 
   function scheduleRestart(exit?: { code: number | null; signal: NodeJS.Signals | null }): void {
-    const delay = delays[Math.min(failures, delays.length - 1)] ?? 30_000;
+    const delay = scheduledDelay(delays, failures);
     failures += 1;
     restartTimer = setTimeout(() => {
       launch().then(

@@ -22,12 +22,9 @@ export async function openLogStreams(
   const sources: ContainerLogSource[] = [];
   try {
     for (const target of targets) {
-      const frames = await client.stream({ method: 'GET', path: target.path, signal });
+      const { status, body: frames } = await client.stream({ method: 'GET', path: target.path, signal });
       sources.push({ container: target.container, frames });
-      if (frames.statusCode !== 200) {
-        frames.resume();
-        throw new RuntimeApiError(frames.statusCode ?? 0, `logs of container ${target.container} failed`);
-      }
+      if (status !== 200) throw new RuntimeApiError(status, `logs of container ${target.container} failed`);
     }
   } catch (error) {
     for (const source of sources) source.frames.destroy();

@@ -24,7 +24,7 @@ export class RuntimeApiError extends Error {
 export class ImageUnavailableError extends Error {
   constructor(
     readonly image: string,
-    reason: string,
+    readonly reason: string,
     options?: ErrorOptions,
   ) {
     super(`image ${image} is not available: ${reason}`, options);

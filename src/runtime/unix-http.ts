@@ -1,4 +1,6 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
 import { RuntimeApiError, RuntimeUnavailableError } from './errors.js';
 
 /** A request to an HTTP API served on a unix socket (libpod, hyperd). */
@@ -8,7 +10,7 @@ export interface UnixRequest {
   path: string;
   /** Sent as JSON when present. */
   json?: unknown;
-  /** Overall deadline for the whole exchange (headers and body). */
+  /** Deadline for the whole exchange, headers and body: the call fails when it passes. */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -19,93 +21,103 @@ export interface UnixResponse {
   body: Buffer;
 }
 
+/** A response whose body is read as it comes (logs, events). Destroying `body` ends the request. */
+export interface UnixStream {
+  status: number;
+  body: Readable;
+}
+
 export interface UnixHttpClient {
   readonly socketPath: string;
-  /** Sends a request and reads the whole body. Rejects only when no response could be had. */
+  /** A control call: sends a request and reads the whole body within its deadline. */
   request(request: UnixRequest): Promise<UnixResponse>;
-  /** Sends a request and resolves with the response as soon as its headers arrive (for streams). */
-  stream(request: Omit<UnixRequest, 'timeoutMs'>): Promise<IncomingMessage>;
+  /**
+   * A streaming call, on connections of its own: however many streams are open, control calls still get
+   * a connection. Resolves once the headers arrive; `signal` aborts it.
+   */
+  stream(request: Omit<UnixRequest, 'timeoutMs'>): Promise<UnixStream>;
+  /** Closes every connection; streams still open are destroyed. */
   close(): void;
 }
 
 /** Connection-level failures that mean "nothing is serving on that socket". */
-const UNAVAILABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EACCES']);
+const UNAVAILABLE_CODES = new Set([
+  'ENOENT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EACCES',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+/** Control calls in flight at once; more wait for a connection. The APIs are local, so a few suffice. */
+const CONTROL_CONNECTIONS = 8;
 
+function describe(request: Pick<UnixRequest, 'method' | 'path'>): string {
+  return `${request.method} ${request.path.split('?')[0] ?? ''}`;
+}
+
+/**
+ * An HTTP client for a runtime's unix socket over undici: one pool of keep-alive connections for control
+ * calls, each bounded by a deadline that aborts it, and another pool for streams, so a log follower can
+ * never take the connection a pod start needs.
+ */
 export function createUnixHttpClient(socketPath: string, defaultTimeoutMs = 30_000): UnixHttpClient {
-  // Keep-alive saves a connect per call; the APIs are local, so a handful of sockets is plenty.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const options = { socketPath, pipelining: 1, keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 };
+  const control = new Pool('http://localhost', { ...options, connections: CONTROL_CONNECTIONS });
+  const streams = new Pool('http://localhost', { ...options, connections: null });
 
-  function send(request: UnixRequest, onResponse: (response: IncomingMessage) => void): http.ClientRequest {
-    const body = request.json === undefined ? undefined : Buffer.from(JSON.stringify(request.json));
-    const outgoing = http.request({
-      agent,
-      socketPath,
-      method: request.method,
-      path: request.path,
-      // Both hyperd and libpod ignore Host; a fixed value keeps Node from inventing one from the socket.
-      headers: {
-        host: 'localhost',
-        ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
-      },
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    outgoing.once('response', onResponse);
-    outgoing.end(body);
-    return outgoing;
-  }
-
-  function describe(request: Pick<UnixRequest, 'method' | 'path'>): string {
-    return `${request.method} ${request.path.split('?')[0] ?? ''}`;
-  }
-
-  function connectionError(request: UnixRequest, error: NodeJS.ErrnoException): Error {
-    if (error.name === 'AbortError') return error;
+  function connectionError(request: UnixRequest, error: Error & { code?: string }): Error {
+    if (error instanceof RuntimeApiError || error.name === 'AbortError') return error;
     if (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) {
       return new RuntimeUnavailableError(`${socketPath}: ${error.code}`, { cause: error });
     }
     return new RuntimeApiError(0, `${describe(request)} failed: ${error.message}`, { cause: error });
   }
 
+  function send(pool: Pool, request: UnixRequest, signal: AbortSignal | undefined) {
+    const body = request.json === undefined ? undefined : JSON.stringify(request.json);
+    return pool.request({
+      method: request.method,
+      path: request.path,
+      // Both hyperd and libpod ignore Host; undici sends `localhost` from the origin.
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body }),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
   return {
     socketPath,
-    request(request) {
+    async request(request) {
       const timeoutMs = request.timeoutMs ?? defaultTimeoutMs;
-      return new Promise<UnixResponse>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          outgoing.destroy(new RuntimeApiError(0, `${describe(request)} timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
-        const outgoing = send(request, (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.once('end', () => {
-            clearTimeout(timer);
-            resolve({
-              status: response.statusCode ?? 0,
-              headers: response.headers,
-              body: Buffer.concat(chunks),
-            });
-          });
-          response.once('error', (error) => {
-            clearTimeout(timer);
-            reject(connectionError(request, error));
-          });
-        });
-        outgoing.once('error', (error) => {
-          clearTimeout(timer);
-          reject(error instanceof RuntimeApiError ? error : connectionError(request, error));
-        });
-      });
+      const deadline = new AbortController();
+      const timer = setTimeout(() => {
+        deadline.abort(new RuntimeApiError(0, `${describe(request)} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onCallerAbort = (): void => deadline.abort(request.signal?.reason);
+      request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+      try {
+        const response = await send(control, request, deadline.signal);
+        const body = Buffer.from(await response.body.arrayBuffer());
+        return { status: response.statusCode, headers: response.headers, body };
+      } catch (error) {
+        throw connectionError(request, error as Error & { code?: string });
+      } finally {
+        clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onCallerAbort);
+      }
     },
-    stream(request) {
-      return new Promise<IncomingMessage>((resolve, reject) => {
-        const outgoing = send(request, resolve);
-        outgoing.once('error', (error) => {
-          reject(connectionError(request, error));
-        });
-      });
+    async stream(request) {
+      try {
+        const response = await send(streams, request, request.signal);
+        return { status: response.statusCode, body: response.body };
+      } catch (error) {
+        throw connectionError(request, error as Error & { code?: string });
+      }
     },
     close() {
-      agent.destroy();
+      for (const pool of [control, streams]) pool.destroy().catch(() => undefined);
     },
   };
 }

@@ -15,6 +15,12 @@ export interface Repositories {
   pods: PodRepository;
   peers: PeerRepository;
   ledger: LedgerRepository;
+  /**
+   * Runs `callback` once the writes made through these repositories are committed: at once outside a
+   * transaction, after COMMIT inside one, never when it rolls back. Lets a module keep memory in step
+   * with the store without knowing whose transaction it writes in.
+   */
+  afterCommit(callback: () => void): void;
 }
 
 export interface Store extends Repositories {
@@ -51,8 +57,9 @@ function isBusy(error: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
-function bind(db: SqlExecutor, now: () => number): Repositories {
+function bind(db: SqlExecutor, now: () => number, afterCommit: (callback: () => void) => void): Repositories {
   return {
+    afterCommit,
     kv: createKeyValueRepository(db, now),
     manifests: createManifestRepository(db, now),
     pods: createPodRepository(db, now),
@@ -90,10 +97,17 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
 
   return {
-    ...bind(db, now),
+    ...bind(db, now, (callback) => callback()),
     location,
     writeCount: () => db.writeCount(),
-    transaction: (work) => db.transaction((tx) => work(bind(tx, now))),
+    async transaction(work) {
+      const committed: Array<() => void> = [];
+      const result = await db.transaction((tx) =>
+        work(bind(tx, now, (callback) => committed.push(callback))),
+      );
+      for (const callback of committed) callback();
+      return result;
+    },
     close: () => db.close(),
   };
 }

@@ -8,6 +8,7 @@ import { after } from 'node:test';
 import { promisify } from 'node:util';
 import type { Logger } from '../../src/logger.js';
 import type { PodRuntime } from '../../src/runtime/driver.js';
+import { describePodNetwork } from '../../src/runtime/pod-network.js';
 import { createPodmanDriver, LABEL_HOST } from '../../src/runtime/podman/driver.js';
 import { startPodmanService } from '../../src/runtime/podman/service.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
@@ -264,7 +265,13 @@ export async function setupPodman(): Promise<PodmanFixture> {
       hostIds.push(hostId);
     },
     driver(hostId, logger) {
-      return createPodmanDriver({ client, network, subnet, hostId, pullTimeoutMs: 30_000, logger });
+      return createPodmanDriver({
+        client,
+        network: describePodNetwork(network, subnet),
+        hostId,
+        pullTimeoutMs: 30_000,
+        logger,
+      });
     },
     removePodsOf,
   };

@@ -1,10 +1,7 @@
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { samplePeers } from '../../peers/sample.js';
+import { MAX_PEERS_LISTED, samplePeers } from '../../peers/sample.js';
 import { SERVICE_NAME, VERSION } from '../../version.js';
-
-/** Largest (and default) `limit` of GET /peers, as in the original. */
-export const MAX_PEERS_LISTED = 1000;
 
 const peersQuery = Joi.object({
   limit: Joi.number().integer().min(1).max(MAX_PEERS_LISTED),

@@ -1,5 +1,5 @@
-import Boom from '@hapi/boom';
 import type { ServerRoute } from '@hapi/hapi';
+import { CodiusError } from '../../domain/errors.js';
 import type { PodManager } from '../../pods/pod-manager.js';
 import { mergeLogSources } from '../../pods/log-stream.js';
 
@@ -18,14 +18,14 @@ export function podLogRoutes(pods: Pick<PodManager, 'get' | 'manifest' | 'openLo
       handler: async (request, h) => {
         const id = request.params.id as string;
         const manifest = (await pods.get(id)) ? await pods.manifest(id) : undefined;
-        if (!manifest) throw Boom.notFound(`no pod found with this id. id=${id}`);
-        if (manifest.debug !== true) throw Boom.forbidden(`pod manifest does not allow debugging. id=${id}`);
+        if (!manifest) throw new CodiusError('logs_pod_not_found', { hash: id });
+        if (manifest.debug !== true) throw new CodiusError('logs_not_allowed', { hash: id });
 
         // The original compared with the exact string 'true'; anything else means a one-off dump.
         const follow = request.query.follow === 'true';
         const upstream = new AbortController();
         const sources = await pods.openLogs(id, { follow, signal: upstream.signal });
-        if (!sources) throw Boom.serverUnavailable(`pod has stopped. manifestHash=${id}`);
+        if (!sources) throw new CodiusError('logs_pod_stopped', { hash: id });
         const body = mergeLogSources(sources, { follow });
         request.raw.res.once('close', () => {
           upstream.abort();

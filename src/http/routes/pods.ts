@@ -1,19 +1,10 @@
-import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
-import type { HostAsset, ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../../domain/types.js';
-import type { Logger } from '../../logger.js';
-import {
-  buildPodPlan,
-  checkQuotedManifest,
-  MANIFEST_HASH_PATTERN,
-  parsePodRequest,
-} from '../../manifest/index.js';
-import type { CreditBook } from '../../payments/credits.js';
-import { priceFor } from '../../payments/price.js';
+import { CodiusError, codiusError } from '../../domain/errors.js';
+import type { ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../../domain/types.js';
+import { checkQuotedManifest, MANIFEST_HASH_PATTERN, parsePodRequest } from '../../manifest/index.js';
+import type { BillingService } from '../../payments/billing.js';
 import type { Capacity } from '../../pods/capacity.js';
-import { PodStartError, type PodManager } from '../../pods/pod-manager.js';
-import { ImageUnavailableError } from '../../runtime/errors.js';
-import { withManifestErrors } from '../errors.js';
+import type { PodManager } from '../../pods/pod-manager.js';
 
 /** What a duration defaults to when the query has none (the original's "3600"). */
 export const DEFAULT_DURATION_SECONDS = 3600;
@@ -23,17 +14,12 @@ export interface PodRoutesOptions {
   publicUri: string;
   quoteMode: 'free' | 'stream';
   maxDurationSeconds: number;
-  /** Whole units of the host asset per 2 628 000 s, exact decimal. */
-  costPerMonth(): string;
-  /** The host asset while connected to the ILP provider. */
-  asset(): HostAsset | null;
-  logger: Logger;
 }
 
 export interface PodRoutesDependencies {
-  pods: Pick<PodManager, 'run' | 'extend' | 'get' | 'manifest' | 'ready'>;
+  pods: Pick<PodManager, 'plan' | 'run' | 'extend' | 'get' | 'manifest' | 'ready'>;
   capacity: Pick<Capacity, 'admits'>;
-  credits: CreditBook;
+  billing: BillingService;
 }
 
 /** `https://host:port` → `https://<hash>.host:port/` (WHATWG serialisation, so always a trailing slash). */
@@ -48,65 +34,42 @@ export function parseDuration(raw: unknown, maxSeconds: number): number {
   if (raw === undefined) return Math.min(DEFAULT_DURATION_SECONDS, maxSeconds);
   const value = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value < 1 || value > maxSeconds) {
-    const shown = typeof raw === 'string' ? JSON.stringify(raw.slice(0, 40)) : 'more than one value';
-    throw Boom.badRequest(`duration must be a whole number of seconds from 1 to ${maxSeconds}; got ${shown}`);
+    const got = typeof raw === 'string' ? JSON.stringify(raw.slice(0, 40)) : 'more than one value';
+    throw new CodiusError('invalid_duration', { maxSeconds, got });
   }
   return value;
 }
 
 /** The `manifestHash` query: required (422 as in the original), well-formed (400); any case accepted. */
 function parseHashQuery(raw: unknown): ManifestHash {
-  if (raw === undefined || raw === '') throw Boom.badData('manifestHash must be specified');
+  if (raw === undefined || raw === '') throw codiusError('manifest_hash_missing');
   const hash = typeof raw === 'string' ? raw.toLowerCase() : '';
-  if (!MANIFEST_HASH_PATTERN.test(hash)) {
-    throw Boom.badRequest('manifestHash must be a 52-character base32 manifest hash');
-  }
+  if (!MANIFEST_HASH_PATTERN.test(hash)) throw codiusError('manifest_hash_malformed');
   return hash;
-}
-
-/** What of a payment that bought nothing is now the manifest's credit, as e.g. `2283106 (XRP, scale 9)`; null when nothing. */
-function keptAsCredit(payment: Payment): string | null {
-  const kept = payment.received + payment.creditUsed;
-  return kept > 0n ? `${kept.toString()} (${payment.asset.code}, scale ${payment.asset.scale})` : null;
 }
 
 /**
  * The /pods API (spec §1.3.6, §3): quote, upload, extend and query. Everything a client can get wrong —
- * body, manifest, duration, capacity, pod existence — is checked before any money is asked for (B2); what
- * is paid is booked with the expiry it buys, or kept as the manifest's credit.
+ * body, manifest, duration, capacity, pod existence — is checked before any money is asked for (B2). The
+ * billing service takes the money and sees it booked with what it buys, or kept as credit.
  */
 export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies): ServerRoute[] {
-  const { pods, capacity, credits } = deps;
-  const { logger } = options;
-
-  function hostAsset(): HostAsset {
-    const asset = options.asset();
-    if (!asset) {
-      throw Boom.serverUnavailable(
-        'This host cannot take payments right now: not connected to its ILP provider (moneyd).',
-      );
-    }
-    return asset;
-  }
+  const { pods, capacity, billing } = deps;
 
   /** Body and duration of OPTIONS and POST: 400 and 415 before anything else. */
   function parseBody(request: Request): { podRequest: PodRequest; duration: number } {
-    const podRequest = withManifestErrors(() => parsePodRequest(request.payload));
+    const podRequest = parsePodRequest(request.payload);
     return { podRequest, duration: parseDuration(request.query.duration, options.maxDurationSeconds) };
   }
 
   /** POST: body, duration, then the whole manifest with its private values (422). */
   function parseUpload(request: Request): { podRequest: PodRequest; duration: number; plan: PodPlan } {
     const { podRequest, duration } = parseBody(request);
-    const plan = withManifestErrors(() => buildPodPlan(podRequest, { publicUri: options.publicUri }));
-    return { podRequest, duration, plan };
+    return { podRequest, duration, plan: pods.plan(podRequest) };
   }
 
   function requireRuntime(): void {
-    if (!pods.ready())
-      throw Boom.serverUnavailable(
-        'This host cannot run pods right now: its container runtime is not ready.',
-      );
+    if (!pods.ready()) throw codiusError('runtime_not_ready');
   }
 
   function answer(record: PodRecord, payment: Payment): Record<string, string> {
@@ -118,46 +81,17 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
     };
   }
 
-  /** Prices `duration`, sets aside the manifest's credit and gets the rest paid; `use` runs with the payment. */
-  async function charged<T>(
-    request: Request,
-    hash: ManifestHash,
-    durationSeconds: number,
-    use: (payment: Payment) => Promise<T>,
-  ): Promise<T> {
-    const asset = hostAsset();
-    const price = priceFor(options.costPerMonth(), asset.scale, durationSeconds);
-    const reservation = await credits.reserve(hash, asset, price);
-    try {
-      const payment = await request.pay(price - reservation.amount, {
-        asset,
-        manifestHash: hash,
-        creditUsed: reservation.amount,
-      });
-      return await use(payment);
-    } finally {
-      // Only after `use` committed the line that spends it (or failed): see CreditBook.
-      await reservation.release();
-    }
-  }
-
   return [
     {
       method: 'OPTIONS',
       path: '/pods',
       handler: async (request) => {
         const { podRequest, duration } = parseBody(request);
-        const manifestHash = withManifestErrors(() => checkQuotedManifest(podRequest));
-        const asset = hostAsset();
+        const manifestHash = checkQuotedManifest(podRequest);
+        const { asset, amount } = billing.price(duration);
         // The unreleased CLI learns the host asset from a zero-amount STREAM; the published one cannot pay here.
-        if (options.quoteMode === 'stream')
-          await request.pay(0n, { asset, manifestHash: null, handshake: true });
-        return {
-          manifestHash,
-          price: priceFor(options.costPerMonth(), asset.scale, duration).toString(),
-          assetCode: asset.code,
-          assetScale: asset.scale,
-        };
+        if (options.quoteMode === 'stream') await request.payments().collect(0n);
+        return { manifestHash, price: amount.toString(), assetCode: asset.code, assetScale: asset.scale };
       },
     },
     {
@@ -165,26 +99,12 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       path: '/pods',
       handler: async (request) => {
         const { podRequest, duration, plan } = parseUpload(request);
-        if (!(await capacity.admits(plan.hash, plan.resources.memoryMiB))) {
-          throw Boom.serverUnavailable('Memory usage exceeded. Send pod request later.');
-        }
+        if (!(await capacity.admits(plan.hash, plan.resources.memoryMiB))) throw codiusError('host_full');
         requireRuntime();
-        return charged(request, plan.hash, duration, async (payment) => {
-          try {
-            return answer(await pods.run(podRequest, duration, payment), payment);
-          } catch (error) {
-            if (!(error instanceof PodStartError)) throw error;
-            const kept = keptAsCredit(payment);
-            const credit = kept
-              ? ` The ${kept} paid is kept as credit for this manifest and used by its next upload.`
-              : '';
-            logger.warn({ hash: plan.hash, err: error.cause }, 'paid pod could not start');
-            if (error.cause instanceof ImageUnavailableError) {
-              throw Boom.badData(`${error.cause.message}.${credit}`);
-            }
-            throw Boom.serverUnavailable(`pod could not be started. manifestHash=${plan.hash}.${credit}`);
-          }
-        });
+        const { result, payment } = await billing.charge(plan.hash, duration, request.payments(), (booking) =>
+          pods.run(podRequest, duration, booking),
+        );
+        return answer(result, payment);
       },
     },
     {
@@ -193,23 +113,23 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       handler: async (request) => {
         // The CLI sends no body; anything else is refused before payment, as the original did.
         const body: unknown = request.payload;
-        if (body !== null && body !== undefined) {
-          throw Boom.badRequest('Invalid request payload input');
-        }
+        if (body !== null && body !== undefined) throw new CodiusError('invalid_payload', {});
         const hash = parseHashQuery(request.query.manifestHash);
         const duration = parseDuration(request.query.duration, options.maxDurationSeconds);
-        if (!(await pods.get(hash))) throw Boom.notFound(`no pod found with id. id=${hash}`);
+        if (!(await pods.get(hash))) throw new CodiusError('pod_not_found', { hash });
         requireRuntime();
-        return charged(request, hash, duration, async (payment) => {
-          const record = await pods.extend(hash, duration, payment);
-          if (record) return answer(record, payment);
-          // It expired while the money was on its way: the payment became credit.
-          const kept = keptAsCredit(payment);
-          throw Boom.notFound(
-            `no pod found with id. id=${hash}` +
-              (kept ? ` (it expired during payment; ${kept} is kept as credit for this manifest)` : ''),
-          );
-        });
+        const { result, payment } = await billing.charge(
+          hash,
+          duration,
+          request.payments(),
+          async (booking) => {
+            const record = await pods.extend(hash, duration, booking);
+            // It expired while the money was on its way: billing keeps the payment as credit.
+            if (!record) throw new CodiusError('pod_not_found', { hash });
+            return record;
+          },
+        );
+        return answer(result, payment);
       },
     },
     {
@@ -219,7 +139,7 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
         const hash = parseHashQuery(request.query.manifestHash);
         const record = await pods.get(hash);
         const manifest = record ? await pods.manifest(hash) : undefined;
-        if (!record || !manifest) throw Boom.notFound(`No manifest with hash of "${hash}"`);
+        if (!record || !manifest) throw new CodiusError('manifest_not_found', { hash });
         return {
           url: podUrl(options.publicUri, hash),
           manifestHash: hash,

@@ -1,5 +1,5 @@
 import type { ManifestHash, PodPlan } from '../../domain/types.js';
-import { podSecret } from '../../manifest/hash.js';
+import { podSecret } from '../../secret.js';
 
 /** The original's moneyd sidecar image (spec §4.1), pinned by digest. */
 export const MONEYD_SIDECAR_IMAGE =

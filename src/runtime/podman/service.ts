@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
 import { isAlive, startSupervised } from '../../process/supervisor.js';
 import { createUnixHttpClient } from '../unix-http.js';
+import { sleep } from '../../util/sleep.js';
 
 export const PODMAN_SOCKET_FILE = 'podman.sock';
 const PID_FILE = 'podman-service.pid';
@@ -31,8 +32,6 @@ export class PodmanNotInstalledError extends Error {
     this.name = 'PodmanNotInstalledError';
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A service left behind by a codiusd that was killed (SIGKILL, crash) would keep the socket: stop it.

@@ -1,0 +1,64 @@
+import type { Config } from '../config/config.js';
+import { realMachine, type MachineProbe } from '../host/host-info.js';
+import type { Logger } from '../logger.js';
+import { RUNTIME_DRIVERS, type RuntimeDrivers } from '../runtime/registry.js';
+import { createLifecycle } from './lifecycle.js';
+import { ilpAndPayments, peerNetwork, runtimeAndPods, storeAndSecret, type PhaseContext } from './phases.js';
+import { publicHttp, type PublicHttp } from './public-http.js';
+
+export interface AppDependencies {
+  config: Config;
+  logger: Logger;
+  machine?: MachineProbe;
+  /** The runtime drivers to choose from; the real ones by default. */
+  runtimeDrivers?: RuntimeDrivers;
+}
+
+export interface App {
+  /** Starts every component in order and listens. Whatever started is stopped again if a step fails. */
+  start(): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish within the shutdown timeout, stops the rest in reverse. */
+  stop(): Promise<void>;
+  /** The URL the public server listens on (after start). */
+  listeningUrl(): string;
+}
+
+/**
+ * Composition root. The start reads as its phases: the store and secret, the runtime and pods, ILP and
+ * payments, the peer network, the public port. Each phase registers its components with the lifecycle,
+ * which stops them in reverse order, so adding a component is one registration where it is built.
+ */
+export function createApp({ config, logger, machine = realMachine, runtimeDrivers }: AppDependencies): App {
+  const lifecycle = createLifecycle(logger);
+  const context: PhaseContext = {
+    lifecycle,
+    config,
+    logger,
+    machine,
+    runtimeDrivers: runtimeDrivers ?? RUNTIME_DRIVERS,
+  };
+  let listening: PublicHttp | undefined;
+
+  return {
+    async start() {
+      try {
+        const base = await storeAndSecret(context);
+        const pods = await runtimeAndPods(context, base);
+        const money = await ilpAndPayments(context, base);
+        const peers = await peerNetwork(context, base);
+        listening = await publicHttp(context, { base, pods, money, peers });
+      } catch (error) {
+        await lifecycle.stopAll();
+        throw error;
+      }
+    },
+    async stop() {
+      listening = undefined;
+      await lifecycle.stopAll();
+    },
+    listeningUrl() {
+      if (!listening) throw new Error('codiusd is not listening');
+      return listening.url();
+    },
+  };
+}

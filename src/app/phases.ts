@@ -1,0 +1,193 @@
+import type { Config } from '../config/config.js';
+import type { MachineProbe } from '../host/host-info.js';
+import { createIlpLink, type IlpLink } from '../ilp/link.js';
+import { isListening, isMoneydLocalEndpoint, startEmbeddedMoneyd } from '../ilp/moneyd-local.js';
+import { btpEndpoint, createIlpPlugin, type IlpSettings } from '../ilp/plugin.js';
+import type { Logger } from '../logger.js';
+import { createBillingService, type BillingService } from '../payments/billing.js';
+import { createPaymentReceiver, type PaymentReceiver } from '../payments/receiver.js';
+import { createPeerClient } from '../peers/peer-client.js';
+import { createPeerNetwork, type PeerNetwork } from '../peers/peer-network.js';
+import { createPodDirectory, type PodDirectory } from '../pods/pod-directory.js';
+import { createPodManager, type PodManager } from '../pods/pod-manager.js';
+import { createPrivateVarsCipher } from '../pods/private-vars.js';
+import type { SupervisedProcess } from '../process/supervisor.js';
+import { ensureRootDir } from '../root-dir.js';
+import type { PodRuntime } from '../runtime/driver.js';
+import { openRuntime, type RuntimeDrivers } from '../runtime/registry.js';
+import { hostIdFromSecret, loadOrCreateHostSecret } from '../secret.js';
+import { openStore, type Store } from '../store/store.js';
+import { SERVICE_NAME, VERSION } from '../version.js';
+import type { Lifecycle } from './lifecycle.js';
+
+/** A peer's answer (its /info, its peer list) is read up to this size; 1,000 URIs fit easily. */
+const MAX_PEER_RESPONSE_BYTES = 1024 * 1024;
+
+/** What every phase of the start gets: where to register components, and the host's configuration. */
+export interface PhaseContext {
+  lifecycle: Lifecycle;
+  config: Config;
+  logger: Logger;
+  machine: MachineProbe;
+  /** The runtime drivers CODIUS_RUNTIME chooses from. */
+  runtimeDrivers: RuntimeDrivers;
+}
+
+export interface StoreAndSecret {
+  store: Store;
+  hostSecret: Buffer;
+  hostId: string;
+}
+
+/** The data directory, the host secret and the store: everything else keeps its state here. */
+export async function storeAndSecret({ lifecycle, config, logger }: PhaseContext): Promise<StoreAndSecret> {
+  const root = await ensureRootDir(config.root);
+  if (root.warning) logger.warn(root.warning);
+  const secret = await loadOrCreateHostSecret(config.root);
+  if (secret.created) logger.info({ root: config.root }, 'created a new host secret');
+  const store = await lifecycle.start(
+    'store',
+    () => openStore({ root: config.root, inMemory: config.inMemoryStore }),
+    (opened) => opened.close(),
+  );
+  if (config.inMemoryStore)
+    logger.warn('CODIUS_MEMDOWN_PERSIST=true: the store is in memory and is lost on exit');
+  return { store, hostSecret: secret.secret, hostId: hostIdFromSecret(secret.secret) };
+}
+
+export interface RuntimeAndPods {
+  runtime: PodRuntime;
+  directory: PodDirectory;
+  pods: PodManager;
+}
+
+/** The container runtime and the pods on it, reconciled with the store before anything is served. */
+export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret): Promise<RuntimeAndPods> {
+  const { lifecycle, config, logger } = context;
+  const runtime = await lifecycle.start(
+    'runtime',
+    () =>
+      openRuntime(
+        config.runtime,
+        { root: config.root, logger, hostSecret: base.hostSecret, hostId: base.hostId },
+        context.runtimeDrivers,
+      ),
+    (opened) => opened.close(),
+  );
+  const directory = createPodDirectory();
+  const pods = createPodManager({
+    store: base.store,
+    directory,
+    runtime,
+    cipher: createPrivateVarsCipher(base.hostSecret),
+    logger: logger.child({ component: 'pods' }),
+    publicUri: config.publicUri,
+    reconcileIntervalMs: config.runtime.reconcileIntervalMs,
+  });
+  // Recovers paid pods and removes orphans before serving; runtime trouble is retried in the background.
+  await lifecycle.start(
+    'pods',
+    () => pods.start(),
+    () => pods.stop(),
+  );
+  return { runtime, directory, pods };
+}
+
+/** Where the ILP provider is expected, for logs: never the credentials. */
+function providerLabel(settings: IlpSettings): string {
+  const endpoint = btpEndpoint(settings);
+  return endpoint ? `${settings.plugin} at ${endpoint.host}:${endpoint.port}` : settings.plugin;
+}
+
+/**
+ * In dev mode only, a host with nothing on the moneyd port gets an embedded `moneyd local`, so the quick
+ * start needs nothing else. Production never does this: that moneyd's money is not real. A moneyd that
+ * will not start is logged: the ILP link reports and retries, and a dev host serves everything but uploads.
+ */
+async function maybeStartEmbeddedMoneyd(
+  config: Config,
+  logger: Logger,
+): Promise<SupervisedProcess | undefined> {
+  if (!config.dev) return undefined;
+  const endpoint = btpEndpoint(config.ilp);
+  if (!endpoint || !isMoneydLocalEndpoint(endpoint)) return undefined;
+  if (await isListening(endpoint.host, endpoint.port)) return undefined;
+  logger.warn(
+    'dev mode: nothing listens on localhost:7768, starting an embedded `moneyd local` (play money)',
+  );
+  try {
+    return await startEmbeddedMoneyd({ logger: logger.child({ component: 'moneyd' }) });
+  } catch (error) {
+    logger.error({ err: error }, 'could not start the embedded moneyd');
+    return undefined;
+  }
+}
+
+export interface IlpAndPayments {
+  link: IlpLink;
+  receiver: PaymentReceiver;
+  billing: BillingService;
+}
+
+/** The host's ILP connection, the STREAM receiver payers pay into, and billing over the ledger. */
+export async function ilpAndPayments(context: PhaseContext, base: StoreAndSecret): Promise<IlpAndPayments> {
+  const { lifecycle, config, logger } = context;
+  await lifecycle.start(
+    'embedded moneyd',
+    () => maybeStartEmbeddedMoneyd(config, logger),
+    (moneyd) => moneyd?.stop(),
+  );
+  const link = createIlpLink({
+    createPlugin: () => createIlpPlugin(config.ilp),
+    logger: logger.child({ component: 'ilp' }),
+    providerLabel: providerLabel(config.ilp),
+  });
+  await lifecycle.start(
+    'ILP link',
+    () => link.start(),
+    () => link.stop(),
+  );
+  const paymentsLogger = logger.child({ component: 'payments' });
+  const receiver = await lifecycle.start(
+    'payment receiver',
+    () => createPaymentReceiver({ link, logger: paymentsLogger }),
+    (started) => started.close(),
+  );
+  const billing = createBillingService({
+    ledger: base.store.ledger,
+    asset: () => link.asset(),
+    costPerMonth: () => config.costPerMonth,
+    logger: paymentsLogger,
+  });
+  return { link, receiver, billing };
+}
+
+/** The Codius host network: bootstrap peers, discovery and revalidation. */
+export async function peerNetwork(
+  { lifecycle, config, logger }: PhaseContext,
+  base: StoreAndSecret,
+): Promise<PeerNetwork> {
+  const network = createPeerNetwork({
+    store: base.store.peers,
+    client: createPeerClient({
+      timeoutMs: config.peers.timeoutMs,
+      maxBodyBytes: MAX_PEER_RESPONSE_BYTES,
+      allowPrivateAddresses: config.dev,
+      userAgent: `${SERVICE_NAME}/${VERSION}`,
+    }),
+    logger: logger.child({ component: 'peers' }),
+    selfUri: config.publicUri,
+    bootstrap: config.bootstrapPeers,
+    dev: config.dev,
+    discoveryIntervalMs: config.peers.discoveryIntervalMs,
+    fanout: config.peers.fanout,
+    maxFailures: config.peers.maxFailures,
+    dropAfterMs: config.peers.dropAfterMs,
+  });
+  await lifecycle.start(
+    'peer network',
+    () => network.start(),
+    () => network.stop(),
+  );
+  return network;
+}

@@ -1,0 +1,131 @@
+import type { Server } from '@hapi/hapi';
+import { createHostInfoService } from '../host/host-info.js';
+import { createConnectionDrain, type ConnectionDrain } from '../http/drain.js';
+import { putPodProxyInFront } from '../http/listener.js';
+import { createPublicApi } from '../http/public-api.js';
+import { MAX_PEERS_LISTED } from '../peers/sample.js';
+import { createCapacity } from '../pods/capacity.js';
+import { createPodProxy, type PodProxy } from '../proxy/pod-proxy.js';
+import { cachedUntilWrite } from '../store/store.js';
+import type { IlpAndPayments, PhaseContext, RuntimeAndPods, StoreAndSecret } from './phases.js';
+import type { PeerNetwork } from '../peers/peer-network.js';
+
+/** The public listener once it listens. */
+export interface PublicHttp {
+  /** The URL it listens on. */
+  url(): string;
+}
+
+export interface PublicHttpInputs {
+  base: StoreAndSecret;
+  pods: RuntimeAndPods;
+  money: IlpAndPayments;
+  peers: PeerNetwork;
+}
+
+/**
+ * Stops accepting, lets requests in flight finish (API and proxied alike) and closes their connections
+ * after them; open WebSocket tunnels are ended at once. Whatever is still open after the shutdown timeout
+ * is destroyed.
+ */
+async function stopListening(
+  server: Server,
+  drain: ConnectionDrain,
+  proxy: PodProxy,
+  timeoutMs: number,
+): Promise<void> {
+  drain.begin();
+  proxy.closeTunnels();
+  const deadline = setTimeout(() => {
+    server.listener.closeAllConnections();
+    proxy.closeTunnels(true);
+  }, timeoutMs);
+  try {
+    await server.stop();
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+/** The public port: the pod proxy in front of the API routes, drained gracefully on stop. */
+export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs): Promise<PublicHttp> {
+  const { lifecycle, config, logger, machine } = context;
+  const { store } = inputs.base;
+  const { pods, directory } = inputs.pods;
+  const { link, receiver, billing } = inputs.money;
+
+  const podUsage = cachedUntilWrite(store, () => store.pods.usage());
+  const capacity = createCapacity(
+    { totalMemoryBytes: machine.totalmem(), maxMemoryFraction: config.maxMemoryFraction },
+    { usage: podUsage, hasLivePod: async (hash) => (await pods.get(hash)) !== undefined },
+  );
+  const hostInfo = createHostInfoService(
+    {
+      publicUri: config.publicUri,
+      additionalHostInfo: config.additionalHostInfo,
+      maxListedPeers: MAX_PEERS_LISTED,
+    },
+    {
+      podUsage,
+      capacity,
+      peerCount: cachedUntilWrite(store, () => store.peers.count()),
+      peerUris: (limit) => store.peers.listUris(limit),
+      asset: () => link.asset(),
+      readyForUploads: () => pods.ready() && link.ready(),
+      selfTestSucceeded: () => false,
+      costPerMonth: () => config.costPerMonth,
+    },
+    machine,
+  );
+
+  const proxy = await lifecycle.start(
+    'pod proxy',
+    () =>
+      createPodProxy({
+        publicUri: config.publicUri,
+        trustedProxies: config.proxy.trustedProxies,
+        timeoutMs: config.proxy.timeoutMs,
+        maxConnectionsPerPod: config.proxy.maxConnectionsPerPod,
+        lookup: (hash) => directory.get(hash),
+        logger: logger.child({ component: 'proxy' }),
+      }),
+    (started) => started.close(),
+  );
+  // Shutdown drains connections itself, for proxied requests as much as for the API's.
+  const server = await createPublicApi(
+    {
+      host: config.bindIp,
+      port: config.port,
+      publicUri: config.publicUri,
+      quoteMode: config.quoteMode,
+      maxDurationSeconds: config.payments.maxDurationSeconds,
+      paymentTimeoutMs: config.payments.timeoutMs,
+      logger,
+      cleanStop: false,
+    },
+    {
+      hostInfo,
+      pods,
+      capacity,
+      billing,
+      receiver,
+      peers: { listUris: () => store.peers.listUris(), offer: (uris) => inputs.peers.offer(uris) },
+    },
+  );
+  const drain = createConnectionDrain(server.listener);
+  putPodProxyInFront(server.listener, proxy, drain);
+  // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.
+  server.events.on('closing', () => {
+    logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining requests');
+  });
+  await lifecycle.start(
+    'public listener',
+    () => server.start(),
+    () => stopListening(server, drain, proxy, config.shutdownTimeoutMs),
+  );
+  logger.info(
+    { listening: server.info.uri, publicUri: config.publicUri, dev: config.dev, store: store.location },
+    `codiusd listening on ${server.info.uri}, public URI ${config.publicUri}`,
+  );
+  return { url: () => server.info.uri };
+}

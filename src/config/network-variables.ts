@@ -1,0 +1,78 @@
+import Joi from 'joi';
+import { parseAddressList } from '../net/address-list.js';
+import { httpUri, json } from './schemas.js';
+import type { VariableSpec } from './variables.js';
+
+/** Peers of the Codius network, and the pod proxy in front of pods. */
+export const NETWORK_VARIABLES: readonly VariableSpec[] = [
+  {
+    name: 'CODIUS_BOOTSTRAP_PEERS',
+    schema: json(Joi.array().items(httpUri).max(1000)),
+    expected: 'a JSON array of http(s) URLs, e.g. ["https://codius.example.org"]',
+    defaultText: 'the original codiusd list of six hosts',
+    description: 'Peers to start discovery from.',
+  },
+  {
+    name: 'CODIUS_PEER_DISCOVERY_INTERVAL',
+    schema: Joi.number().greater(0).max(86_400),
+    expected: 'a number of seconds in (0, 86400]',
+    defaultText: '5',
+    description: 'Pause between peer discovery passes (each announces this host to a few random peers).',
+  },
+  {
+    name: 'CODIUS_PEER_FANOUT',
+    schema: Joi.number().integer().min(1).max(100),
+    expected: 'an integer from 1 to 100',
+    defaultText: '5',
+    description: 'Peers asked per discovery pass.',
+  },
+  {
+    name: 'CODIUS_PEER_TIMEOUT',
+    schema: Joi.number().greater(0).max(300),
+    expected: 'a number of seconds in (0, 300]',
+    defaultText: '5',
+    description: 'Longest a request to another host (discover, /info) may take, body included.',
+  },
+  {
+    name: 'CODIUS_PEER_MAX_FAILURES',
+    schema: Joi.number().integer().min(1).max(10_000),
+    expected: 'an integer from 1 to 10000',
+    defaultText: '5',
+    description:
+      'A peer is dropped after this many failed requests in a row, once CODIUS_PEER_DROP_AFTER has also passed since it last answered.',
+  },
+  {
+    name: 'CODIUS_PEER_DROP_AFTER',
+    schema: Joi.number().min(0).max(31_536_000),
+    expected: 'a number of seconds from 0 to 31536000',
+    defaultText: '3600',
+    description:
+      'How long a failing peer is kept since it last answered (or was added) before it may be dropped.',
+  },
+  {
+    name: 'CODIUS_TRUSTED_PROXIES',
+    schema: Joi.string().custom((raw: string, helpers) =>
+      parseAddressList(raw) === null ? helpers.error('any.invalid') : raw,
+    ),
+    expected: 'none, or a comma-separated list of IP addresses and CIDR subnets (IPv4 or IPv6)',
+    defaultText: '127.0.0.1, ::1',
+    description:
+      'Reverse proxies in front of codiusd. Only requests from these addresses may set X-Forwarded-For/-Proto/-Host for pods; from anyone else those headers are replaced.',
+  },
+  {
+    name: 'CODIUS_PROXY_TIMEOUT',
+    schema: Joi.number().greater(0).max(86_400),
+    expected: 'a number of seconds in (0, 86400]',
+    defaultText: '300',
+    description:
+      'Pod proxy: a pod must start answering within this (else 504), and a proxied HTTP or WebSocket connection idle this long is closed.',
+  },
+  {
+    name: 'CODIUS_PROXY_MAX_CONNECTIONS',
+    schema: Joi.number().integer().min(1).max(65_536),
+    expected: 'an integer from 1 to 65536',
+    defaultText: '128',
+    description:
+      'Pod proxy: most HTTP connections open to one pod at a time (as many more requests may wait for one; beyond that 503), and separately most open WebSockets to one pod.',
+  },
+];

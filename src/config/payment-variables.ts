@@ -1,0 +1,75 @@
+import Joi from 'joi';
+import { decimal, json } from './schemas.js';
+import type { VariableSpec } from './variables.js';
+
+/** Prices, payments and the ILP provider they arrive through. */
+export const PAYMENT_VARIABLES: readonly VariableSpec[] = [
+  {
+    name: 'CODIUS_COST_PER_MONTH',
+    schema: decimal,
+    expected: 'a non-negative decimal number, e.g. 10 or 0.5',
+    defaultText: '10',
+    description:
+      'Price of one pod for 2,628,000 s, in whole units of the host asset. Aliases, in order: COST_PER_MONTH, CODIUS_XRP_PER_MONTH.',
+  },
+  {
+    name: 'COST_PER_MONTH',
+    schema: decimal,
+    expected: 'a non-negative decimal number',
+    defaultText: 'unset',
+    description: 'Alias of CODIUS_COST_PER_MONTH (used when that is unset).',
+  },
+  {
+    name: 'CODIUS_XRP_PER_MONTH',
+    schema: decimal,
+    expected: 'a non-negative decimal number',
+    defaultText: 'unset',
+    description: 'Legacy alias of CODIUS_COST_PER_MONTH (used when both others are unset).',
+  },
+  {
+    name: 'CODIUS_QUOTE_MODE',
+    schema: Joi.string().valid('free', 'stream'),
+    expected: 'free or stream',
+    defaultText: 'free',
+    description:
+      'OPTIONS /pods: free answers at once (what the published CLI 3.1.0 needs); stream asks for the zero-amount STREAM handshake of the unreleased CLI.',
+  },
+  {
+    name: 'CODIUS_PAYMENT_TIMEOUT',
+    schema: Joi.number().greater(0).max(600),
+    expected: 'a number of seconds in (0, 600]',
+    defaultText: '60',
+    description:
+      'How long a paid request waits for the full price to arrive over STREAM; what arrived by then is kept as the manifest credit.',
+  },
+  {
+    name: 'CODIUS_MAX_DURATION',
+    schema: Joi.number().integer().min(1).max(315_360_000),
+    expected: 'an integer number of seconds from 1 to 315360000 (ten years)',
+    defaultText: '31536000 (365 days)',
+    description: 'Longest duration one upload or extension may buy; longer ones get 400.',
+  },
+  {
+    name: 'ILP_PLUGIN',
+    schema: Joi.string().min(1),
+    expected: 'an npm module name',
+    defaultText: 'ilp-plugin-btp',
+    description: 'ILP plugin used to reach moneyd.',
+  },
+  {
+    name: 'ILP_BTP_SERVER',
+    schema: Joi.string().uri({ scheme: ['btp+ws', 'btp+wss'] }),
+    expected: 'a btp+ws:// or btp+wss:// URL, e.g. btp+ws://localhost:7768',
+    defaultText: 'btp+ws://localhost:7768',
+    description:
+      'BTP server of the ILP provider when ILP_CREDENTIALS is unset; a random secret is added, so each connection gets its own moneyd sub-account.',
+  },
+  {
+    name: 'ILP_CREDENTIALS',
+    schema: json(Joi.object().unknown(true)),
+    expected: 'a JSON object of plugin options',
+    defaultText: 'BTP to the local moneyd on localhost:7768 with a random secret',
+    description: 'Options of ILP_PLUGIN. Contains secrets: it is never logged.',
+    secret: true,
+  },
+];

@@ -1,0 +1,134 @@
+import Boom from '@hapi/boom';
+import { CodiusError, type ErrorCode, type ErrorDetails, type KeptCredit } from '../domain/errors.js';
+
+/** How one error is answered over HTTP. */
+export interface HttpAnswer {
+  status: number;
+  /** The `message` of the JSON error body: the original codiusd's text where it had one. */
+  message: string;
+  headers?: Record<string, string>;
+  /** Fields added to the JSON error body beside statusCode, error and message. */
+  extra?: Record<string, unknown>;
+}
+
+type Rule<C extends ErrorCode> = (details: ErrorDetails[C]) => HttpAnswer;
+
+/** `2283106 (XRP, scale 9)`. */
+const credit = (kept: KeptCredit): string =>
+  `${kept.amount.toString()} (${kept.assetCode}, scale ${kept.assetScale})`;
+
+/** The sentence a failed start adds when the request's money was kept as credit. */
+const keptForNextUpload = (kept: KeptCredit | undefined): string =>
+  kept ? ` The ${credit(kept)} paid is kept as credit for this manifest and used by its next upload.` : '';
+
+const INVALID_PAYLOAD = 'Invalid request payload input';
+const PAYMENTS_DOWN = 'This host cannot take payments right now';
+
+/**
+ * Every error code, its status and its wire text. Texts the original codiusd sent are kept byte for byte
+ * (clients and scripts match on them); codes the original did not have say what to do.
+ */
+export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
+  invalid_payload: ({ validation }) => ({
+    status: 400,
+    message: INVALID_PAYLOAD,
+    ...(validation ? { extra: { validation } } : {}),
+  }),
+  invalid_duration: ({ maxSeconds, got }) => ({
+    status: 400,
+    message: `duration must be a whole number of seconds from 1 to ${maxSeconds}; got ${got}`,
+  }),
+  manifest_hash_missing: () => ({ status: 422, message: 'manifestHash must be specified' }),
+  manifest_hash_malformed: () => ({
+    status: 400,
+    message: 'manifestHash must be a 52-character base32 manifest hash',
+  }),
+  var_not_declared: ({ variable, varsJson }) => ({
+    status: 422,
+    message: `could not interpolate var. var=${variable} manifest.vars=${varsJson}`,
+  }),
+  var_encoding_unknown: ({ declaredJson }) => ({
+    status: 422,
+    message: `unknown var encoding. var=${declaredJson}`,
+  }),
+  private_var_missing: ({ variable, varsJson }) => ({
+    status: 422,
+    message: `could not interpolate private var. var=${variable} manifest.vars=${varsJson}`,
+  }),
+  private_var_mismatch: ({ variable, publicHash, hashedValue }) => ({
+    status: 422,
+    message: `private var does not match hash. var=${variable} encoding=private:sha256 public-hash=${publicHash} hashed-value=${hashedValue}`,
+  }),
+  env_reserved: ({ name }) => ({
+    status: 422,
+    message: `environment variables starting in "CODIUS" are reserved. var=${name}`,
+  }),
+  host_full: () => ({ status: 503, message: 'Memory usage exceeded. Send pod request later.' }),
+  runtime_not_ready: () => ({
+    status: 503,
+    message: 'This host cannot run pods right now: its container runtime is not ready.',
+  }),
+  payments_not_connected: () => ({
+    status: 503,
+    message: `${PAYMENTS_DOWN}: not connected to its ILP provider (moneyd).`,
+  }),
+  payments_unavailable: ({ problem }) => ({
+    status: 503,
+    message: `${PAYMENTS_DOWN}: not connected to the ILP provider (moneyd)${problem ? `: ${problem}` : ''}.`,
+  }),
+  pay_token_missing: () => ({ status: 400, message: 'must supply `Pay-Token` header.' }),
+  pay_token_malformed: () => ({ status: 400, message: '`Pay-Token` must be 16 bytes base64.' }),
+  pay_token_used: () => ({
+    status: 400,
+    message: '`Pay-Token` was already used to pay for a request; send a new one.',
+  }),
+  payment_required: ({ payHeader }) => ({
+    status: 402,
+    message: 'Payment Required',
+    headers: { Pay: payHeader },
+  }),
+  payment_timeout: () => ({ status: 402, message: 'Failed to get payment before timeout' }),
+  too_many_pending_payments: () => ({
+    status: 503,
+    message: 'Too many payments in progress; try again shortly.',
+    headers: { 'Retry-After': '5' },
+  }),
+  pod_not_found: ({ hash, keptCredit }) => ({
+    status: 404,
+    message:
+      `no pod found with id. id=${hash}` +
+      (keptCredit
+        ? ` (it expired during payment; ${credit(keptCredit)} is kept as credit for this manifest)`
+        : ''),
+  }),
+  manifest_not_found: ({ hash }) => ({ status: 404, message: `No manifest with hash of "${hash}"` }),
+  image_unavailable: ({ image, reason, keptCredit }) => ({
+    status: 422,
+    message: `image ${image} is not available: ${reason}.${keptForNextUpload(keptCredit)}`,
+  }),
+  pod_start_failed: ({ hash, keptCredit }) => ({
+    status: 503,
+    message: `pod could not be started. manifestHash=${hash}.${keptForNextUpload(keptCredit)}`,
+  }),
+  logs_pod_not_found: ({ hash }) => ({ status: 404, message: `no pod found with this id. id=${hash}` }),
+  logs_not_allowed: ({ hash }) => ({
+    status: 403,
+    message: `pod manifest does not allow debugging. id=${hash}`,
+  }),
+  logs_pod_stopped: ({ hash }) => ({ status: 503, message: `pod has stopped. manifestHash=${hash}` }),
+};
+
+/** How `error` is answered. */
+export function httpAnswerOf(error: CodiusError): HttpAnswer {
+  const rule = HTTP_ERRORS[error.code] as Rule<ErrorCode>;
+  return rule(error.details);
+}
+
+/** The answer as a Boom error, which hapi renders as the usual JSON error body. */
+export function toBoom(error: CodiusError): Boom.Boom {
+  const answer = httpAnswerOf(error);
+  const boom = new Boom.Boom(answer.message, { statusCode: answer.status });
+  Object.assign(boom.output.headers, answer.headers ?? {});
+  if (answer.extra) Object.assign(boom.output.payload, answer.extra);
+  return boom;
+}

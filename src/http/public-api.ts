@@ -1,0 +1,73 @@
+import type { Server } from '@hapi/hapi';
+import type { HostInfoService } from '../host/host-info.js';
+import type { Logger } from '../logger.js';
+import type { BillingService } from '../payments/billing.js';
+import type { PaymentReceiver } from '../payments/receiver.js';
+import type { Capacity } from '../pods/capacity.js';
+import type { PodManager } from '../pods/pod-manager.js';
+import { paymentsPlugin } from './plugins/payments.js';
+import { infoRoutes } from './routes/info.js';
+import { peerRoutes, type PeerListing } from './routes/peers.js';
+import { podLogRoutes } from './routes/pod-logs.js';
+import { podRoutes } from './routes/pods.js';
+import { statusPageRoutes } from './routes/status-page.js';
+import { versionRoutes } from './routes/version.js';
+import { createHttpServer } from './server.js';
+
+export interface PublicApiOptions {
+  host: string;
+  port: number;
+  publicUri: string;
+  quoteMode: 'free' | 'stream';
+  maxDurationSeconds: number;
+  paymentTimeoutMs: number;
+  logger: Logger;
+  /** See HttpServerOptions.cleanStop. */
+  cleanStop?: boolean;
+}
+
+/** What the public routes are served from. */
+export interface PublicApiServices {
+  hostInfo: HostInfoService;
+  pods: PodManager;
+  capacity: Capacity;
+  billing: BillingService;
+  receiver: PaymentReceiver;
+  peers: PeerListing;
+}
+
+/**
+ * The public API (everything a Codius client, peer or browser asks the host itself) as a hapi server
+ * with its routes, not yet listening: the daemon starts it, tests can `inject` into it.
+ */
+export async function createPublicApi(
+  options: PublicApiOptions,
+  services: PublicApiServices,
+): Promise<Server> {
+  const server = createHttpServer({
+    host: options.host,
+    port: options.port,
+    logger: options.logger,
+    ...(options.cleanStop === undefined ? {} : { cleanStop: options.cleanStop }),
+  });
+  await server.register({
+    plugin: paymentsPlugin,
+    options: { receiver: services.receiver, timeoutMs: options.paymentTimeoutMs },
+  });
+  server.route([
+    ...versionRoutes(),
+    ...infoRoutes(services.hostInfo),
+    ...podRoutes(
+      {
+        publicUri: options.publicUri,
+        quoteMode: options.quoteMode,
+        maxDurationSeconds: options.maxDurationSeconds,
+      },
+      { pods: services.pods, capacity: services.capacity, billing: services.billing },
+    ),
+    ...podLogRoutes(services.pods),
+    ...peerRoutes(services.peers),
+    ...statusPageRoutes(services.hostInfo),
+  ]);
+  return server;
+}

@@ -1,0 +1,128 @@
+import type { ManifestHash } from '../domain/types.js';
+import type { Logger } from '../logger.js';
+import type { PodRuntime } from '../runtime/driver.js';
+import type { ExpiryScheduler } from './expiry-scheduler.js';
+import type { PodLifecycle } from './pod-lifecycle.js';
+import type { PodRemoval } from './pod-removal.js';
+import type { PodRecords } from './pod-records.js';
+
+/** Until the runtime first answers, it is retried at least this often. */
+const UNREADY_RETRY_MS = 5_000;
+
+export interface ReconcileReport {
+  /** Paid pods that were missing or dead in the runtime and run again. */
+  recreated: ManifestHash[];
+  /** Paid pods that could not be run again (retried at the next pass). */
+  failed: ManifestHash[];
+  /** Runtime pods with this host's label that nobody pays for, deleted. */
+  removedOrphans: ManifestHash[];
+}
+
+export interface ReconcilerOptions {
+  runtime: Pick<PodRuntime, 'name' | 'prepare' | 'listPods'>;
+  records: Pick<PodRecords, 'list'>;
+  lifecycle: Pick<PodLifecycle, 'repair'>;
+  removal: Pick<PodRemoval, 'removeOrphan'>;
+  scheduler: Pick<ExpiryScheduler, 'expireDue' | 'scheduleRemoval'>;
+  logger: Logger;
+  now: () => number;
+  intervalMs: number;
+}
+
+/**
+ * Keeps the runtime and the store in agreement, both ways: paid pods the runtime lost are recreated,
+ * runtime pods of this host nobody pays for are deleted, terminating pods are removed. Runs at start and
+ * every interval (more often until the runtime first answers); `ready()` says whether it has succeeded.
+ */
+export interface Reconciler {
+  /** One pass now; concurrent callers share it. */
+  reconcile(): Promise<ReconcileReport>;
+  /** Starts the periodic passes. */
+  schedule(): void;
+  ready(): boolean;
+  /** Stops the passes and waits for one in progress. */
+  stop(): Promise<void>;
+}
+
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  const { runtime, records, lifecycle, removal, scheduler, logger, now } = options;
+  let prepared = false;
+  let reconciled = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<ReconcileReport> | undefined;
+
+  async function once(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { recreated: [], failed: [], removedOrphans: [] };
+    // Runtime first, then store: a pod created in between has its record written before it exists.
+    const runtimePods = await runtime.listPods();
+    const recordList = await records.list();
+    const at = now();
+    const recorded = new Set(recordList.map((r) => r.hash));
+    const runningInRuntime = new Set(runtimePods.filter((p) => p.running).map((p) => p.hash));
+    for (const record of recordList) {
+      if (record.state === 'terminating') {
+        scheduler.scheduleRemoval(record.hash);
+      } else if (
+        record.expiresAt > at &&
+        (record.state !== 'running' || !runningInRuntime.has(record.hash))
+      ) {
+        const outcome = await lifecycle.repair(record.hash);
+        if (outcome === 'recreated') report.recreated.push(record.hash);
+        if (outcome === 'failed') report.failed.push(record.hash);
+      }
+    }
+    for (const pod of runtimePods) {
+      if (recorded.has(pod.hash)) continue;
+      try {
+        if (await removal.removeOrphan(pod.hash)) report.removedOrphans.push(pod.hash);
+      } catch (error) {
+        logger.warn({ hash: pod.hash, err: error }, 'could not remove an orphan pod; will retry');
+      }
+    }
+    await scheduler.expireDue();
+    return report;
+  }
+
+  function reconcile(): Promise<ReconcileReport> {
+    running ??= (async () => {
+      try {
+        if (!prepared) {
+          await runtime.prepare();
+          prepared = true;
+          logger.info({ runtime: runtime.name }, 'container runtime ready');
+        }
+        const report = await once();
+        reconciled = true;
+        if (report.recreated.length + report.failed.length + report.removedOrphans.length > 0) {
+          logger.info(report, 'reconciled pods with the runtime');
+        }
+        return report;
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    const delay = reconciled ? options.intervalMs : Math.min(UNREADY_RETRY_MS, options.intervalMs);
+    timer = setTimeout(() => {
+      reconcile()
+        .catch((error: unknown) => logger.error({ err: error, runtime: runtime.name }, 'reconcile failed'))
+        .finally(schedule);
+    }, delay);
+  }
+
+  return {
+    reconcile,
+    schedule,
+    ready: () => prepared && reconciled,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { ManifestHash } from '../domain/types.js';
+import { downstreamResponseHeaders } from './headers.js';
+
+/** What an upstream error means for the client. */
+export function describeUpstreamError(error: Error & { code?: string }, hash: ManifestHash, port: number) {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return { status: 502, message: `pod ${hash} refused the connection on port ${port}` };
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return { status: 504, message: `pod ${hash} did not accept the connection in time` };
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return { status: 504, message: `pod ${hash} did not answer in time` };
+    default:
+      return { status: 502, message: `pod ${hash} failed to answer (${error.code ?? error.name})` };
+  }
+}
+
+/**
+ * One proxied HTTP request: the undici dispatch handler that streams the pod's answer into the client's
+ * response. Body chunks are written as they arrive; when the client cannot take more, undici stops reading
+ * from the pod until the response drains (backpressure both ways: undici reads the request body as the pod
+ * accepts it).
+ */
+export class ProxiedExchange implements Dispatcher.DispatchHandlers {
+  private abort: ((error?: Error) => void) | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly onFailure: (error: Error) => void,
+    private readonly onDone: () => void,
+  ) {
+    res.once('close', () => {
+      // The client went away first: stop talking to the pod.
+      if (!this.finished) this.abort?.();
+    });
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx informational: not passed on
+    this.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
+    this.res.on('drain', resume);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.finish();
+    this.res.end();
+  }
+
+  onError(error: Error): void {
+    this.finish();
+    this.onFailure(error);
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onDone();
+  }
+}

@@ -1,0 +1,107 @@
+import type { Logger } from '../logger.js';
+import type { PodRuntime } from './driver.js';
+import { createHyperdDriver, createNoopHyperdDriver } from './hyperd/driver.js';
+import { describePodNetwork, type PodNetwork } from './pod-network.js';
+import { createPodmanDriver } from './podman/driver.js';
+import { startPodmanService } from './podman/service.js';
+import { createUnixHttpClient } from './unix-http.js';
+
+/** Each driver's own configuration section. */
+export interface PodmanSettings {
+  /** libpod socket of a running service; null: codiusd runs `podman system service` under its root. */
+  socket: string | null;
+  network: string;
+  subnet: string;
+}
+
+export interface HyperdSettings {
+  socket: string;
+  /** The original's no-op mode: nothing reaches hyperd. */
+  noop: boolean;
+}
+
+export interface RuntimeSettings {
+  kind: keyof RuntimeDrivers;
+  imagePullTimeoutMs: number;
+  reconcileIntervalMs: number;
+  podman: PodmanSettings;
+  hyperd: HyperdSettings;
+}
+
+/** What every driver may need from the host, besides its own section. */
+export interface RuntimeContext {
+  /** CODIUS_ROOT: where a driver keeps sockets and pid files of services it starts. */
+  root: string;
+  logger: Logger;
+  hostSecret: Buffer;
+  /** Label value telling this host's pods apart on a shared runtime. */
+  hostId: string;
+  imagePullTimeoutMs: number;
+}
+
+type DriverOpener<S> = (settings: S, context: RuntimeContext) => Promise<PodRuntime>;
+
+export interface RuntimeDrivers {
+  podman: DriverOpener<PodmanSettings>;
+  hyperd: DriverOpener<HyperdSettings>;
+}
+
+/** The pod network a Podman host's pods join, as configured. */
+export function podmanNetwork(settings: PodmanSettings): PodNetwork {
+  return describePodNetwork(settings.network, settings.subnet);
+}
+
+/**
+ * Podman over libpod. Without a configured socket this starts the API service under CODIUS_ROOT; the
+ * runtime's close() stops it again.
+ */
+async function openPodman(settings: PodmanSettings, context: RuntimeContext): Promise<PodRuntime> {
+  const service = settings.socket
+    ? undefined
+    : await startPodmanService({ root: context.root, logger: context.logger });
+  const driver = createPodmanDriver({
+    client: createUnixHttpClient(settings.socket ?? service?.socketPath ?? ''),
+    network: podmanNetwork(settings),
+    hostId: context.hostId,
+    pullTimeoutMs: context.imagePullTimeoutMs,
+    logger: context.logger,
+  });
+  return {
+    ...driver,
+    async close() {
+      await driver.close();
+      await service?.stop();
+    },
+  };
+}
+
+async function openHyperd(settings: HyperdSettings, context: RuntimeContext): Promise<PodRuntime> {
+  if (settings.noop) return Promise.resolve(createNoopHyperdDriver(context.logger));
+  return Promise.resolve(
+    createHyperdDriver({
+      client: createUnixHttpClient(settings.socket),
+      hostSecret: context.hostSecret,
+      logger: context.logger,
+      pullTimeoutMs: context.imagePullTimeoutMs,
+    }),
+  );
+}
+
+/** Every runtime codiusd can drive, by the name CODIUS_RUNTIME gives it. */
+export const RUNTIME_DRIVERS: RuntimeDrivers = { podman: openPodman, hyperd: openHyperd };
+
+/** Opens the runtime `settings.kind` names, with that driver's own section. */
+export function openRuntime(
+  settings: RuntimeSettings,
+  context: Omit<RuntimeContext, 'imagePullTimeoutMs'>,
+  drivers: RuntimeDrivers = RUNTIME_DRIVERS,
+): Promise<PodRuntime> {
+  const full = {
+    ...context,
+    imagePullTimeoutMs: settings.imagePullTimeoutMs,
+    logger: context.logger.child({ runtime: settings.kind }),
+  };
+  return settings.kind === 'podman'
+    ? drivers.podman(settings.podman, full)
+    : drivers.hyperd(settings.hyperd, full);
+}
