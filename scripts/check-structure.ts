@@ -119,7 +119,7 @@ if (process.argv.includes('--report')) {
   for (const [where, lines] of report.sort((a, b) => b[1] - a[1]))
     console.log(`${String(lines).padStart(5)}  ${where}`);
 }
-const largest = report.reduce((max, entry) => (entry[1] > max[1] ? entry : max), ['', 0] as [string, number]);
+const largest = report.reduce<[string, number]>((max, entry) => (entry[1] > max[1] ? entry : max), ['', 0]);
 console.log(
   `structure: ${report.length} files in src/, the largest ${largest[0]} with ${largest[1]} lines of code; ` +
     `${edges.size} imports between top-level folders`,

@@ -7,7 +7,6 @@ import { ImageUnavailableError } from '../runtime/errors.js';
 import type { KeyedMutex } from '../util/keyed-mutex.js';
 import type { PodHookEmitter } from './pod-hooks.js';
 import type { PodPlanner } from './pod-plans.js';
-import { createPodRunner } from './pod-runner.js';
 import { isLive, type PodRecords } from './pod-records.js';
 
 /** What a repair of a paid pod found and did. */
@@ -43,6 +42,72 @@ export interface PodLifecycle {
   /** For a paid pod: makes sure its runtime pod runs, running it again if not. Never throws. */
   repair(hash: ManifestHash): Promise<RepairOutcome>;
   onExpiryChanged(listener: () => void): void;
+}
+
+/**
+ * Runs the plans of recorded pods in the runtime and records what came of it. The caller holds the pod's
+ * lock; nothing here decides whether a pod should run, only makes it so.
+ */
+interface PodRunner {
+  /** Runs the plan and records the pod as running; leaves the record "starting" when the runtime fails. */
+  run(record: PodRecord, plan: PodPlan, recreated: boolean): Promise<PodRecord>;
+  /** For a live record: its runtime pod runs, recreated when it did not; the address is kept current. */
+  keepAlive(
+    record: PodRecord,
+    plan: () => Promise<PodPlan>,
+  ): Promise<{ record: PodRecord; recreated: boolean }>;
+  /** keepAlive that logs instead of throwing: the paid time is recorded and reconcile retries. */
+  keepAliveOrLog(record: PodRecord, plan: () => Promise<PodPlan>): Promise<PodRecord>;
+}
+
+function createPodRunner(options: {
+  records: PodRecords;
+  runtime: PodRuntime;
+  hooks: PodHookEmitter;
+  logger: Logger;
+}): PodRunner {
+  const { records, runtime, hooks, logger } = options;
+
+  async function run(record: PodRecord, plan: PodPlan, recreated: boolean): Promise<PodRecord> {
+    const pod = await runtime.runPod(plan);
+    const running: PodRecord = { ...record, state: 'running', ip: pod.ip };
+    await records.save(running);
+    await hooks.started({ plan, record: running, recreated });
+    return running;
+  }
+
+  async function keepAlive(
+    record: PodRecord,
+    plan: () => Promise<PodPlan>,
+  ): Promise<{ record: PodRecord; recreated: boolean }> {
+    const pod = await runtime.inspectPod(record.hash);
+    if (pod?.running) {
+      if (record.state === 'running' && record.ip === pod.ip) return { record, recreated: false };
+      const updated: PodRecord = { ...record, state: 'running', ip: pod.ip };
+      await records.save(updated);
+      return { record: updated, recreated: false };
+    }
+    const starting: PodRecord = { ...record, state: 'starting', ip: null };
+    await records.save(starting);
+    logger.warn(
+      { hash: record.hash, found: pod ? 'stopped' : 'missing' },
+      'paid pod is not running; recreating it',
+    );
+    return { record: await run(starting, await plan(), true), recreated: true };
+  }
+
+  return {
+    run,
+    keepAlive,
+    async keepAliveOrLog(record, plan) {
+      try {
+        return (await keepAlive(record, plan)).record;
+      } catch (error) {
+        logger.error({ hash: record.hash, err: error }, 'could not recreate a paid pod; will retry');
+        return (await records.get(record.hash)) ?? record;
+      }
+    },
+  };
 }
 
 /** Adds paid time to a record: from its current expiry, or from now for one already past it. */
