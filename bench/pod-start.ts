@@ -1,20 +1,23 @@
 /**
- * Pod start and teardown latency on real Podman: codiusd's driver (libpod API) against the podman CLI
- * doing the same pod (own network, limits, init), in the same run. Start = from the first call until
- * the pod answers HTTP 200 on its IP; teardown = until the runtime reports the pod gone.
+ * Pod start and teardown latency on real Podman: codiusd's driver (libpod API, hardened pods) under runc
+ * and under gVisor (runsc), against the podman CLI starting a plain pod (own network, limits, init), in
+ * the same run. Start = from the first call until the pod answers HTTP 200 on its IP; teardown = until the
+ * runtime reports the pod gone.
  * Usage: npm run bench:pods [-- iterations]   (root, Podman set up by scripts/setup-podman.sh)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importWebImage, median, podman, startPodWithCli, untilServing } from './lib/podman-bench.js';
 import { createLogger } from '../src/logger.js';
 import { buildPodPlan } from '../src/manifest/plan.js';
 import { describePodNetwork } from '../src/runtime/pod-network.js';
+import type { PodRuntime } from '../src/runtime/driver.js';
+import { hardeningFor, prepareOciRuntime } from '../src/runtime/podman/oci-runtime.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
-import { startPodmanService } from '../src/runtime/podman/service.js';
-import { createUnixHttpClient } from '../src/runtime/unix-http.js';
+import { startPodmanService, type PodmanService } from '../src/runtime/podman/service.js';
+import { createUnixHttpClient, type UnixHttpClient } from '../src/runtime/unix-http.js';
 
 const iterations = Number(process.argv[2] ?? 10);
 
@@ -27,42 +30,63 @@ async function main(): Promise<void> {
   await importWebImage(dir, image);
 
   const logger = createLogger('warn');
-  const service = await startPodmanService({ root: dir, logger });
-  const client = createUnixHttpClient(service.socketPath);
-  const driver = createPodmanDriver({
-    client,
-    network: describePodNetwork(network, '10.89.199.0/24'),
-    hostId,
-    pullTimeoutMs: 60_000,
-    logger,
-  });
-  await driver.prepare();
+  const runtimes = [] as Array<{
+    runtime: 'runc' | 'runsc';
+    service: PodmanService;
+    client: UnixHttpClient;
+    driver: PodRuntime;
+  }>;
+  for (const runtime of ['runc', 'runsc'] as const) {
+    const root = join(dir, runtime);
+    await mkdir(root);
+    const service = await startPodmanService({
+      root,
+      logger,
+      ociRuntime: await prepareOciRuntime(runtime, root),
+    });
+    const client = createUnixHttpClient(service.socketPath);
+    const driver = createPodmanDriver({
+      client,
+      network: describePodNetwork(network, '10.89.199.0/24'),
+      hostId,
+      pullTimeoutMs: 60_000,
+      hardening: hardeningFor(runtime),
+      logger,
+    });
+    await driver.prepare();
+    runtimes.push({ runtime, service, client, driver });
+  }
 
-  const ours = { start: [] as number[], teardown: [] as number[] };
+  const ours = {
+    runc: { start: [] as number[], teardown: [] as number[] },
+    runsc: { start: [] as number[], teardown: [] as number[] },
+  };
   const cli = { start: [] as number[], teardown: [] as number[] };
   try {
     for (let i = 0; i < iterations; i += 1) {
-      const plan = buildPodPlan(
-        {
-          manifest: {
-            name: `bench-${tag}-${i}`,
-            version: '1',
-            port: '3000',
-            containers: [{ id: 'web', image }],
+      for (const { runtime, driver } of runtimes) {
+        const plan = buildPodPlan(
+          {
+            manifest: {
+              name: `bench-${tag}-${runtime}-${i}`,
+              version: '1',
+              port: '3000',
+              containers: [{ id: 'web', image }],
+            },
           },
-        },
-        { publicUri: 'https://bench.example' },
-      );
-      let started = performance.now();
-      const pod = await driver.runPod(plan);
-      await untilServing(`http://${pod.ip ?? ''}:3000/`);
-      ours.start.push(performance.now() - started);
-      started = performance.now();
-      await driver.deletePod(plan.hash);
-      ours.teardown.push(performance.now() - started);
+          { publicUri: 'https://bench.example' },
+        );
+        const started = performance.now();
+        const pod = await driver.runPod(plan);
+        await untilServing(`http://${pod.ip ?? ''}:3000/`);
+        ours[runtime].start.push(performance.now() - started);
+        const stopping = performance.now();
+        await driver.deletePod(plan.hash);
+        ours[runtime].teardown.push(performance.now() - stopping);
+      }
 
       const name = `codius-bench-cli-${tag}-${i}`;
-      started = performance.now();
+      let started = performance.now();
       const ip = await startPodWithCli({ name, network, image, labels: { 'codius.host': hostId } });
       await untilServing(`http://${ip}:3000/`);
       cli.start.push(performance.now() - started);
@@ -76,25 +100,29 @@ async function main(): Promise<void> {
       .filter(Boolean);
     if (leftovers.length > 0) await podman('pod', 'rm', '--force', ...leftovers);
     await podman('network', 'rm', '--force', network);
-    client.close();
-    await service.stop();
+    for (const { client, service } of runtimes) {
+      client.close();
+      await service.stop();
+    }
     await podman('rmi', '--force', image);
     await rm(dir, { recursive: true, force: true });
   }
 
   const rows = [
-    ['podman CLI (baseline)', median(cli.start), median(cli.teardown)],
-    ['codiusd driver (libpod API)', median(ours.start), median(ours.teardown)],
+    ['podman CLI, runc, plain (baseline)', median(cli.start), median(cli.teardown)],
+    ['codiusd, runc, hardened', median(ours.runc.start), median(ours.runc.teardown)],
+    ['codiusd, runsc (gVisor), hardened', median(ours.runsc.start), median(ours.runsc.teardown)],
   ] as const;
-  console.log(`pod start → first HTTP 200, and teardown; median of ${iterations}, busybox httpd, runc`);
-  console.log('target                       start ms  teardown ms  start ratio  teardown ratio');
+  console.log(`pod start → first HTTP 200, and teardown; median of ${iterations}, busybox httpd`);
+  console.log('target                              start ms  teardown ms  start ratio  teardown ratio');
   for (const [label, start, teardown] of rows) {
     console.log(
-      `${label.padEnd(29)}${start.toFixed(0).padStart(8)}  ${teardown.toFixed(0).padStart(11)}  ${(start / rows[0][1]).toFixed(2).padStart(11)}  ${(teardown / rows[0][2]).toFixed(2).padStart(14)}`,
+      `${label.padEnd(36)}${start.toFixed(0).padStart(8)}  ${teardown.toFixed(0).padStart(11)}  ${(start / rows[0][1]).toFixed(2).padStart(11)}  ${(teardown / rows[0][2]).toFixed(2).padStart(14)}`,
     );
   }
-  console.log(`all starts (ms), codiusd: ${ours.start.map((v) => v.toFixed(0)).join(' ')}`);
-  console.log(`all starts (ms), CLI:     ${cli.start.map((v) => v.toFixed(0)).join(' ')}`);
+  console.log(`all starts (ms), codiusd runc:  ${ours.runc.start.map((v) => v.toFixed(0)).join(' ')}`);
+  console.log(`all starts (ms), codiusd runsc: ${ours.runsc.start.map((v) => v.toFixed(0)).join(' ')}`);
+  console.log(`all starts (ms), CLI:           ${cli.start.map((v) => v.toFixed(0)).join(' ')}`);
 }
 
 await main();

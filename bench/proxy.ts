@@ -18,6 +18,7 @@ import { createApp } from '../src/app/app.js';
 import { createLogger } from '../src/logger.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
 import { describePodNetwork } from '../src/runtime/pod-network.js';
+import { hardeningFor } from '../src/runtime/podman/oci-runtime.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
 import { createUnixHttpClient } from '../src/runtime/unix-http.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
     network: describePodNetwork(network, BENCH_SUBNET),
     hostId,
     pullTimeoutMs: 60_000,
+    hardening: hardeningFor('runc'),
     logger: quiet,
   });
   try {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs and configures Podman for codiusd on Debian 12, idempotently: packages, then one containers.conf
-# drop-in with the settings these hosts need. Safe to re-run; it changes nothing that is already right.
+# Installs and configures Podman for codiusd on Debian 12, idempotently: packages (gVisor's runsc and
+# nftables included), one containers.conf drop-in with the settings these hosts need, subordinate ids for
+# per-pod user namespaces, and bridge netfilter so the pod firewall sees pod-to-pod traffic. Safe to re-run;
+# it changes nothing that is already right.
 set -euo pipefail
 
-packages=(podman runc conmon netavark aardvark-dns iptables nftables fuse-overlayfs slirp4netns uidmap catatonit)
+packages=(podman runc conmon netavark aardvark-dns iptables nftables fuse-overlayfs slirp4netns uidmap catatonit runsc)
 dropin_dir=/etc/containers/containers.conf.d
 dropin=$dropin_dir/50-codiusd.conf
 
@@ -47,6 +49,30 @@ mkdir -p "$dropin_dir"
 if [ ! -f "$dropin" ] || [ "$(cat "$dropin")" != "$wanted" ]; then
   printf '%s\n' "$wanted" >"$dropin"
   echo "setup-podman: wrote $dropin"
+fi
+
+# Each pod gets a user namespace of its own (container root is not host root): Podman allocates them from
+# the subordinate ids of its "containers" user.
+for file in /etc/subuid /etc/subgid; do
+  if ! grep -q '^containers:' "$file" 2>/dev/null; then
+    echo 'containers:2147483647:2147483648' >>"$file"
+    echo "setup-podman: added subordinate ids for user namespaces to $file"
+  fi
+done
+
+# Bridged pod-to-pod packets reach nftables (and so the pod firewall) only with br_netfilter and
+# bridge-nf-call-iptables=1; both are made persistent.
+if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+  modprobe br_netfilter 2>/dev/null || echo "setup-podman: could not load br_netfilter; the pod firewall will refuse to start" >&2
+fi
+if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)" != 1 ]; then
+  sysctl -q -w net.bridge.bridge-nf-call-iptables=1
+fi
+if [ -d /etc/modules-load.d ] && [ ! -f /etc/modules-load.d/codiusd.conf ]; then
+  echo br_netfilter >/etc/modules-load.d/codiusd.conf
+fi
+if [ -d /etc/sysctl.d ] && [ ! -f /etc/sysctl.d/50-codiusd.conf ]; then
+  printf 'net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n' >/etc/sysctl.d/50-codiusd.conf
 fi
 
 # Fail here, not at the first upload, if podman cannot work with this configuration.

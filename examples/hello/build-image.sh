@@ -15,13 +15,14 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/rootfs/bin" "$work/rootfs/www"
+mkdir -p "$work/rootfs/bin"
 cp "$busybox" "$work/rootfs/bin/busybox"
-for applet in sh httpd; do ln -s busybox "$work/rootfs/bin/$applet"; done
+for applet in sh httpd mkdir; do ln -s busybox "$work/rootfs/bin/$applet"; done
 tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
 
-# The page is written at start, from the GREETING variable the manifest gives the container.
-cmd='CMD ["/bin/sh", "-c", "echo \"Hello from a Codius pod: $GREETING\" > /www/index.html && exec httpd -f -p 3000 -h /www"]'
+# The page is written at start, from the GREETING variable the manifest gives the container. A pod's root
+# filesystem is read-only; /tmp (like /run, /var/tmp, /var/cache and /var/log) is writable memory.
+cmd='CMD ["/bin/sh", "-c", "mkdir -p /tmp/www && echo \"Hello from a Codius pod: $GREETING\" > /tmp/www/index.html && exec httpd -f -p 3000 -h /tmp/www"]'
 podman import --quiet --change "$cmd" "$work/rootfs.tar" "$image" >/dev/null
 reference=$(podman image inspect --format '{{index .RepoDigests 0}}' "$image")
 

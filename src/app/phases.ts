@@ -15,10 +15,12 @@ import type { SupervisedProcess } from '../process/supervisor.js';
 import { ensureRootDir } from '../root-dir.js';
 import type { PodRuntime } from '../runtime/driver.js';
 import { openRuntime, type RuntimeDrivers } from '../runtime/registry.js';
+import type { RegistryPolicy } from '../runtime/registry-policy.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../secret.js';
 import { openStore, type Store } from '../store/store.js';
 import { SERVICE_NAME, VERSION } from '../version.js';
 import type { Lifecycle } from './lifecycle.js';
+import { podFirewall, registryPolicyFor } from './sandbox.js';
 
 /** A peer's answer (its /info, its peer list) is read up to this size; 1,000 URIs fit easily. */
 const MAX_PEER_RESPONSE_BYTES = 1024 * 1024;
@@ -59,21 +61,31 @@ export interface RuntimeAndPods {
   runtime: PodRuntime;
   directory: PodDirectory;
   pods: PodManager;
+  registries: RegistryPolicy;
 }
 
 /** The container runtime and the pods on it, reconciled with the store before anything is served. */
 export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret): Promise<RuntimeAndPods> {
   const { lifecycle, config, logger } = context;
+  const registries = registryPolicyFor(context);
   const runtime = await lifecycle.start(
     'runtime',
     () =>
       openRuntime(
         config.runtime,
-        { root: config.root, logger, hostSecret: base.hostSecret, hostId: base.hostId },
+        {
+          root: config.root,
+          logger,
+          hostSecret: base.hostSecret,
+          hostId: base.hostId,
+          registryPolicy: registries,
+        },
         context.runtimeDrivers,
       ),
     (opened) => opened.close(),
   );
+  // Before the first pod runs; left in place when codiusd stops, since pods keep running.
+  const firewallCheck = await podFirewall(context);
   const directory = createPodDirectory();
   const pods = createPodManager({
     store: base.store,
@@ -83,6 +95,8 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     logger: logger.child({ component: 'pods' }),
     publicUri: config.publicUri,
     reconcileIntervalMs: config.runtime.reconcileIntervalMs,
+    reconcileGuards: firewallCheck ? [firewallCheck] : [],
+    imageRetentionMs: config.sandbox.imageRetentionMs,
   });
   // Recovers paid pods and removes orphans before serving; runtime trouble is retried in the background.
   await lifecycle.start(
@@ -90,7 +104,7 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     () => pods.start(),
     () => pods.stop(),
   );
-  return { runtime, directory, pods };
+  return { runtime, directory, pods, registries };
 }
 
 /** Where the ILP provider is expected, for logs: never the credentials. */

@@ -99,6 +99,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       publicUri: config.publicUri,
       quoteMode: config.quoteMode,
       maxDurationSeconds: config.payments.maxDurationSeconds,
+      maxContainers: config.sandbox.maxContainers,
       paymentTimeoutMs: config.payments.timeoutMs,
       logger,
       cleanStop: false,
@@ -110,6 +111,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       billing,
       receiver,
       peers: { listUris: () => store.peers.listUris(), offer: (uris) => inputs.peers.offer(uris) },
+      registries: inputs.pods.registries,
     },
   );
   const drain = createConnectionDrain(server.listener);

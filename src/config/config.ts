@@ -1,6 +1,8 @@
 import Joi from 'joi';
 import { parseAddressList, type AddressRule } from '../net/address-list.js';
-import type { RuntimeSettings } from '../runtime/registry.js';
+import { parsePortList, type PortRule } from '../net/port-list.js';
+import { DEFAULT_BLOCKED_PORTS } from '../firewall/policy.js';
+import type { OciRuntime, RuntimeSettings } from '../runtime/registry.js';
 import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES, type VariableSpec } from './variables.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -21,6 +23,18 @@ export interface Config {
   costPerMonth: string;
   /** The runtime CODIUS_RUNTIME names, with a section of its own for each driver. */
   runtime: RuntimeSettings;
+  /** What contains pods. */
+  sandbox: {
+    /** CODIUS_POD_FIREWALL: codiusd's nftables table for the pod network. */
+    firewall: boolean;
+    /** Destinations blocked besides the built-in non-public ranges. */
+    blockedNetworks: AddressRule[];
+    blockedPorts: PortRule[];
+    maxContainers: number;
+    /** Registry hosts (lower case, `host` or `host:port`) allowed despite non-public addresses. */
+    allowedRegistries: string[];
+    imageRetentionMs: number;
+  };
   selfTest: { enabled: boolean; retries: number; intervalMs: number };
   quoteMode: 'free' | 'stream';
   payments: { timeoutMs: number; maxDurationSeconds: number };
@@ -82,6 +96,38 @@ const readBoolean = (env: Env, name: string): boolean | undefined => read(env, n
 const readNumber = (env: Env, name: string): number | undefined => read(env, name) as number | undefined;
 const readString = (env: Env, name: string): string | undefined => read(env, name) as string | undefined;
 
+function readRuntime(env: Env): RuntimeSettings {
+  return {
+    kind: (read(env, 'CODIUS_RUNTIME') as RuntimeSettings['kind'] | undefined) ?? 'podman',
+    imagePullTimeoutMs: (readNumber(env, 'CODIUS_IMAGE_PULL_TIMEOUT') ?? 300) * 1000,
+    reconcileIntervalMs: (readNumber(env, 'CODIUS_RECONCILE_INTERVAL') ?? 60) * 1000,
+    podman: {
+      socket: readString(env, 'CODIUS_PODMAN_SOCKET') ?? null,
+      network: readString(env, 'CODIUS_PODMAN_NETWORK') ?? 'codius',
+      subnet: readString(env, 'CODIUS_PODMAN_SUBNET') ?? '10.89.240.0/20',
+      ociRuntime: (read(env, 'CODIUS_OCI_RUNTIME') as OciRuntime | undefined) ?? 'runc',
+    },
+    hyperd: {
+      socket: readString(env, 'CODIUS_HYPER_SOCKET') ?? '/var/run/hyper.sock',
+      noop: readBoolean(env, 'CODIUS_HYPER_NOOP') ?? false,
+    },
+  };
+}
+
+function readSandbox(env: Env): Config['sandbox'] {
+  return {
+    firewall: readBoolean(env, 'CODIUS_POD_FIREWALL') ?? true,
+    blockedNetworks: parseAddressList(readString(env, 'CODIUS_POD_BLOCKED_NETWORKS') ?? 'none') ?? [],
+    blockedPorts: parsePortList(readString(env, 'CODIUS_POD_BLOCKED_PORTS') ?? DEFAULT_BLOCKED_PORTS) ?? [],
+    maxContainers: readNumber(env, 'CODIUS_MAX_CONTAINERS') ?? 10,
+    allowedRegistries: (readString(env, 'CODIUS_ALLOWED_REGISTRIES') ?? '')
+      .split(',')
+      .map((entry) => entry.trim().toLowerCase())
+      .filter(Boolean),
+    imageRetentionMs: (readNumber(env, 'CODIUS_IMAGE_RETENTION') ?? 86_400) * 1000,
+  };
+}
+
 /** Loads and validates the whole configuration. Throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env): Config {
   const dev = readBoolean(env, 'CODIUS_DEV') ?? false;
@@ -126,20 +172,8 @@ export function loadConfig(env: Env): Config {
     maxMemoryFraction: readNumber(env, 'CODIUS_MAX_MEMORY_FRACTION') ?? 0.75,
     additionalHostInfo: readBoolean(env, 'CODIUS_ADDITIONAL_HOST_INFO') ?? true,
     costPerMonth,
-    runtime: {
-      kind: (read(env, 'CODIUS_RUNTIME') as RuntimeSettings['kind'] | undefined) ?? 'podman',
-      imagePullTimeoutMs: (readNumber(env, 'CODIUS_IMAGE_PULL_TIMEOUT') ?? 300) * 1000,
-      reconcileIntervalMs: (readNumber(env, 'CODIUS_RECONCILE_INTERVAL') ?? 60) * 1000,
-      podman: {
-        socket: readString(env, 'CODIUS_PODMAN_SOCKET') ?? null,
-        network: readString(env, 'CODIUS_PODMAN_NETWORK') ?? 'codius',
-        subnet: readString(env, 'CODIUS_PODMAN_SUBNET') ?? '10.89.240.0/20',
-      },
-      hyperd: {
-        socket: readString(env, 'CODIUS_HYPER_SOCKET') ?? '/var/run/hyper.sock',
-        noop: readBoolean(env, 'CODIUS_HYPER_NOOP') ?? false,
-      },
-    },
+    runtime: readRuntime(env),
+    sandbox: readSandbox(env),
     selfTest: {
       enabled: readBoolean(env, 'CODIUS_SELF_TEST') ?? !dev,
       retries: readNumber(env, 'CODIUS_SELF_TEST_RETRIES') ?? 5,

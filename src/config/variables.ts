@@ -3,6 +3,7 @@ import { HOST_VARIABLES } from './host-variables.js';
 import { NETWORK_VARIABLES } from './network-variables.js';
 import { PAYMENT_VARIABLES } from './payment-variables.js';
 import { RUNTIME_VARIABLES } from './runtime-variables.js';
+import { SANDBOX_VARIABLES } from './sandbox-variables.js';
 
 /**
  * One environment variable codiusd reads. The catalogue of them all (VARIABLES, declared by area in the
@@ -36,6 +37,7 @@ export const DEFAULT_BOOTSTRAP_PEERS: readonly string[] = [
 export const VARIABLES: readonly VariableSpec[] = [
   ...HOST_VARIABLES,
   ...RUNTIME_VARIABLES,
+  ...SANDBOX_VARIABLES,
   ...PAYMENT_VARIABLES,
   ...NETWORK_VARIABLES,
 ];

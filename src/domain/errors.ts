@@ -50,6 +50,9 @@ export interface ErrorDetails {
   manifest_not_found: { hash: string };
   image_unavailable: { hash: string; image: string; reason: string; keptCredit?: KeptCredit };
   pod_start_failed: { hash: string; keptCredit?: KeptCredit };
+  too_many_containers: { count: number; max: number };
+  registry_not_allowed: { image: string; registry: string; reason: string };
+  too_many_log_followers: { hash: string; limit: number; scope: 'pod' | 'host' };
   logs_pod_not_found: { hash: string };
   logs_not_allowed: { hash: string };
   logs_pod_stopped: { hash: string };

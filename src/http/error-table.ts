@@ -110,6 +110,22 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     status: 503,
     message: `pod could not be started. manifestHash=${hash}.${keptForNextUpload(keptCredit)}`,
   }),
+  too_many_containers: ({ count, max }) => ({
+    status: 400,
+    message: `a manifest may have at most ${max} containers on this host; this one has ${count}`,
+  }),
+  registry_not_allowed: ({ image, registry, reason }) => ({
+    status: 422,
+    message: `image ${image} cannot be pulled on this host: its registry ${registry} ${reason}`,
+  }),
+  too_many_log_followers: ({ hash, limit, scope }) => ({
+    status: 429,
+    message:
+      scope === 'pod'
+        ? `pod ${hash} already has ${limit} log followers; try again later`
+        : `this host already serves ${limit} log followers; try again later`,
+    headers: { 'Retry-After': '10' },
+  }),
   logs_pod_not_found: ({ hash }) => ({ status: 404, message: `no pod found with this id. id=${hash}` }),
   logs_not_allowed: ({ hash }) => ({
     status: 403,

@@ -5,6 +5,7 @@ import type { BillingService } from '../payments/billing.js';
 import type { PaymentReceiver } from '../payments/receiver.js';
 import type { Capacity } from '../pods/capacity.js';
 import type { PodManager } from '../pods/pod-manager.js';
+import type { RegistryPolicy } from '../runtime/registry-policy.js';
 import { paymentsPlugin } from './plugins/payments.js';
 import { infoRoutes } from './routes/info.js';
 import { peerRoutes, type PeerListing } from './routes/peers.js';
@@ -20,6 +21,7 @@ export interface PublicApiOptions {
   publicUri: string;
   quoteMode: 'free' | 'stream';
   maxDurationSeconds: number;
+  maxContainers: number;
   paymentTimeoutMs: number;
   logger: Logger;
   /** See HttpServerOptions.cleanStop. */
@@ -34,6 +36,7 @@ export interface PublicApiServices {
   billing: BillingService;
   receiver: PaymentReceiver;
   peers: PeerListing;
+  registries: RegistryPolicy;
 }
 
 /**
@@ -62,8 +65,14 @@ export async function createPublicApi(
         publicUri: options.publicUri,
         quoteMode: options.quoteMode,
         maxDurationSeconds: options.maxDurationSeconds,
+        maxContainers: options.maxContainers,
       },
-      { pods: services.pods, capacity: services.capacity, billing: services.billing },
+      {
+        pods: services.pods,
+        capacity: services.capacity,
+        billing: services.billing,
+        registries: services.registries,
+      },
     ),
     ...podLogRoutes(services.pods),
     ...peerRoutes(services.peers),

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
-import { publicOnlyLookup } from './address-policy.js';
+import { publicOnlyLookup } from '../net/address-policy.js';
 
 export interface PeerClientOptions {
   /** Whole-exchange deadline per request: connect, headers and body. */

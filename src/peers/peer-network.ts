@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { PeerRepository } from '../store/repositories/peers.js';
-import { isPublicAddress } from './address-policy.js';
+import { isPublicAddress } from '../net/address-policy.js';
 import type { PeerClient } from './peer-client.js';
 import { createPeerIntake } from './peer-intake.js';
 import { isLiteralAddress, normalizePeerUri, peerHostname } from './peer-uri.js';

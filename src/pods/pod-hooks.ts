@@ -7,6 +7,8 @@ export interface PodStartedEvent {
   record: PodRecord;
   /** True when a paid pod the runtime had lost was run again. */
   recreated: boolean;
+  /** Images the runtime had to pull for this start. */
+  pulledImages: string[];
 }
 
 /** A pod's time was up: its runtime pod is gone and its record forgotten. */

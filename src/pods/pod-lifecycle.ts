@@ -72,7 +72,7 @@ function createPodRunner(options: {
     const pod = await runtime.runPod(plan);
     const running: PodRecord = { ...record, state: 'running', ip: pod.ip };
     await records.save(running);
-    await hooks.started({ plan, record: running, recreated });
+    await hooks.started({ plan, record: running, recreated, pulledImages: pod.pulledImages ?? [] });
     return running;
   }
 

@@ -4,6 +4,7 @@ import type { PaymentBooking } from '../payments/billing.js';
 import type { ContainerLogSource, LogOptions, PodRuntime } from '../runtime/driver.js';
 import type { Store } from '../store/store.js';
 import { createExpiryScheduler } from './expiry-scheduler.js';
+import { createImageRetention } from './image-retention.js';
 import type { PodDirectory } from './pod-directory.js';
 import { createPodHooks, type PodHooks } from './pod-hooks.js';
 import { createPodLifecycle } from './pod-lifecycle.js';
@@ -28,6 +29,10 @@ export interface PodManagerOptions {
   reconcileIntervalMs: number;
   /** Environment the host adds to every container of every pod. */
   hostEnvironment?: (hash: ManifestHash) => EnvVar[];
+  /** Checked before every reconcile pass (the pod firewall); see Reconciler. */
+  reconcileGuards?: ReadonlyArray<() => Promise<unknown>>;
+  /** Images codiusd pulled are removed after this long unused; never when unset. */
+  imageRetentionMs?: number;
   now?: () => number;
 }
 
@@ -76,6 +81,19 @@ export function createPodManager(options: PodManagerOptions): PodManager {
   const removal = createPodRemoval({ records, runtime, hooks, mutex, logger, now });
   const scheduler = createExpiryScheduler({ pods: store.pods, removal, logger, now });
   lifecycle.onExpiryChanged(() => scheduler.arm());
+  const retention =
+    options.imageRetentionMs === undefined
+      ? undefined
+      : createImageRetention({
+          images: store.images,
+          records,
+          manifests: store.manifests,
+          runtime,
+          retentionMs: options.imageRetentionMs,
+          now,
+          logger,
+        });
+  if (retention) hooks.onPodStarted((event) => retention.podStarted(event));
   const reconciler = createReconciler({
     runtime,
     records,
@@ -85,6 +103,8 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     logger,
     now,
     intervalMs: options.reconcileIntervalMs,
+    guards: options.reconcileGuards ?? [],
+    chores: retention ? [() => retention.sweep()] : [],
   });
 
   return {

@@ -27,6 +27,13 @@ export interface ReconcilerOptions {
   logger: Logger;
   now: () => number;
   intervalMs: number;
+  /**
+   * Run before every pass; one that fails fails the pass, and the host is not ready until a pass
+   * succeeds (e.g. the pod firewall must be in place before pods are recreated).
+   */
+  guards?: ReadonlyArray<() => Promise<unknown>>;
+  /** Run after every pass; failures are logged (e.g. removing unused images). */
+  chores?: ReadonlyArray<() => Promise<unknown>>;
 }
 
 /**
@@ -48,6 +55,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const { runtime, records, lifecycle, removal, scheduler, logger, now } = options;
   let prepared = false;
   let reconciled = false;
+  let guarded = true;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<ReconcileReport> | undefined;
@@ -87,6 +95,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   function reconcile(): Promise<ReconcileReport> {
     running ??= (async () => {
       try {
+        try {
+          for (const guard of options.guards ?? []) await guard();
+          guarded = true;
+        } catch (error) {
+          guarded = false;
+          throw error;
+        }
         if (!prepared) {
           await runtime.prepare();
           prepared = true;
@@ -94,6 +109,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         }
         const report = await once();
         reconciled = true;
+        for (const chore of options.chores ?? []) {
+          await chore().catch((error: unknown) => logger.error({ err: error }, 'a reconcile chore failed'));
+        }
         if (report.recreated.length + report.failed.length + report.removedOrphans.length > 0) {
           logger.info(report, 'reconciled pods with the runtime');
         }
@@ -118,7 +136,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   return {
     reconcile,
     schedule,
-    ready: () => prepared && reconciled,
+    ready: () => prepared && reconciled && guarded,
     async stop() {
       stopped = true;
       clearTimeout(timer);

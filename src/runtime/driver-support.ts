@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import type { ContainerLogSource } from './driver.js';
 import { RuntimeApiError } from './errors.js';
 import type { UnixHttpClient } from './unix-http.js';
@@ -11,26 +12,33 @@ export interface LogTarget {
 }
 
 /**
- * Opens every log request; if one fails, the ones already open are destroyed so no upstream request is
- * left dangling. Shared by every driver whose runtime serves Docker stdcopy logs over HTTP.
+ * Opens every log request and returns at once, one source per container: a runtime may send no headers
+ * until a container writes its first line (libpod does, when following), and a follower must not wait for
+ * that. A request that fails or answers other than 200 ends its source with an error; aborting `signal`
+ * ends them all. Shared by every driver whose runtime serves Docker stdcopy logs over HTTP.
  */
-export async function openLogStreams(
+export function openLogStreams(
   client: UnixHttpClient,
   targets: readonly LogTarget[],
   signal: AbortSignal,
-): Promise<ContainerLogSource[]> {
-  const sources: ContainerLogSource[] = [];
-  try {
-    for (const target of targets) {
-      const { status, body: frames } = await client.stream({ method: 'GET', path: target.path, signal });
-      sources.push({ container: target.container, frames });
-      if (status !== 200) throw new RuntimeApiError(status, `logs of container ${target.container} failed`);
-    }
-  } catch (error) {
-    for (const source of sources) source.frames.destroy();
-    throw error;
-  }
-  return sources;
+): ContainerLogSource[] {
+  return targets.map((target) => {
+    const frames = new PassThrough();
+    client.stream({ method: 'GET', path: target.path, signal }).then(
+      ({ status, body }) => {
+        if (status !== 200) {
+          body.destroy();
+          frames.destroy(new RuntimeApiError(status, `logs of container ${target.container} failed`));
+          return;
+        }
+        body.once('error', (error) => frames.destroy(error));
+        frames.once('close', () => body.destroy());
+        body.pipe(frames);
+      },
+      (error: unknown) => frames.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+    return { container: target.container, frames };
+  });
 }
 
 /**

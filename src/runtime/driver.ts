@@ -8,6 +8,8 @@ export interface RuntimePod {
   running: boolean;
   /** The pod's address on the runtime's network, when known. */
   ip: string | null;
+  /** From runPod: the images it had to pull for this pod (others were there already). */
+  pulledImages?: string[];
 }
 
 /** One container's log as the runtime sends it: Docker stdcopy frames (see stdcopy.ts). */
@@ -42,6 +44,8 @@ export interface PodRuntime {
   deletePod(hash: ManifestHash): Promise<void>;
   /** Makes the image available locally, pulling it when missing. */
   pullImage(image: string): Promise<void>;
+  /** Removes a local image that no container uses ('in-use' leaves it); runtimes without images say 'missing'. */
+  removeImage(image: string): Promise<'removed' | 'missing' | 'in-use'>;
   /** Opens the logs of every container of the pod; null when the runtime has no such pod. */
   openLogs(hash: ManifestHash, options: LogOptions): Promise<ContainerLogSource[] | null>;
   /** Releases connections and any process the driver started. Pods keep running. */

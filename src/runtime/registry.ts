@@ -3,15 +3,21 @@ import type { PodRuntime } from './driver.js';
 import { createHyperdDriver, createNoopHyperdDriver } from './hyperd/driver.js';
 import { describePodNetwork, type PodNetwork } from './pod-network.js';
 import { createPodmanDriver } from './podman/driver.js';
+import { checkUserNamespaceIds, hardeningFor, prepareOciRuntime } from './podman/oci-runtime.js';
 import { startPodmanService } from './podman/service.js';
+import type { RegistryPolicy } from './registry-policy.js';
 import { createUnixHttpClient } from './unix-http.js';
 
 /** Each driver's own configuration section. */
+/** The OCI runtimes pods can run under. */
+export type OciRuntime = 'runc' | 'crun' | 'runsc';
+
 export interface PodmanSettings {
   /** libpod socket of a running service; null: codiusd runs `podman system service` under its root. */
   socket: string | null;
   network: string;
   subnet: string;
+  ociRuntime: OciRuntime;
 }
 
 export interface HyperdSettings {
@@ -37,6 +43,8 @@ export interface RuntimeContext {
   /** Label value telling this host's pods apart on a shared runtime. */
   hostId: string;
   imagePullTimeoutMs: number;
+  /** Where images may come from, checked again before each pull. */
+  registryPolicy?: RegistryPolicy;
 }
 
 type DriverOpener<S> = (settings: S, context: RuntimeContext) => Promise<PodRuntime>;
@@ -56,14 +64,24 @@ export function podmanNetwork(settings: PodmanSettings): PodNetwork {
  * runtime's close() stops it again.
  */
 async function openPodman(settings: PodmanSettings, context: RuntimeContext): Promise<PodRuntime> {
+  const hardening = hardeningFor(settings.ociRuntime);
+  if (hardening.userNamespace) await checkUserNamespaceIds();
+  // A service of codiusd's own runs every container, infra ones included, under the chosen runtime.
   const service = settings.socket
     ? undefined
-    : await startPodmanService({ root: context.root, logger: context.logger });
+    : await startPodmanService({
+        root: context.root,
+        logger: context.logger,
+        ociRuntime: await prepareOciRuntime(settings.ociRuntime, context.root),
+      });
   const driver = createPodmanDriver({
     client: createUnixHttpClient(settings.socket ?? service?.socketPath ?? ''),
     network: podmanNetwork(settings),
     hostId: context.hostId,
     pullTimeoutMs: context.imagePullTimeoutMs,
+    hardening,
+    ociRuntime: settings.ociRuntime,
+    ...(context.registryPolicy ? { registryPolicy: context.registryPolicy } : {}),
     logger: context.logger,
   });
   return {

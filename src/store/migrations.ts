@@ -73,6 +73,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE ledger ADD COLUMN credit TEXT NOT NULL DEFAULT '0';
     `,
   },
+  {
+    version: 4,
+    name: 'images codiusd pulled, for their removal once unused',
+    sql: `
+      CREATE TABLE images (
+        reference    TEXT PRIMARY KEY,  -- as the manifest names it
+        pulled_at    INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL   -- when a pod last started with it
+      );
+      CREATE INDEX images_by_last_use ON images (last_used_at);
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

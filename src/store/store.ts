@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { migrate } from './migrations.js';
 import { openDatabase, type SqlExecutor, type SqliteDatabase } from './sqlite.js';
+import { createImageRepository, type ImageRepository } from './repositories/images.js';
 import { createKeyValueRepository, type KeyValueRepository } from './repositories/kv.js';
 import { createLedgerRepository, type LedgerRepository } from './repositories/ledger.js';
 import { createManifestRepository, type ManifestRepository } from './repositories/manifests.js';
@@ -15,6 +16,7 @@ export interface Repositories {
   pods: PodRepository;
   peers: PeerRepository;
   ledger: LedgerRepository;
+  images: ImageRepository;
   /**
    * Runs `callback` once the writes made through these repositories are committed: at once outside a
    * transaction, after COMMIT inside one, never when it rolls back. Lets a module keep memory in step
@@ -65,6 +67,7 @@ function bind(db: SqlExecutor, now: () => number, afterCommit: (callback: () => 
     pods: createPodRepository(db, now),
     peers: createPeerRepository(db, now),
     ledger: createLedgerRepository(db, now),
+    images: createImageRepository(db, now),
   };
 }
 

@@ -21,6 +21,8 @@ export interface FakeRuntime extends PodRuntime {
   readonly pods: ReadonlyMap<ManifestHash, FakePod>;
   /** Images that can be pulled (all when null). */
   availableImages: Set<string> | null;
+  /** Images present locally (pulled by a start, or put here by a test). */
+  images: Set<string>;
   /** Names of calls made, in order (`runPod <hash>`, `deletePod <hash>`…). */
   readonly calls: string[];
   /** While true every call fails as if nothing listened on the runtime's socket. */
@@ -51,6 +53,7 @@ export function createFakeRuntime(): FakeRuntime {
     name: 'fake',
     pods,
     availableImages: null,
+    images: new Set(),
     calls,
     down: false,
     logs: new Map(),
@@ -90,7 +93,11 @@ export function createFakeRuntime(): FakeRuntime {
       }
       const pod: FakePod = { plan, running: true, ip: `10.0.0.${nextIp++}` };
       pods.set(plan.hash, pod);
-      return Promise.resolve(view(plan.hash, pod));
+      const pulledImages = [...new Set(plan.containers.map((c) => c.image))].filter(
+        (image) => !fake.images.has(image),
+      );
+      for (const image of pulledImages) fake.images.add(image);
+      return Promise.resolve({ ...view(plan.hash, pod), pulledImages });
     },
     async inspectPod(hash) {
       check(`inspectPod ${hash}`);
@@ -116,6 +123,12 @@ export function createFakeRuntime(): FakeRuntime {
         throw new ImageUnavailableError(image, 'manifest unknown');
       }
       return Promise.resolve();
+    },
+    async removeImage(image) {
+      check(`removeImage ${image}`);
+      const inUse = [...pods.values()].some((pod) => pod.plan.containers.some((c) => c.image === image));
+      if (inUse) return Promise.resolve('in-use' as const);
+      return Promise.resolve(fake.images.delete(image) ? ('removed' as const) : ('missing' as const));
     },
     async openLogs(hash) {
       check(`openLogs ${hash}`);

@@ -9,6 +9,7 @@ import { createCapacity } from '../../src/pods/capacity.js';
 import { createPodDirectory, type PodDirectory } from '../../src/pods/pod-directory.js';
 import { createPodManager, type PodManager } from '../../src/pods/pod-manager.js';
 import { createPrivateVarsCipher } from '../../src/pods/private-vars.js';
+import { createRegistryPolicy, type RegistryPolicy } from '../../src/runtime/registry-policy.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { createFakeReceiver, type FakeReceiver } from '../fakes/receiver.js';
 import { createFakeRuntime, type FakeRuntime } from '../fakes/runtime.js';
@@ -53,7 +54,7 @@ export interface InjectOptions {
  * in-memory runtime and payment receiver: everything a request does except talking to Podman and moneyd.
  */
 export async function openApiHost(
-  options: { totalMemoryBytes?: number; costPerMonth?: string } = {},
+  options: { totalMemoryBytes?: number; costPerMonth?: string; registries?: RegistryPolicy } = {},
 ): Promise<ApiHost> {
   const logs = capturingLogger();
   const store = await openStore({ root: '', inMemory: true });
@@ -101,6 +102,7 @@ export async function openApiHost(
       publicUri: PUBLIC_URI,
       quoteMode: 'free',
       maxDurationSeconds: 31_536_000,
+      maxContainers: 10,
       paymentTimeoutMs: 1_000,
       logger: logs.logger,
     },
@@ -111,6 +113,7 @@ export async function openApiHost(
       billing,
       receiver,
       peers: { listUris: () => store.peers.listUris(), offer: () => undefined },
+      registries: options.registries ?? createRegistryPolicy({ allowPrivate: true, allowed: [] }),
     },
   );
   after(async () => {

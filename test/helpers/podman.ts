@@ -8,7 +8,9 @@ import { after } from 'node:test';
 import { promisify } from 'node:util';
 import type { Logger } from '../../src/logger.js';
 import type { PodRuntime } from '../../src/runtime/driver.js';
+import { firewallTableName } from '../../src/firewall/ruleset.js';
 import { describePodNetwork } from '../../src/runtime/pod-network.js';
+import { hardeningFor } from '../../src/runtime/podman/oci-runtime.js';
 import { createPodmanDriver, LABEL_HOST } from '../../src/runtime/podman/driver.js';
 import { startPodmanService } from '../../src/runtime/podman/service.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
@@ -92,6 +94,8 @@ export interface PodmanFixture {
   lateImage(): Promise<{ reference: string; publish(): Promise<void> }>;
   socketPath: string;
   client: UnixHttpClient;
+  /** The loopback registry (`127.0.0.1:<port>`): a production host must be told it may pull from it. */
+  registry: string;
   network: string;
   subnet: string;
   /** Unique per call: a host id for one test's pods. */
@@ -172,6 +176,8 @@ export async function setupPodman(): Promise<PodmanFixture> {
   after(async () => {
     for (const hostId of hostIds) await removePodsOf(hostId).catch(() => undefined);
     await podman(['network', 'rm', '--force', network]).catch(() => undefined);
+    // The pod firewall a daemon of this file applied to the network stays after the daemon: remove it.
+    await run('nft', ['delete', 'table', 'inet', firewallTableName(network)]).catch(() => undefined);
     client.close();
     await service.stop();
     await podman(['rmi', '--force', '--ignore', localImage, ...pushed]).catch(() => undefined);
@@ -254,6 +260,7 @@ export async function setupPodman(): Promise<PodmanFixture> {
     },
     socketPath: service.socketPath,
     client,
+    registry,
     network,
     subnet,
     newHostId() {
@@ -270,6 +277,7 @@ export async function setupPodman(): Promise<PodmanFixture> {
         network: describePodNetwork(network, subnet),
         hostId,
         pullTimeoutMs: 30_000,
+        hardening: hardeningFor('runc'),
         logger,
       });
     },

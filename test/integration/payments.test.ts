@@ -49,6 +49,7 @@ async function startApp(env: Record<string, string> = {}, root?: string): Promis
       CODIUS_ROOT: dir,
       CODIUS_PODMAN_SOCKET: podmanFixture.socketPath,
       CODIUS_PODMAN_NETWORK: podmanFixture.network,
+      CODIUS_ALLOWED_REGISTRIES: podmanFixture.registry,
       CODIUS_PODMAN_SUBNET: podmanFixture.subnet,
       CODIUS_PAYMENT_TIMEOUT: String(PAYMENT_TIMEOUT_S),
       CODIUS_SELF_TEST: 'false',

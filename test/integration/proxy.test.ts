@@ -62,6 +62,7 @@ const app = createApp({
       CODIUS_ROOT: root,
       CODIUS_PODMAN_SOCKET: fixture.socketPath,
       CODIUS_PODMAN_NETWORK: fixture.network,
+      CODIUS_ALLOWED_REGISTRIES: fixture.registry,
       CODIUS_PODMAN_SUBNET: fixture.subnet,
       CODIUS_SELF_TEST: 'false',
       CODIUS_BOOTSTRAP_PEERS: '[]',

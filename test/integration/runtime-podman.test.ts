@@ -7,7 +7,9 @@ import { buildPodPlan } from '../../src/manifest/plan.js';
 import { mergeLogSources } from '../../src/pods/log-stream.js';
 import type { PodRuntime } from '../../src/runtime/driver.js';
 import { ImageUnavailableError } from '../../src/runtime/errors.js';
-import { containerName, podName } from '../../src/runtime/podman/driver.js';
+import { describePodNetwork } from '../../src/runtime/pod-network.js';
+import { containerName, createPodmanDriver, podName } from '../../src/runtime/podman/driver.js';
+import { hardeningFor } from '../../src/runtime/podman/oci-runtime.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { httpGet, podman, setupPodman, waitForHttp, type PodmanFixture } from '../helpers/podman.js';
 
@@ -130,7 +132,8 @@ describe('Podman driver (real pods)', () => {
     const plan = buildPodPlan(webRequest(fixture.missingImage), { publicUri: PUBLIC_URI });
     await assert.rejects(driver.runPod(plan), (error: unknown) => {
       assert.ok(error instanceof ImageUnavailableError);
-      assert.match(error.message, /codius-test\/missing.*not available: .*manifest unknown/);
+      // The client gets a short reason; the registry's own words (addresses, ports) only reach the log.
+      assert.match(error.message, /codius-test\/missing.*not available: not found in its registry$/);
       return true;
     });
     assert.equal(await driver.inspectPod(plan.hash), null);
@@ -197,5 +200,32 @@ describe('Podman driver (real pods)', () => {
       null,
     );
     await driver.deletePod(plan.hash);
+  });
+
+  it('reports what it pulled, removes an image only once no container uses it', async () => {
+    const image = await fixture.freshImage();
+    const plan = buildPodPlan(webRequest(image), { publicUri: PUBLIC_URI });
+    const pod = await driver.runPod(plan);
+    assert.deepEqual(pod.pulledImages, [image]);
+    assert.equal(await driver.removeImage(image), 'in-use');
+    await driver.deletePod(plan.hash);
+    assert.equal(await driver.removeImage(image), 'removed');
+    assert.equal(await driver.removeImage(image), 'missing');
+  });
+
+  it('refuses a service that runs another OCI runtime than the one configured', async () => {
+    const gvisor = createPodmanDriver({
+      client: fixture.client,
+      network: describePodNetwork(fixture.network, fixture.subnet),
+      hostId,
+      pullTimeoutMs: 30_000,
+      hardening: hardeningFor('runsc'),
+      ociRuntime: 'runsc',
+      logger: capturingLogger().logger,
+    });
+    await assert.rejects(
+      gvisor.prepare(),
+      /CODIUS_OCI_RUNTIME=runsc, but the Podman service runs containers under runc/,
+    );
   });
 });

@@ -97,8 +97,9 @@ async function configFor(env: Record<string, string> = {}) {
       CODIUS_PUBLIC_URI: 'https://codius.example.com',
       CODIUS_ROOT: await tempDir(),
       CODIUS_BOOTSTRAP_PEERS: '[]',
-      // A closed port: no ILP provider in the fast tier.
+      // A closed port: no ILP provider in the fast tier; and the fast tier leaves the host's nftables alone.
       ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
+      CODIUS_POD_FIREWALL: 'false',
       ...env,
     }),
     port: 0,

@@ -36,7 +36,7 @@ describe('config', () => {
       kind: 'podman',
       imagePullTimeoutMs: 300_000,
       reconcileIntervalMs: 60_000,
-      podman: { socket: null, network: 'codius', subnet: '10.89.240.0/20' },
+      podman: { socket: null, network: 'codius', subnet: '10.89.240.0/20', ociRuntime: 'runc' },
       hyperd: { socket: '/var/run/hyper.sock', noop: false },
     });
     assert.deepEqual(config.selfTest, { enabled: true, retries: 5, intervalMs: 5000 });
@@ -123,7 +123,7 @@ describe('config', () => {
       kind: 'hyperd',
       imagePullTimeoutMs: 30_000,
       reconcileIntervalMs: 15_000,
-      podman: { socket: '/run/podman.sock', network: 'pods-1', subnet: '10.1.0.0/16' },
+      podman: { socket: '/run/podman.sock', network: 'pods-1', subnet: '10.1.0.0/16', ociRuntime: 'runc' },
       hyperd: { socket: '/run/hyper.sock', noop: true },
     });
     assert.deepEqual(config.selfTest, { enabled: false, retries: 0, intervalMs: 500 });

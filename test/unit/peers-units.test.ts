@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isPublicAddress } from '../../src/peers/address-policy.js';
+import { isPublicAddress } from '../../src/net/address-policy.js';
 import { normalizePeerUri } from '../../src/peers/peer-uri.js';
 import { samplePeers } from '../../src/peers/sample.js';
 

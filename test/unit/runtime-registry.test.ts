@@ -34,18 +34,26 @@ describe('runtime registry', () => {
     const hyperd = loadConfig({ CODIUS_DEV: 'true', CODIUS_RUNTIME: 'hyperd', CODIUS_HYPER_NOOP: 'true' });
     await openRuntime(hyperd.runtime, context, drivers);
     assert.deepEqual(seen, [
-      ['podman', { socket: '/run/p.sock', network: 'codius', subnet: '10.89.240.0/20' }, 7000, 'h1'],
+      [
+        'podman',
+        { socket: '/run/p.sock', network: 'codius', subnet: '10.89.240.0/20', ociRuntime: 'runc' },
+        7000,
+        'h1',
+      ],
       ['hyperd', { socket: '/var/run/hyper.sock', noop: true }],
     ]);
   });
 
   it('describes the pod network once: name, bridge, subnet and gateway', () => {
-    assert.deepEqual(podmanNetwork({ socket: null, network: 'codius', subnet: '10.89.240.0/20' }), {
-      name: 'codius',
-      bridge: 'codius0',
-      subnet: '10.89.240.0/20',
-      gateway: '10.89.240.1',
-    });
+    assert.deepEqual(
+      podmanNetwork({ socket: null, network: 'codius', subnet: '10.89.240.0/20', ociRuntime: 'runc' }),
+      {
+        name: 'codius',
+        bridge: 'codius0',
+        subnet: '10.89.240.0/20',
+        gateway: '10.89.240.1',
+      },
+    );
     assert.throws(() => describePodNetwork('x', '10.89.240.1/20'), /invalid pod subnet/);
   });
 });

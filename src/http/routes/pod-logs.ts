@@ -1,6 +1,7 @@
 import type { ServerRoute } from '@hapi/hapi';
 import { CodiusError } from '../../domain/errors.js';
 import type { PodManager } from '../../pods/pod-manager.js';
+import { createLogFollowers, type LogFollowers } from '../../pods/log-followers.js';
 import { mergeLogSources } from '../../pods/log-stream.js';
 
 export const LOG_CONTENT_TYPE = 'application/vnd.codius.raw-stream';
@@ -8,9 +9,13 @@ export const LOG_CONTENT_TYPE = 'application/vnd.codius.raw-stream';
 /**
  * GET /pods/{id}/logs?follow=true|false (spec §1.3.7): the logs of a live pod whose manifest has
  * `debug: true`, one `<container id> <stdout|stderr> <text>` line per log line, `ping` every second
- * while following. The upstream requests are closed as soon as the client goes away.
+ * while following. The upstream requests are closed as soon as the client goes away. At most 4
+ * followers per pod and 64 in all are served at once.
  */
-export function podLogRoutes(pods: Pick<PodManager, 'get' | 'manifest' | 'openLogs'>): ServerRoute[] {
+export function podLogRoutes(
+  pods: Pick<PodManager, 'get' | 'manifest' | 'openLogs'>,
+  followers: LogFollowers = createLogFollowers(),
+): ServerRoute[] {
   return [
     {
       method: 'GET',
@@ -23,11 +28,23 @@ export function podLogRoutes(pods: Pick<PodManager, 'get' | 'manifest' | 'openLo
 
         // The original compared with the exact string 'true'; anything else means a one-off dump.
         const follow = request.query.follow === 'true';
+        // Followers are bounded per pod and in all (429 beyond); one-off dumps end by themselves.
+        const release = follow ? followers.acquire(id) : () => undefined;
         const upstream = new AbortController();
-        const sources = await pods.openLogs(id, { follow, signal: upstream.signal });
-        if (!sources) throw new CodiusError('logs_pod_stopped', { hash: id });
+        let sources;
+        try {
+          sources = await pods.openLogs(id, { follow, signal: upstream.signal });
+        } catch (error) {
+          release();
+          throw error;
+        }
+        if (!sources) {
+          release();
+          throw new CodiusError('logs_pod_stopped', { hash: id });
+        }
         const body = mergeLogSources(sources, { follow });
         request.raw.res.once('close', () => {
+          release();
           upstream.abort();
           body.destroy();
         });

@@ -4,6 +4,7 @@ import type { ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../.
 import { checkQuotedManifest, MANIFEST_HASH_PATTERN, parsePodRequest } from '../../manifest/index.js';
 import type { BillingService } from '../../payments/billing.js';
 import type { Capacity } from '../../pods/capacity.js';
+import type { RegistryPolicy } from '../../runtime/registry-policy.js';
 import type { PodManager } from '../../pods/pod-manager.js';
 
 /** What a duration defaults to when the query has none (the original's "3600"). */
@@ -14,12 +15,16 @@ export interface PodRoutesOptions {
   publicUri: string;
   quoteMode: 'free' | 'stream';
   maxDurationSeconds: number;
+  /** CODIUS_MAX_CONTAINERS: more containers in one manifest is a 400. */
+  maxContainers: number;
 }
 
 export interface PodRoutesDependencies {
   pods: Pick<PodManager, 'plan' | 'run' | 'extend' | 'get' | 'manifest' | 'ready'>;
   capacity: Pick<Capacity, 'admits'>;
   billing: BillingService;
+  /** Where images may be pulled from; checked before any money is asked for. */
+  registries: RegistryPolicy;
 }
 
 /** `https://host:port` → `https://<hash>.host:port/` (WHATWG serialisation, so always a trailing slash). */
@@ -54,12 +59,22 @@ function parseHashQuery(raw: unknown): ManifestHash {
  * billing service takes the money and sees it booked with what it buys, or kept as credit.
  */
 export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies): ServerRoute[] {
-  const { pods, capacity, billing } = deps;
+  const { pods, capacity, billing, registries } = deps;
 
   /** Body and duration of OPTIONS and POST: 400 and 415 before anything else. */
   function parseBody(request: Request): { podRequest: PodRequest; duration: number } {
     const podRequest = parsePodRequest(request.payload);
+    const count = podRequest.manifest.containers.length;
+    if (count > options.maxContainers) {
+      throw new CodiusError('too_many_containers', { count, max: options.maxContainers });
+    }
     return { podRequest, duration: parseDuration(request.query.duration, options.maxDurationSeconds) };
+  }
+
+  /** Every image of the manifest must come from a registry this host may pull from (422). */
+  async function checkRegistries(podRequest: PodRequest): Promise<void> {
+    for (const image of new Set(podRequest.manifest.containers.map((c) => c.image)))
+      await registries.check(image);
   }
 
   /** POST: body, duration, then the whole manifest with its private values (422). */
@@ -88,6 +103,7 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       handler: async (request) => {
         const { podRequest, duration } = parseBody(request);
         const manifestHash = checkQuotedManifest(podRequest);
+        await checkRegistries(podRequest);
         const { asset, amount } = billing.price(duration);
         // The unreleased CLI learns the host asset from a zero-amount STREAM; the published one cannot pay here.
         if (options.quoteMode === 'stream') await request.payments().collect(0n);
@@ -99,6 +115,7 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       path: '/pods',
       handler: async (request) => {
         const { podRequest, duration, plan } = parseUpload(request);
+        await checkRegistries(podRequest);
         if (!(await capacity.admits(plan.hash, plan.resources.memoryMiB))) throw codiusError('host_full');
         requireRuntime();
         const { result, payment } = await billing.charge(plan.hash, duration, request.payments(), (booking) =>

@@ -162,6 +162,8 @@ export function createHyperdDriver(options: HyperdDriverOptions): PodRuntime {
     },
     deletePod,
     pullImage,
+    // hyperd's API as the original used it has no image removal; its images are the operator's to prune.
+    removeImage: () => Promise.resolve('missing' as const),
     async openLogs(hash, { follow, signal }) {
       const info = await podInfo(hash);
       if (!info) return null;
@@ -213,6 +215,7 @@ export function createNoopHyperdDriver(logger: Logger): PodRuntime {
     async pullImage() {
       return Promise.resolve();
     },
+    removeImage: () => Promise.resolve('missing' as const),
     async openLogs(hash) {
       return Promise.resolve(pods.has(hash) ? [] : null);
     },

@@ -4,12 +4,15 @@ import type { PodRuntime, RuntimePod } from '../driver.js';
 import { openLogStreams, removeOnFailure, type LogTarget } from '../driver-support.js';
 import { RuntimeApiError } from '../errors.js';
 import type { PodNetwork } from '../pod-network.js';
+import type { OciRuntime } from '../registry.js';
+import type { RegistryPolicy } from '../registry-policy.js';
 import { parseJson, type UnixHttpClient } from '../unix-http.js';
 import { createImagePuller } from './images.js';
 import { ensurePodNetwork } from './network.js';
-import { errorMessage, expectStatus, LIBPOD_API, libpodCaller } from './libpod.js';
+import { errorMessage, expectStatus, LIBPOD_API, libpodCaller, type LibpodCall } from './libpod.js';
 import {
   containerSpec,
+  type Hardening,
   LABEL_CONTAINER_ID,
   LABEL_HOST,
   LABEL_MANIFEST_HASH,
@@ -33,6 +36,12 @@ export interface PodmanDriverOptions {
   /** Value of the `codius.host` label: tells this host's pods from anyone else's on the same Podman. */
   hostId: string;
   pullTimeoutMs: number;
+  /** How containers are confined (user namespace, gVisor). */
+  hardening: Hardening;
+  /** The OCI runtime the service must run containers under; checked when the runtime is prepared. */
+  ociRuntime?: OciRuntime;
+  /** Checked again right before each pull (a name may resolve elsewhere by then). */
+  registryPolicy?: RegistryPolicy;
   logger: Logger;
 }
 
@@ -55,6 +64,25 @@ interface ContainerInspect {
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> | null };
 }
 
+/**
+ * The service must run containers under the configured runtime: with gVisor configured but a runc service,
+ * pods would run unsandboxed without anyone noticing.
+ */
+async function checkServiceRuntime(call: LibpodCall, wanted: OciRuntime): Promise<void> {
+  const response = await call('GET', '/info');
+  expectStatus(response, 'info', 200);
+  const runtime = (
+    parseJson(response, 'info') as { host?: { ociRuntime?: { name?: string; path?: string } } }
+  ).host?.ociRuntime;
+  const names = `${runtime?.name ?? ''} ${runtime?.path ?? ''}`;
+  if (!names.includes(wanted)) {
+    throw new RuntimeApiError(
+      0,
+      `CODIUS_OCI_RUNTIME=${wanted}, but the Podman service runs containers under ${runtime?.name ?? 'an unknown runtime'}: start it with --runtime ${wanted}, or let codiusd start its own (unset CODIUS_PODMAN_SOCKET)`,
+    );
+  }
+}
+
 function isRunning(pod: PodInspect): boolean {
   // 'Degraded' means some container stopped: the pod no longer does what was paid for.
   return pod.State === 'Running';
@@ -62,9 +90,9 @@ function isRunning(pod: PodInspect): boolean {
 
 /** Drives Podman's libpod REST API: one pod per manifest on the host's bridge network. */
 export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
-  const { client, network, hostId, logger } = options;
+  const { client, network, hostId, hardening, logger } = options;
   const call = libpodCaller(client);
-  const images = createImagePuller(call, options.pullTimeoutMs, logger);
+  const images = createImagePuller(call, options.pullTimeoutMs, logger, options.registryPolicy);
 
   async function inspectRaw(hash: ManifestHash): Promise<PodInspect | null> {
     const response = await call('GET', `/pods/${podName(hash)}/json`);
@@ -98,10 +126,14 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
 
   async function createAndStart(plan: PodPlan): Promise<RuntimePod> {
     const { hash } = plan;
-    const created = await call('POST', '/pods/create', podSpec(plan, network, hostId));
+    const created = await call('POST', '/pods/create', podSpec(plan, network, hostId, hardening));
     expectStatus(created, 'pod create', 201, 200);
     for (const container of plan.containers) {
-      const response = await call('POST', '/containers/create', containerSpec(hash, container, hostId));
+      const response = await call(
+        'POST',
+        '/containers/create',
+        containerSpec(hash, container, hostId, hardening),
+      );
       expectStatus(response, `container create (${container.id})`, 201, 200);
     }
     const started = await call('POST', `/pods/${podName(hash)}/start`, undefined, 60_000);
@@ -135,14 +167,18 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
     async prepare() {
       const ping = await client.request({ method: 'GET', path: '/_ping' });
       expectStatus(ping, 'ping', 200);
+      if (options.ociRuntime) await checkServiceRuntime(call, options.ociRuntime);
       await ensurePodNetwork(call, network, logger);
     },
     async runPod(plan) {
-      for (const image of new Set(plan.containers.map((c) => c.image))) await images.pullImage(image);
+      const pulledImages: string[] = [];
+      for (const image of new Set(plan.containers.map((c) => c.image))) {
+        if (await images.pullImage(image)) pulledImages.push(image);
+      }
       // A pod of this name is a leftover (a crash between create and record): it is replaced, not reused.
       await deletePod(plan.hash);
       return removeOnFailure(
-        () => createAndStart(plan),
+        async () => ({ ...(await createAndStart(plan)), pulledImages }),
         () => deletePod(plan.hash),
         (error) =>
           logger.warn({ hash: plan.hash, err: error }, 'could not remove a pod that failed to start'),
@@ -160,7 +196,10 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
       });
     },
     deletePod,
-    pullImage: (image) => images.pullImage(image),
+    async pullImage(image) {
+      await images.pullImage(image);
+    },
+    removeImage: (image) => images.removeImage(image),
     async openLogs(hash, { follow, signal }) {
       const pod = await inspectRaw(hash);
       if (!pod) return null;

@@ -1,15 +1,40 @@
 import type { Logger } from '../../logger.js';
 import { ImageUnavailableError, RuntimeApiError } from '../errors.js';
+import type { RegistryPolicy } from '../registry-policy.js';
 import type { UnixResponse } from '../unix-http.js';
 import { errorMessage, expectStatus, type LibpodCall } from './libpod.js';
 
 export interface ImagePuller {
-  /** Makes the image available locally, pulling it when missing; one pull per reference at a time. */
-  pullImage(image: string): Promise<void>;
+  /** Makes the image available locally; true when it had to be pulled. One pull per reference at a time. */
+  pullImage(image: string): Promise<boolean>;
+  /** Removes a local image no container uses; what came of it. */
+  removeImage(image: string): Promise<'removed' | 'missing' | 'in-use'>;
+}
+
+/**
+ * What a client is told about a pull that failed: a short reason, never the registry's raw error, which
+ * names addresses and tells an open port from a closed one.
+ */
+export function shortPullReason(raw: string): string {
+  if (/manifest unknown|not found|does not exist|no such image|name unknown/i.test(raw)) {
+    return 'not found in its registry';
+  }
+  if (/unauthorized|denied|authentication required|forbidden/i.test(raw))
+    return 'access denied by its registry';
+  if (/invalid reference|repository name must|invalid image name|parsing reference/i.test(raw)) {
+    return 'not a valid image reference';
+  }
+  if (/too many requests|rate limit/i.test(raw)) return 'its registry refused for now (rate limited)';
+  return 'its registry could not be reached';
 }
 
 /** The image side of the Podman driver: existence checks and pulls, with registry failures made plain. */
-export function createImagePuller(call: LibpodCall, pullTimeoutMs: number, logger: Logger): ImagePuller {
+export function createImagePuller(
+  call: LibpodCall,
+  pullTimeoutMs: number,
+  logger: Logger,
+  policy?: RegistryPolicy,
+): ImagePuller {
   /** Pulls in flight by reference, so two pods with one image pull it once. */
   const pulls = new Map<string, Promise<void>>();
 
@@ -19,13 +44,14 @@ export function createImagePuller(call: LibpodCall, pullTimeoutMs: number, logge
     if (response.status === 404) return false;
     // A malformed reference is the manifest's fault, not the runtime's.
     if (response.status === 400 || response.status === 500) {
-      throw new ImageUnavailableError(image, errorMessage(response));
+      throw new ImageUnavailableError(image, shortPullReason(errorMessage(response)));
     }
     expectStatus(response, 'image exists', 204);
     return false;
   }
 
   async function pull(image: string): Promise<void> {
+    await policy?.check(image);
     const started = Date.now();
     let response: UnixResponse;
     try {
@@ -50,21 +76,31 @@ export function createImagePuller(call: LibpodCall, pullTimeoutMs: number, logge
       // Fall through: no id means failure below.
     }
     if (response.status !== 200 || typeof report.error === 'string' || typeof report.id !== 'string') {
-      const reason = typeof report.error === 'string' ? report.error : errorMessage(response);
-      throw new ImageUnavailableError(image, reason);
+      const raw = typeof report.error === 'string' ? report.error : errorMessage(response);
+      // The operator sees what the registry said; the client only the short reason.
+      logger.warn({ image, registryError: raw }, 'image pull failed');
+      throw new ImageUnavailableError(image, shortPullReason(raw));
     }
     logger.info({ image, ms: Date.now() - started }, 'pulled image');
   }
 
   return {
     async pullImage(image) {
-      if (await imageExists(image)) return;
+      if (await imageExists(image)) return false;
       let inFlight = pulls.get(image);
       if (!inFlight) {
         inFlight = pull(image).finally(() => pulls.delete(image));
         pulls.set(image, inFlight);
       }
       await inFlight;
+      return true;
+    },
+    async removeImage(image) {
+      const response = await call('DELETE', `/images/${encodeURIComponent(image)}`);
+      if (response.status === 404) return 'missing';
+      if (response.status === 409) return 'in-use';
+      expectStatus(response, 'image remove', 200);
+      return 'removed';
     },
   };
 }

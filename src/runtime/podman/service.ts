@@ -15,6 +15,11 @@ export interface PodmanServiceOptions {
   logger: Logger;
   /** The podman binary; looked up on PATH by default. */
   podmanPath?: string;
+  /**
+   * The OCI runtime (name or path) every container of the service runs under, pods' infra containers
+   * included; the engine's default when unset.
+   */
+  ociRuntime?: string;
 }
 
 export interface PodmanService {
@@ -98,7 +103,13 @@ export async function startPodmanService(options: PodmanServiceOptions): Promise
   const service = await startSupervised({
     name: 'podman API service',
     command: options.podmanPath ?? 'podman',
-    args: ['system', 'service', '--time=0', `unix://${socketPath}`],
+    args: [
+      ...(options.ociRuntime === undefined ? [] : ['--runtime', options.ociRuntime]),
+      'system',
+      'service',
+      '--time=0',
+      `unix://${socketPath}`,
+    ],
     logger,
     beforeLaunch: () => rm(socketPath, { force: true }),
     waitReady: (child) => waitUntilAnswering(socketPath, child),

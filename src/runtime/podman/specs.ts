@@ -13,6 +13,39 @@ const STOP_TIMEOUT_SECONDS = 2;
 /** Processes per pod: enough for real apps, a stop for fork bombs. */
 const PIDS_LIMIT = 1024;
 const CPU_PERIOD_US = 100_000;
+/** Each container's log is kept to this size (older lines are dropped), so a chatty pod cannot fill the disk. */
+export const CONTAINER_LOG_MAX_BYTES = 10 * 2 ** 20;
+/** A pod's user namespace: container uids 0–65535 map to an unused range of host uids no one else has. */
+const USERNS_SIZE = 65_536;
+/**
+ * What an app may do as root inside its pod: own and access its files, bind low ports, change to other
+ * users, signal its processes. Everything else (raw sockets, mknod, chroot, setting file capabilities…)
+ * is dropped; no new privileges can be gained (setuid binaries do not elevate).
+ */
+export const POD_CAPABILITIES = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'NET_BIND_SERVICE',
+  'SETGID',
+  'SETUID',
+];
+/**
+ * The root filesystem is read-only; these are writable, as memory (tmpfs, counted against the pod's
+ * memory limit, starting with the image's own files there). Image volumes are memory too.
+ */
+export const WRITABLE_DIRS = ['/tmp', '/var/tmp', '/run', '/var/cache', '/var/log'];
+const WRITABLE_DIR_MAX = '128m';
+
+/** How containers are confined beyond their pod's cgroup. */
+export interface Hardening {
+  /** A user namespace per pod (container root is not host root); off under gVisor, which is its own. */
+  userNamespace: boolean;
+  /** Every container is its own gVisor sandbox in the pod's network namespace. */
+  gvisor: boolean;
+}
 
 export function podName(hash: ManifestHash): string {
   return `${POD_NAME_PREFIX}${hash}`;
@@ -29,10 +62,21 @@ export function containerName(hash: ManifestHash, container: Pick<ContainerPlan,
 }
 
 /** The libpod `pods/create` body of a plan: one cgroup for all its containers, like the original's VM. */
-export function podSpec(plan: PodPlan, network: PodNetwork, hostId: string): Record<string, unknown> {
+export function podSpec(
+  plan: PodPlan,
+  network: PodNetwork,
+  hostId: string,
+  hardening: Hardening,
+): Record<string, unknown> {
   const memoryBytes = plan.resources.memoryMiB * 2 ** 20;
   return {
     name: podName(plan.hash),
+    ...(hardening.userNamespace
+      ? {
+          userns: { nsmode: 'auto' },
+          idmappings: { AutoUserNs: true, AutoUserNsOpts: { Size: USERNS_SIZE } },
+        }
+      : {}),
     labels: { [LABEL_MANIFEST_HASH]: plan.hash, [LABEL_HOST]: hostId },
     Networks: { [network.name]: {} },
     netns: { nsmode: 'bridge' },
@@ -49,6 +93,7 @@ export function containerSpec(
   hash: ManifestHash,
   container: ContainerPlan,
   hostId: string,
+  hardening: Hardening,
 ): Record<string, unknown> {
   return {
     name: containerName(hash, container),
@@ -62,5 +107,19 @@ export function containerSpec(
     // PID 1 that reaps zombies and forwards SIGTERM: apps run as PID 1 ignore it and stall teardown.
     init: true,
     stop_timeout: STOP_TIMEOUT_SECONDS,
+    no_new_privileges: true,
+    cap_drop: ['ALL'],
+    cap_add: POD_CAPABILITIES,
+    read_only_filesystem: true,
+    mounts: WRITABLE_DIRS.map((destination) => ({
+      destination,
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: [`size=${WRITABLE_DIR_MAX}`, 'nosuid', 'nodev', 'tmpcopyup'],
+    })),
+    image_volume_mode: 'tmpfs',
+    log_configuration: { driver: 'k8s-file', size: CONTAINER_LOG_MAX_BYTES },
+    // gVisor: each container is a sandbox of its own; they share the pod's network namespace.
+    ...(hardening.gvisor ? { annotations: { 'io.kubernetes.cri-o.ContainerType': 'sandbox' } } : {}),
   };
 }

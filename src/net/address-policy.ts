@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { unmapped } from '../net/address-list.js';
+import { unmapped } from './address-list.js';
 
 /**
  * Addresses a peer may not be or resolve to on a production host: a peer list must not be able to point
