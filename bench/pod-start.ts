@@ -17,6 +17,7 @@ import type { PodRuntime } from '../src/runtime/driver.js';
 import { hardeningFor, prepareOciRuntime } from '../src/runtime/podman/oci-runtime.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
 import { startPodmanService, type PodmanService } from '../src/runtime/podman/service.js';
+import { installStdioHook } from '../src/runtime/podman/stdio-hook.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../src/runtime/unix-http.js';
 
 const iterations = Number(process.argv[2] ?? 10);
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
       root,
       logger,
       ociRuntime: await prepareOciRuntime(runtime, root),
+      ...(runtime === 'runc' ? { hookDirs: await installStdioHook(root) } : {}),
     });
     const client = createUnixHttpClient(service.socketPath);
     const driver = createPodmanDriver({

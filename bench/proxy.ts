@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { createApp } from '../src/app/app.js';
 import { createLogger } from '../src/logger.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
+import { installStdioHook } from '../src/runtime/podman/stdio-hook.js';
 import { describePodNetwork } from '../src/runtime/pod-network.js';
 import { hardeningFor } from '../src/runtime/podman/oci-runtime.js';
 import { createPodmanDriver } from '../src/runtime/podman/driver.js';
@@ -24,7 +25,7 @@ import { createUnixHttpClient } from '../src/runtime/unix-http.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { freePort } from '../test/helpers/daemon.js';
 import { seedPaidPod } from '../test/helpers/seed.js';
-import { BENCH_PUBLIC_HOST, BENCH_SUBNET, benchHostConfig } from './lib/bench-host.js';
+import { BENCH_PUBLIC_HOST, BENCH_SUBNET, benchHostConfig, removeBenchFirewall } from './lib/bench-host.js';
 import { agentProxy, httpProxy3, type AlternativeProxy } from './lib/alternative-proxies.js';
 import { importNginxImage, median, podman } from './lib/podman-bench.js';
 import { printTable, type LoadResult } from './lib/table.js';
@@ -113,7 +114,11 @@ async function main(): Promise<void> {
   const network = `cb${tag.slice(0, 6)}`;
   await importNginxImage(dir, image);
   const quiet = createLogger('warn');
-  const service = await startPodmanService({ root: dir, logger: quiet });
+  const service = await startPodmanService({
+    root: dir,
+    logger: quiet,
+    hookDirs: await installStdioHook(dir),
+  });
   const root = join(dir, 'root');
   await mkdir(root);
   const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
@@ -199,6 +204,7 @@ async function main(): Promise<void> {
     await app.stop();
     await driver.deletePod(pod.hash).catch(() => undefined);
     client.close();
+    await removeBenchFirewall(network);
     await podman('network', 'rm', '--force', network).catch(() => undefined);
     await service.stop();
     await podman('rmi', '--force', image).catch(() => undefined);

@@ -19,9 +19,10 @@ import { createApp } from '../src/app/app.js';
 import { startEmbeddedMoneyd } from '../src/ilp/moneyd-local.js';
 import { createLogger } from '../src/logger.js';
 import { startPodmanService } from '../src/runtime/podman/service.js';
+import { installStdioHook } from '../src/runtime/podman/stdio-hook.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { createPayingClient } from '../test/helpers/ilp-client.js';
-import { BENCH_PUBLIC_HOST, benchHostConfig } from './lib/bench-host.js';
+import { BENCH_PUBLIC_HOST, benchHostConfig, removeBenchFirewall } from './lib/bench-host.js';
 import {
   importWebImage,
   median,
@@ -49,7 +50,11 @@ async function main(): Promise<void> {
 
   const quiet = createLogger('warn');
   const moneyd = await startEmbeddedMoneyd({ logger: quiet });
-  const service = await startPodmanService({ root: dir, logger: quiet });
+  const service = await startPodmanService({
+    root: dir,
+    logger: quiet,
+    hookDirs: await installStdioHook(dir),
+  });
   // Server-side moments (payment received, pod started) come from the app's own log lines.
   const events: LogEvent[] = [];
   const sink = new Writable({
@@ -126,6 +131,7 @@ async function main(): Promise<void> {
       .split('\n')
       .filter(Boolean);
     if (leftovers.length > 0) await podman('pod', 'rm', '--force', ...leftovers);
+    await removeBenchFirewall(network);
     await podman('network', 'rm', '--force', network);
     await service.stop();
     await moneyd.stop();

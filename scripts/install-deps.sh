@@ -14,20 +14,29 @@ if [ "$node_major" -lt "$need_node_major" ]; then
   exit 1
 fi
 
-# Build tools for sqlite3's native addon; for the test suite, busybox-static (test pod images) and
-# docker-registry (a loopback OCI registry the tests pull images from by digest).
+# Build tools for sqlite3's native addon; for the test suite, busybox-static (test pod images),
+# docker-registry (a loopback OCI registry the tests pull images from by digest) and nginx (test pods laid
+# out like the official nginx image, and the proxy benchmark).
 missing=()
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 command -v busybox >/dev/null 2>&1 || missing+=(busybox-static)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing ${missing[*]}; run as root or install them with apt" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # Packages with services (nginx) must not start them here: nothing of theirs should listen on this host.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

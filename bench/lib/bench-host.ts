@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { loadConfig, type Config } from '../../src/config/config.js';
+import { firewallTableName } from '../../src/firewall/ruleset.js';
 
 /** The public host name of benches' in-process codiusd: pods answer at `<hash>.bench.example`. */
 export const BENCH_PUBLIC_HOST = 'bench.example';
@@ -24,8 +27,17 @@ export function benchHostConfig(options: {
       CODIUS_PODMAN_SUBNET: BENCH_SUBNET,
       CODIUS_SELF_TEST: 'false',
       CODIUS_BOOTSTRAP_PEERS: '[]',
+      // Bench images live in local storage only.
+      CODIUS_ALLOWED_REGISTRIES: 'localhost',
       ...options.extra,
     }),
     port: 0,
   };
+}
+
+/** Removes the pod firewall a bench's codiusd applied to its network (it outlives codiusd on purpose). */
+export async function removeBenchFirewall(network: string): Promise<void> {
+  await promisify(execFile)('nft', ['delete', 'table', 'inet', firewallTableName(network)]).catch(
+    () => undefined,
+  );
 }

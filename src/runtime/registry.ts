@@ -5,6 +5,7 @@ import { describePodNetwork, type PodNetwork } from './pod-network.js';
 import { createPodmanDriver } from './podman/driver.js';
 import { checkUserNamespaceIds, hardeningFor, prepareOciRuntime } from './podman/oci-runtime.js';
 import { startPodmanService } from './podman/service.js';
+import { installStdioHook } from './podman/stdio-hook.js';
 import type { RegistryPolicy } from './registry-policy.js';
 import { createUnixHttpClient } from './unix-http.js';
 
@@ -66,6 +67,8 @@ export function podmanNetwork(settings: PodmanSettings): PodNetwork {
 async function openPodman(settings: PodmanSettings, context: RuntimeContext): Promise<PodRuntime> {
   const hardening = hardeningFor(settings.ociRuntime);
   if (hardening.userNamespace) await checkUserNamespaceIds();
+  // Written even for a service of the operator's, which must then run with --hooks-dir <root>/hooks.
+  const hookDirs = hardening.userNamespace ? await installStdioHook(context.root) : undefined;
   // A service of codiusd's own runs every container, infra ones included, under the chosen runtime.
   const service = settings.socket
     ? undefined
@@ -73,6 +76,7 @@ async function openPodman(settings: PodmanSettings, context: RuntimeContext): Pr
         root: context.root,
         logger: context.logger,
         ociRuntime: await prepareOciRuntime(settings.ociRuntime, context.root),
+        ...(hookDirs ? { hookDirs } : {}),
       });
   const driver = createPodmanDriver({
     client: createUnixHttpClient(settings.socket ?? service?.socketPath ?? ''),

@@ -13,6 +13,7 @@ import { describePodNetwork } from '../../src/runtime/pod-network.js';
 import { hardeningFor } from '../../src/runtime/podman/oci-runtime.js';
 import { createPodmanDriver, LABEL_HOST } from '../../src/runtime/podman/driver.js';
 import { startPodmanService } from '../../src/runtime/podman/service.js';
+import { installStdioHook } from '../../src/runtime/podman/stdio-hook.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
 import { freePort } from './daemon.js';
 import { copyWithLibraries } from './rootfs.js';
@@ -86,6 +87,8 @@ export interface PodmanFixture {
    * of `appDir` and the named packages from our node_modules, pushed to the registry; its digest reference.
    */
   nodeAppImage(appDir: string, entry: string, modules: readonly string[]): Promise<string>;
+  /** An image of the files under `rootfs` with `cmd` (a CMD line), pushed to the registry; its digest reference. */
+  imageFromRootfs(rootfs: string, cmd: string): Promise<string>;
   /** Pushes the web image under a new repository name and returns its digest reference (never pulled yet). */
   freshImage(): Promise<string>;
   /** A digest reference in the loopback registry that does not exist. */
@@ -160,7 +163,12 @@ export async function setupPodman(): Promise<PodmanFixture> {
   const webImage = await push('codius-test/web');
 
   const { logger: quiet } = await import('./logs.js').then((m) => m.capturingLogger());
-  const service = await startPodmanService({ root: dir, logger: quiet });
+  // As an operator's service for codiusd would run: with codiusd's stdio hook for user-namespaced pods.
+  const service = await startPodmanService({
+    root: dir,
+    logger: quiet,
+    hookDirs: await installStdioHook(dir),
+  });
   const client = createUnixHttpClient(service.socketPath);
 
   const network = `ct${randomBytes(3).toString('hex')}`;
@@ -170,7 +178,16 @@ export async function setupPodman(): Promise<PodmanFixture> {
     const ids = (await podman(['pod', 'ps', '-q', '--filter', `label=${LABEL_HOST}=${hostId}`]))
       .split('\n')
       .filter(Boolean);
-    if (ids.length > 0) await podman(['pod', 'rm', '--force', ...ids]);
+    // Podman 4.3 may race its own unmount of /dev/shm of a pod with a user namespace: try again shortly.
+    for (let attempt = 1; ids.length > 0; attempt += 1) {
+      try {
+        await podman(['pod', 'rm', '--force', ...ids]);
+        return;
+      } catch (error) {
+        if (attempt >= 5 || !/device or resource busy/.test(String(error))) throw error;
+        await sleep(200 * attempt);
+      }
+    }
   };
   // One cleanup, in dependency order: pods use the network and the images.
   after(async () => {
@@ -202,6 +219,16 @@ export async function setupPodman(): Promise<PodmanFixture> {
     return reference;
   }
 
+  async function imageFromRootfs(rootfs: string, cmd: string): Promise<string> {
+    const tar = join(dir, `rootfs-${(pushes += 1)}.tar`);
+    await run('tar', ['-C', rootfs, '-cf', tar, '.']);
+    const source = `localhost/codius-test/rootfs:${tag}-${pushes}`;
+    await podman(['import', '--quiet', '--change', cmd, tar, source]);
+    const reference = await push(`codius-test/rootfs-${pushes}`, source);
+    await podman(['rmi', '--force', source]);
+    return reference;
+  }
+
   async function freshImage(): Promise<string> {
     // A label makes a new config, so a new digest that local storage does not know once the source is gone.
     const source = `localhost/codius-test/fresh:${tag}-${pushes}`;
@@ -215,6 +242,7 @@ export async function setupPodman(): Promise<PodmanFixture> {
   return {
     webImage,
     nodeAppImage,
+    imageFromRootfs,
     freshImage,
     missingImage: `${registry}/codius-test/missing@sha256:${'0'.repeat(64)}`,
     async lateImage() {

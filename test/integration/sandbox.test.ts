@@ -20,6 +20,7 @@ import { createPayingClient } from '../helpers/ilp-client.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { httpGet, podman, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { createTestHost } from '../helpers/netns.js';
+import { officialLikeNginxImage } from '../helpers/nginx-image.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
@@ -210,6 +211,14 @@ describe('pod sandbox on real pods', () => {
       '/run': true,
     });
     assert.deepEqual(self.hostDevices, []);
+  });
+
+  it('still runs images laid out like the official nginx, node and busybox ones', async () => {
+    const nginx = await upload(manifest('nginx', await officialLikeNginxImage(fixture)));
+    assert.match(await waitForHttp(`http://${nginx.ip}:3000/`), /Welcome to nginx in a Codius pod/);
+    // node: the probe pod itself; busybox httpd: the target pod.
+    assert.equal((await httpGet(`http://${probe.ip}:3000/`))?.status, 200);
+    assert.match(await waitForHttp(`http://${target.ip}:3000/`), /hello from a codius test pod/);
   });
 
   it('keeps the rules after kill -9 of codiusd, and after a restart re-applies a removed table', async () => {

@@ -1,5 +1,6 @@
 import type { ManifestHash, PodPlan } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
+import { sleep } from '../../util/sleep.js';
 import type { PodRuntime, RuntimePod } from '../driver.js';
 import { openLogStreams, removeOnFailure, type LogTarget } from '../driver-support.js';
 import { RuntimeApiError } from '../errors.js';
@@ -120,8 +121,17 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
   }
 
   async function deletePod(hash: ManifestHash): Promise<void> {
-    const response = await call('DELETE', `/pods/${podName(hash)}?force=true`, undefined, 60_000);
-    expectStatus(response, 'pod delete', 200, 404);
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await call('DELETE', `/pods/${podName(hash)}?force=true`, undefined, 60_000);
+      // Podman 4.3 can race its own unmount of a container's /dev/shm ("device or resource busy") while
+      // a pod with a user namespace is torn down; a moment later the removal goes through.
+      if (attempt < 5 && response.status === 500 && /device or resource busy/.test(errorMessage(response))) {
+        await sleep(200 * attempt);
+        continue;
+      }
+      expectStatus(response, 'pod delete', 200, 404);
+      return;
+    }
   }
 
   async function createAndStart(plan: PodPlan): Promise<RuntimePod> {

@@ -20,6 +20,8 @@ export interface PodmanServiceOptions {
    * included; the engine's default when unset.
    */
   ociRuntime?: string;
+  /** Directories of OCI hooks the service runs (replacing Podman's default list). */
+  hookDirs?: readonly string[];
 }
 
 export interface PodmanService {
@@ -105,6 +107,7 @@ export async function startPodmanService(options: PodmanServiceOptions): Promise
     command: options.podmanPath ?? 'podman',
     args: [
       ...(options.ociRuntime === undefined ? [] : ['--runtime', options.ociRuntime]),
+      ...(options.hookDirs ?? []).flatMap((dir) => ['--hooks-dir', dir]),
       'system',
       'service',
       '--time=0',

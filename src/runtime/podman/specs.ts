@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ContainerPlan, ManifestHash, PodPlan } from '../../domain/types.js';
 import type { PodNetwork } from '../pod-network.js';
+import { STDIO_HOOK_ANNOTATION } from './stdio-hook.js';
 
 /** Names and labels other tools and operators rely on (issue contract). */
 export const POD_NAME_PREFIX = 'codius-';
@@ -119,7 +120,11 @@ export function containerSpec(
     })),
     image_volume_mode: 'tmpfs',
     log_configuration: { driver: 'k8s-file', size: CONTAINER_LOG_MAX_BYTES },
-    // gVisor: each container is a sandbox of its own; they share the pod's network namespace.
-    ...(hardening.gvisor ? { annotations: { 'io.kubernetes.cri-o.ContainerType': 'sandbox' } } : {}),
+    annotations: {
+      // gVisor: each container is a sandbox of its own; they share the pod's network namespace.
+      ...(hardening.gvisor ? { 'io.kubernetes.cri-o.ContainerType': 'sandbox' } : {}),
+      // In a user namespace the container's root must own its stdio, or /dev/stdout cannot be reopened.
+      ...(hardening.userNamespace ? STDIO_HOOK_ANNOTATION : {}),
+    },
   };
 }
