@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -119,4 +119,29 @@ export async function importNginxImage(dir: string, image: string): Promise<void
   await run('tar', ['-C', rootfs, '-cf', join(dir, 'nginx-rootfs.tar'), '.']);
   const cmd = 'CMD ["/usr/sbin/nginx","-e","stderr","-c","/etc/nginx/pod.conf"]';
   await podman('import', '--quiet', '--change', cmd, join(dir, 'nginx-rootfs.tar'), image);
+}
+
+/**
+ * Imports an image holding this machine's node, `appDir` at /app and the given packages of this
+ * checkout's node_modules, running /app/<entry>.
+ */
+export async function importNodeAppImage(options: {
+  dir: string;
+  image: string;
+  appDir: string;
+  entry: string;
+  modules: readonly string[];
+  nodeModules: string;
+}): Promise<void> {
+  const rootfs = join(options.dir, 'node-rootfs');
+  await copyWithLibraries(rootfs, process.execPath);
+  await mkdir(join(rootfs, 'tmp'), { recursive: true });
+  await cp(options.appDir, join(rootfs, 'app'), { recursive: true });
+  for (const name of options.modules) {
+    await cp(join(options.nodeModules, name), join(rootfs, 'app', 'node_modules', name), { recursive: true });
+  }
+  const tar = join(options.dir, 'node-rootfs.tar');
+  await run('tar', ['-C', rootfs, '-cf', tar, '.']);
+  const cmd = `CMD ["${process.execPath}","/app/${options.entry}"]`;
+  await podman('import', '--quiet', '--change', cmd, tar, options.image);
 }

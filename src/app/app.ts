@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { RUNTIME_DRIVERS, type RuntimeDrivers } from '../runtime/registry.js';
 import { createLifecycle } from './lifecycle.js';
 import { ilpAndPayments, peerNetwork, runtimeAndPods, storeAndSecret, type PhaseContext } from './phases.js';
+import { podPayments } from './pod-payments.js';
 import { publicHttp, type PublicHttp } from './public-http.js';
 
 export interface AppDependencies {
@@ -25,7 +26,7 @@ export interface App {
 
 /**
  * Composition root. The start reads as its phases: the store and secret, the runtime and pods, ILP and
- * payments, the peer network, the public port. Each phase registers its components with the lifecycle,
+ * payments, pods' own ILP accounts, the peer network, the public port. Each phase registers its components with the lifecycle,
  * which stops them in reverse order, so adding a component is one registration where it is built.
  */
 export function createApp({ config, logger, machine = realMachine, runtimeDrivers }: AppDependencies): App {
@@ -45,8 +46,9 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
         const base = await storeAndSecret(context);
         const pods = await runtimeAndPods(context, base);
         const money = await ilpAndPayments(context, base);
+        const podMoney = await podPayments(context, base, pods.pods);
         const peers = await peerNetwork(context, base);
-        listening = await publicHttp(context, { base, pods, money, peers });
+        listening = await publicHttp(context, { base, pods, money, podMoney, peers });
       } catch (error) {
         await lifecycle.stopAll();
         throw error;

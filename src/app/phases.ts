@@ -20,6 +20,7 @@ import { hostIdFromSecret, loadOrCreateHostSecret } from '../secret.js';
 import { openStore, type Store } from '../store/store.js';
 import { SERVICE_NAME, VERSION } from '../version.js';
 import type { Lifecycle } from './lifecycle.js';
+import { podEnvironment, podHostPorts } from './pod-payments.js';
 import { podFirewall, registryPolicyFor } from './sandbox.js';
 
 /** A peer's answer (its /info, its peer list) is read up to this size; 1,000 URIs fit easily. */
@@ -85,7 +86,8 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     (opened) => opened.close(),
   );
   // Before the first pod runs; left in place when codiusd stops, since pods keep running.
-  const firewallCheck = await podFirewall(context);
+  const firewallCheck = await podFirewall(context, podHostPorts(context));
+  const hostEnvironment = podEnvironment(context, base.hostSecret);
   const directory = createPodDirectory();
   const pods = createPodManager({
     store: base.store,
@@ -96,6 +98,7 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     publicUri: config.publicUri,
     reconcileIntervalMs: config.runtime.reconcileIntervalMs,
     reconcileGuards: firewallCheck ? [firewallCheck] : [],
+    ...(hostEnvironment ? { hostEnvironment } : {}),
     imageRetentionMs: config.sandbox.imageRetentionMs,
   });
   // Recovers paid pods and removes orphans before serving; runtime trouble is retried in the background.

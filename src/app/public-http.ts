@@ -9,6 +9,8 @@ import { createPodProxy, type PodProxy } from '../proxy/pod-proxy.js';
 import { cachedUntilWrite } from '../store/store.js';
 import type { IlpAndPayments, PhaseContext, RuntimeAndPods, StoreAndSecret } from './phases.js';
 import type { PeerNetwork } from '../peers/peer-network.js';
+import type { HostAsset, ManifestHash } from '../domain/types.js';
+import type { PodPayments } from './pod-payments.js';
 
 /** The public listener once it listens. */
 export interface PublicHttp {
@@ -20,6 +22,7 @@ export interface PublicHttpInputs {
   base: StoreAndSecret;
   pods: RuntimeAndPods;
   money: IlpAndPayments;
+  podMoney: PodPayments | undefined;
   peers: PeerNetwork;
 }
 
@@ -45,6 +48,16 @@ async function stopListening(
   } finally {
     clearTimeout(deadline);
   }
+}
+
+/** A pod's ILP balance as GET /pods shows it: base units, with the asset (zero before any payment). */
+function podBalanceOf(podMoney: PodPayments, hostAsset: () => HostAsset | null) {
+  return async (hash: ManifestHash) => {
+    const account = await podMoney.balances.get(hash);
+    const asset = account?.asset ?? podMoney.connector.asset() ?? hostAsset();
+    if (!asset) return null;
+    return { amount: (account?.balance ?? 0n).toString(), assetCode: asset.code, assetScale: asset.scale };
+  };
 }
 
 /** The public port: the pod proxy in front of the API routes, drained gracefully on stop. */
@@ -112,6 +125,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       receiver,
       peers: { listUris: () => store.peers.listUris(), offer: (uris) => inputs.peers.offer(uris) },
       registries: inputs.pods.registries,
+      ...(inputs.podMoney ? { podBalance: podBalanceOf(inputs.podMoney, () => link.asset()) } : {}),
     },
   );
   const drain = createConnectionDrain(server.listener);

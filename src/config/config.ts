@@ -55,6 +55,8 @@ export interface Config {
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
   ilp: { plugin: string; credentials: Record<string, unknown> | null; btpServer: string | null };
+  /** Pods' own ILP accounts through the connector inside codiusd. */
+  podIlp: { enabled: boolean; port: number; spread: number };
 }
 
 /** A configuration error: one line naming the variable and what it expects. */
@@ -199,6 +201,11 @@ export function loadConfig(env: Env): Config {
     admin,
     logLevel: (read(env, 'CODIUS_LOG_LEVEL') as LogLevel | undefined) ?? 'info',
     shutdownTimeoutMs: Math.round((readNumber(env, 'CODIUS_SHUTDOWN_TIMEOUT') ?? 10) * 1000),
+    podIlp: {
+      enabled: readBoolean(env, 'CODIUS_POD_ILP') ?? true,
+      port: readNumber(env, 'CODIUS_POD_ILP_PORT') ?? 7768,
+      spread: readNumber(env, 'CODIUS_POD_ILP_SPREAD') ?? 0,
+    },
     ilp: {
       plugin: readString(env, 'ILP_PLUGIN') ?? 'ilp-plugin-btp',
       credentials: (read(env, 'ILP_CREDENTIALS') as Record<string, unknown> | undefined) ?? null,

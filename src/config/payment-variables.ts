@@ -1,9 +1,31 @@
 import Joi from 'joi';
-import { decimal, json } from './schemas.js';
+import { bool, decimal, json, port } from './schemas.js';
 import type { VariableSpec } from './variables.js';
 
 /** Prices, payments and the ILP provider they arrive through. */
 export const PAYMENT_VARIABLES: readonly VariableSpec[] = [
+  {
+    name: 'CODIUS_POD_ILP',
+    schema: bool,
+    expected: 'true or false',
+    defaultText: 'true',
+    description:
+      'Every pod gets an ILP account of its own through a connector inside codiusd (Podman runtime), with ILP_PLUGIN and ILP_CREDENTIALS set in its containers.',
+  },
+  {
+    name: 'CODIUS_POD_ILP_PORT',
+    schema: port,
+    expected: 'a TCP port number from 1 to 65535',
+    defaultText: '7768',
+    description: "Port of the pods' BTP endpoint, on the pod network's gateway address (never the wildcard).",
+  },
+  {
+    name: 'CODIUS_POD_ILP_SPREAD',
+    schema: Joi.number().min(0).max(0.5),
+    expected: 'a fraction from 0 to 0.5, e.g. 0.002',
+    defaultText: '0 (no fee)',
+    description: "The connector's fee on what pods send and receive.",
+  },
   {
     name: 'CODIUS_COST_PER_MONTH',
     schema: decimal,

@@ -10,7 +10,7 @@ import { paymentsPlugin } from './plugins/payments.js';
 import { infoRoutes } from './routes/info.js';
 import { peerRoutes, type PeerListing } from './routes/peers.js';
 import { podLogRoutes } from './routes/pod-logs.js';
-import { podRoutes } from './routes/pods.js';
+import { podRoutes, type PodRoutesDependencies } from './routes/pods.js';
 import { statusPageRoutes } from './routes/status-page.js';
 import { versionRoutes } from './routes/version.js';
 import { createHttpServer } from './server.js';
@@ -37,6 +37,8 @@ export interface PublicApiServices {
   receiver: PaymentReceiver;
   peers: PeerListing;
   registries: RegistryPolicy;
+  /** A pod's own ILP balance, when pods have accounts. */
+  podBalance?: PodRoutesDependencies['podBalance'];
 }
 
 /**
@@ -72,6 +74,7 @@ export async function createPublicApi(
         capacity: services.capacity,
         billing: services.billing,
         registries: services.registries,
+        ...(services.podBalance ? { podBalance: services.podBalance } : {}),
       },
     ),
     ...podLogRoutes(services.pods),

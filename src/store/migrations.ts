@@ -85,6 +85,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX images_by_last_use ON images (last_used_at);
     `,
   },
+  {
+    version: 5,
+    name: "pods' own ILP accounts: what each manifest's pod holds, kept after it expires",
+    sql: `
+      CREATE TABLE pod_accounts (
+        hash        TEXT PRIMARY KEY,
+        balance     TEXT NOT NULL,     -- integer in base units, never negative; may exceed 2^53
+        asset_code  TEXT NOT NULL,
+        asset_scale INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

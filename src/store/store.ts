@@ -7,6 +7,7 @@ import { createKeyValueRepository, type KeyValueRepository } from './repositorie
 import { createLedgerRepository, type LedgerRepository } from './repositories/ledger.js';
 import { createManifestRepository, type ManifestRepository } from './repositories/manifests.js';
 import { createPeerRepository, type PeerRepository } from './repositories/peers.js';
+import { createPodAccountRepository, type PodAccountRepository } from './repositories/pod-accounts.js';
 import { createPodRepository, type PodRepository } from './repositories/pods.js';
 
 /** The repositories, bound either to the database or to one open transaction. */
@@ -17,6 +18,7 @@ export interface Repositories {
   peers: PeerRepository;
   ledger: LedgerRepository;
   images: ImageRepository;
+  podAccounts: PodAccountRepository;
   /**
    * Runs `callback` once the writes made through these repositories are committed: at once outside a
    * transaction, after COMMIT inside one, never when it rolls back. Lets a module keep memory in step
@@ -68,6 +70,7 @@ function bind(db: SqlExecutor, now: () => number, afterCommit: (callback: () => 
     peers: createPeerRepository(db, now),
     ledger: createLedgerRepository(db, now),
     images: createImageRepository(db, now),
+    podAccounts: createPodAccountRepository(db, now),
   };
 }
 

@@ -6,8 +6,10 @@ import { createApp, type App } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { HostInfo, Manifest } from '../../src/domain/types.js';
 import { createConnection } from 'ilp-protocol-stream';
+import { fetch as fetchIldcp } from 'ilp-protocol-ildcp';
 import { createIlpLink } from '../../src/ilp/link.js';
 import { createIlpPlugin } from '../../src/ilp/plugin.js';
+import { podIlpEnvironment } from '../../src/connector/pod-connector.js';
 import { fixIlpProtocolStream } from '../../src/ilp/stream-compat.js';
 import { isCodiusError } from '../../src/domain/errors.js';
 import { createPaymentReceiver } from '../../src/payments/receiver.js';
@@ -21,6 +23,17 @@ import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 
+const IlpPacket = createRequire(import.meta.url)('ilp-packet') as {
+  serializeIlpPrepare(p: {
+    amount: string;
+    destination: string;
+    executionCondition: Buffer;
+    expiresAt: Date;
+    data: Buffer;
+  }): Buffer;
+  serializeIlpFulfill(f: { fulfillment: Buffer; data: Buffer }): Buffer;
+  deserializeIlpPacket(b: Buffer): { type: number; data: { code?: string } };
+};
 const podmanFixture = await setupPodman();
 const moneyd = await setupMoneyd();
 
@@ -161,7 +174,76 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
       string,
       unknown
     >;
-    assert.deepEqual(shown, { url: body.url, manifestHash: hash, expiry: body.expiry, manifest });
+    // The original's fields, plus the pod's own ILP account (new: nothing in it yet).
+    assert.deepEqual(shown, {
+      url: body.url,
+      manifestHash: hash,
+      expiry: body.expiry,
+      manifest,
+      ilpBalance: { amount: '0', assetCode: 'XRP', assetScale: 9 },
+    });
+  });
+
+  it("opens a pod's own ILP account to the holder of its pod secret: credits, debits, no overdraft", async () => {
+    const manifest = webManifest('pod-account');
+    const hash = hashManifest(manifest);
+    assert.equal((await upload600(manifest)).status, 200);
+    const { secret } = await loadOrCreateHostSecret(host.root);
+    const gateway = podmanFixture.subnet.replace(/\.0\/\d+$/, '.1');
+    const env = podIlpEnvironment(secret, { host: gateway, port: 7768 })(hash);
+    // The test stands in for the pod: the web image knows nothing of ILP.
+    const podSide = createIlpPlugin({
+      plugin: 'ilp-plugin-btp',
+      credentials: JSON.parse(env.find((v) => v.name === 'ILP_CREDENTIALS')?.value ?? '{}') as Record<
+        string,
+        unknown
+      >,
+      btpServer: null,
+    });
+    after(() => podSide.disconnect().catch(() => undefined));
+    await podSide.connect();
+    // Plain ILP packets, so every amount is exact: the pod fulfills what it is sent with a known preimage.
+    const fulfillment = randomBytes(32);
+    const condition = createHash('sha256').update(fulfillment).digest();
+    podSide.registerDataHandler(() =>
+      Promise.resolve(IlpPacket.serializeIlpFulfill({ fulfillment, data: Buffer.alloc(0) })),
+    );
+    const podAddress = (await fetchIldcp((data: Buffer) => podSide.sendData(data))).clientAddress;
+    assert.match(podAddress, /^private\.moneyd\.local\.[^.]+\.pods\.[A-Za-z0-9_-]{43}$/);
+    const outside = createIlpPlugin({
+      plugin: 'ilp-plugin-btp',
+      credentials: testBtpCredentials(),
+      btpServer: null,
+    });
+    after(() => outside.disconnect().catch(() => undefined));
+    await outside.connect();
+    outside.registerDataHandler(() =>
+      Promise.resolve(IlpPacket.serializeIlpFulfill({ fulfillment, data: Buffer.alloc(0) })),
+    );
+    const outsideAddress = (await fetchIldcp((data: Buffer) => outside.sendData(data))).clientAddress;
+    const prepare = (amount: number, destination: string) =>
+      IlpPacket.serializeIlpPrepare({
+        amount: String(amount),
+        destination,
+        executionCondition: condition,
+        expiresAt: new Date(Date.now() + 10_000),
+        data: Buffer.alloc(0),
+      });
+    const typeOf = (response: Buffer) => IlpPacket.deserializeIlpPacket(response).type;
+    const balance = async () =>
+      (
+        (await (await fetch(`${host.url}/pods?manifestHash=${hash}`)).json()) as {
+          ilpBalance: { amount: string };
+        }
+      ).ilpBalance.amount;
+
+    assert.equal(typeOf(await outside.sendData(prepare(1234, podAddress))), 13, 'paid from outside');
+    assert.equal(await balance(), '1234');
+    assert.equal(typeOf(await podSide.sendData(prepare(234, outsideAddress))), 13, 'the pod pays');
+    assert.equal(await balance(), '1000');
+    const refused = IlpPacket.deserializeIlpPacket(await podSide.sendData(prepare(1001, outsideAddress)));
+    assert.deepEqual([refused.type, refused.data.code], [14, 'T04']);
+    assert.equal(await balance(), '1000');
   });
 
   it('works with the real ilp-fetch 1.4.0 for upload and extend (PUT)', async () => {

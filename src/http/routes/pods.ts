@@ -25,6 +25,10 @@ export interface PodRoutesDependencies {
   billing: BillingService;
   /** Where images may be pulled from; checked before any money is asked for. */
   registries: RegistryPolicy;
+  /** A pod's own ILP balance (base units, with the asset), when pods have accounts. */
+  podBalance?: (
+    hash: ManifestHash,
+  ) => Promise<{ amount: string; assetCode: string; assetScale: number } | null>;
 }
 
 /** `https://host:port` → `https://<hash>.host:port/` (WHATWG serialisation, so always a trailing slash). */
@@ -157,11 +161,13 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
         const record = await pods.get(hash);
         const manifest = record ? await pods.manifest(hash) : undefined;
         if (!record || !manifest) throw new CodiusError('manifest_not_found', { hash });
+        const ilpBalance = await deps.podBalance?.(hash);
         return {
           url: podUrl(options.publicUri, hash),
           manifestHash: hash,
           expiry: new Date(record.expiresAt).toISOString(),
           manifest,
+          ...(ilpBalance ? { ilpBalance } : {}),
         };
       },
     },

@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createPodBalances, type PodBalances } from '../connector/pod-balances.js';
+import {
+  connectorParentSettings,
+  createPodConnector,
+  podIlpEnvironment,
+  type PodConnector,
+} from '../connector/pod-connector.js';
+import type { EnvVar, ManifestHash } from '../domain/types.js';
+import type { PortRule } from '../net/port-list.js';
+import type { PodManager } from '../pods/pod-manager.js';
+import { podmanNetwork } from '../runtime/registry.js';
+import type { PhaseContext, StoreAndSecret } from './phases.js';
+
+/** Where the original's moneyd sidecars (hyperd) reach the host: an address on a bridge of codiusd's. */
+const HYPERD_UPLINK = { host: '169.254.77.68', bridge: 'codius0' };
+
+/** The pods' ILP endpoint for this runtime: the Podman network's gateway, or the original's uplink. */
+function endpointOf({ config }: PhaseContext): { host: string; port: number } {
+  const host =
+    config.runtime.kind === 'podman' ? podmanNetwork(config.runtime.podman).gateway : HYPERD_UPLINK.host;
+  return { host, port: config.podIlp.port };
+}
+
+const podIlpOn = ({ config }: PhaseContext): boolean =>
+  config.podIlp.enabled && !(config.runtime.kind === 'hyperd' && config.runtime.hyperd.noop);
+
+/** The port pods may reach on this host (the firewall opens exactly it). */
+export function podHostPorts(context: PhaseContext): PortRule[] {
+  return podIlpOn(context) ? [{ port: context.config.podIlp.port, protocol: 'tcp' }] : [];
+}
+
+/**
+ * What each container is given to reach its pod's account; none under hyperd, whose moneyd sidecar is
+ * what the pod's apps use (as in the original).
+ */
+export function podEnvironment(
+  context: PhaseContext,
+  hostSecret: Buffer,
+): ((hash: ManifestHash) => EnvVar[]) | undefined {
+  if (!podIlpOn(context) || context.config.runtime.kind !== 'podman') return undefined;
+  return podIlpEnvironment(hostSecret, endpointOf(context));
+}
+
+export interface PodPayments {
+  connector: PodConnector;
+  balances: PodBalances;
+}
+
+/** The original created the sidecars' uplink bridge and address itself; so does codiusd, best effort. */
+async function hyperdUplink(): Promise<void> {
+  const ip = (...args: string[]) => promisify(execFile)('ip', args).catch(() => undefined);
+  await ip('link', 'add', 'name', HYPERD_UPLINK.bridge, 'type', 'bridge');
+  await ip('link', 'set', HYPERD_UPLINK.bridge, 'up');
+  await ip('addr', 'add', `${HYPERD_UPLINK.host}/32`, 'dev', HYPERD_UPLINK.bridge);
+}
+
+/** Pods' own ILP accounts: the connector inside codiusd, started after the host's own ILP link. */
+export async function podPayments(
+  context: PhaseContext,
+  base: StoreAndSecret,
+  pods: PodManager,
+): Promise<PodPayments | undefined> {
+  const { lifecycle, config, logger } = context;
+  if (!podIlpOn(context)) return undefined;
+  const parent = connectorParentSettings(config.ilp);
+  if (!parent) {
+    logger.warn(
+      { plugin: config.ilp.plugin },
+      'pods get no ILP accounts: the connector needs a BTP account of its own at the ILP provider',
+    );
+    return undefined;
+  }
+  if (config.runtime.kind === 'hyperd' && !config.dev) await hyperdUplink();
+  const { store } = base;
+  const balances = createPodBalances(store);
+  const connector = createPodConnector({
+    parent,
+    endpoint: endpointOf(context),
+    hostSecret: base.hostSecret,
+    spread: config.podIlp.spread,
+    balances,
+    knownPods: async () => [
+      ...new Set([
+        ...(await store.pods.list()).map((p) => p.hash),
+        ...(await store.podAccounts.list()).map((a) => a.hash),
+      ]),
+    ],
+    logger: logger.child({ component: 'pod-ilp' }),
+  });
+  await lifecycle.start(
+    'pod connector',
+    () => connector.start(),
+    () => connector.stop(),
+  );
+  pods.onPodStarted((event) => connector.podStarted(event.record.hash));
+  return { connector, balances };
+}

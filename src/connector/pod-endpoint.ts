@@ -1,0 +1,84 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../logger.js';
+
+/** While the address cannot be bound yet (no bridge), binding is tried again this often. */
+const RETRY_MS = 2_000;
+
+/**
+ * The port pods reach the connector on, bound to one address of the host (the pod network's gateway),
+ * never the wildcard: the ILP provider listens on the same port number on loopback. The bridge that
+ * carries the gateway may not exist while no pod runs, so binding is retried until it does (and at once
+ * when asked, e.g. when a pod starts). Once bound, the socket keeps working across bridge restarts.
+ */
+export interface PodEndpoint {
+  start(): void;
+  /** Tries to bind now if not bound yet. */
+  poke(): void;
+  /** `host:port` once bound. */
+  bound(): string | null;
+  stop(): Promise<void>;
+}
+
+export function createPodEndpoint(options: {
+  host: string;
+  port: number;
+  onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  logger: Logger;
+}): PodEndpoint {
+  const { host, port, logger } = options;
+  let server: Server | undefined;
+  let listening = false;
+  let binding = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let warned = false;
+  /** Upgraded (BTP) connections, which the HTTP server no longer tracks. */
+  const sockets = new Set<Duplex>();
+
+  function bind(): void {
+    if (stopped || listening || binding) return;
+    binding = true;
+    clearTimeout(timer);
+    const candidate = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('BTP over WebSocket only\n');
+    });
+    candidate.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      options.onUpgrade(req, socket, head);
+    });
+    candidate.once('error', (error: NodeJS.ErrnoException) => {
+      binding = false;
+      if (error.code !== 'EADDRNOTAVAIL' || !warned) {
+        logger.info({ host, port, code: error.code }, 'pod ILP endpoint not bound yet; retrying');
+        warned = true;
+      }
+      if (!stopped) timer = setTimeout(bind, RETRY_MS);
+    });
+    candidate.listen(port, host, () => {
+      binding = false;
+      listening = true;
+      server = candidate;
+      candidate.on('error', (error) => logger.error({ err: error }, 'pod ILP endpoint failed'));
+      logger.info({ host, port }, 'pod ILP endpoint listening');
+    });
+  }
+
+  return {
+    start: bind,
+    poke: bind,
+    bound: () => (listening ? `${host}:${port}` : null),
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      if (!server) return;
+      const closing = server;
+      server = undefined;
+      closing.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    },
+  };
+}
