@@ -174,29 +174,35 @@ export async function setupPodman(): Promise<PodmanFixture> {
   const network = `ct${randomBytes(3).toString('hex')}`;
   const subnet = `10.89.${200 + Math.floor(Math.random() * 40)}.0/24`;
   const hostIds: string[] = [];
+  const podsOf = async (hostId: string): Promise<string[]> =>
+    (await podman(['pod', 'ps', '-q', '--filter', `label=${LABEL_HOST}=${hostId}`])).split('\n').filter(Boolean);
   const removePodsOf = async (hostId: string): Promise<void> => {
-    const ids = (await podman(['pod', 'ps', '-q', '--filter', `label=${LABEL_HOST}=${hostId}`]))
-      .split('\n')
-      .filter(Boolean);
-    // Podman 4.3 may race its own unmount of /dev/shm of a pod with a user namespace: try again shortly.
-    for (let attempt = 1; ids.length > 0; attempt += 1) {
+    // Podman 4.3 may race its own unmount of /dev/shm of a pod with a user namespace and fail after it
+    // removed the containers, leaving an empty pod: list again and retry until none is left.
+    for (let attempt = 1; ; attempt += 1) {
+      const ids = await podsOf(hostId);
+      if (ids.length === 0) return;
       try {
         await podman(['pod', 'rm', '--force', ...ids]);
-        return;
       } catch (error) {
-        if (attempt >= 5 || !/device or resource busy/.test(String(error))) throw error;
-        await sleep(200 * attempt);
+        if (attempt >= 10) throw error;
+        await sleep(Math.min(1_000, 200 * attempt));
       }
     }
   };
-  // One cleanup, in dependency order: pods use the network and the images.
+  // One cleanup, in dependency order: pods use the network and the images. The API service stops first:
+  // a daemon or app of the test file whose own cleanup runs later can then create no pod behind it.
   after(async () => {
-    for (const hostId of hostIds) await removePodsOf(hostId).catch(() => undefined);
+    client.close();
+    await service.stop();
+    for (const hostId of hostIds) {
+      await removePodsOf(hostId).catch((error: unknown) => {
+        process.stderr.write(`could not remove the pods of ${hostId}: ${String(error)}\n`);
+      });
+    }
     await podman(['network', 'rm', '--force', network]).catch(() => undefined);
     // The pod firewall a daemon of this file applied to the network stays after the daemon: remove it.
     await run('nft', ['delete', 'table', 'inet', firewallTableName(network)]).catch(() => undefined);
-    client.close();
-    await service.stop();
     await podman(['rmi', '--force', '--ignore', localImage, ...pushed]).catch(() => undefined);
   });
 
