@@ -2,7 +2,9 @@ import type { Config } from '../config/config.js';
 import { realMachine, type MachineProbe } from '../host/host-info.js';
 import type { Logger } from '../logger.js';
 import { RUNTIME_DRIVERS, type RuntimeDrivers } from '../runtime/registry.js';
+import { createHostMetrics, lateBoundSources } from '../metrics/host-metrics.js';
 import { createLifecycle } from './lifecycle.js';
+import { adminListener, hostSelfTest, metricsSources } from './operations.js';
 import { ilpAndPayments, peerNetwork, runtimeAndPods, storeAndSecret, type PhaseContext } from './phases.js';
 import { podPayments } from './pod-payments.js';
 import { publicHttp, type PublicHttp } from './public-http.js';
@@ -26,17 +28,19 @@ export interface App {
 
 /**
  * Composition root. The start reads as its phases: the store and secret, the runtime and pods, ILP and
- * payments, pods' own ILP accounts, the peer network, the public port. Each phase registers its components with the lifecycle,
+ * payments, pods' own ILP accounts, the peer network, the public port, the admin listener and the self test. Each phase registers its components with the lifecycle,
  * which stops them in reverse order, so adding a component is one registration where it is built.
  */
 export function createApp({ config, logger, machine = realMachine, runtimeDrivers }: AppDependencies): App {
   const lifecycle = createLifecycle(logger);
+  const figures = lateBoundSources();
   const context: PhaseContext = {
     lifecycle,
     config,
     logger,
     machine,
     runtimeDrivers: runtimeDrivers ?? RUNTIME_DRIVERS,
+    metrics: createHostMetrics(figures.sources),
   };
   let listening: PublicHttp | undefined;
 
@@ -48,7 +52,18 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
         const money = await ilpAndPayments(context, base);
         const podMoney = await podPayments(context, base, pods.pods);
         const peers = await peerNetwork(context, base);
-        listening = await publicHttp(context, { base, pods, money, podMoney, peers });
+        const inputs = { base, pods, money, podMoney, peers };
+        const selfTest = hostSelfTest(context, inputs);
+        figures.bind(metricsSources(inputs, selfTest));
+        listening = await publicHttp(context, { ...inputs, selfTest });
+        await adminListener(context, inputs, selfTest);
+        if (selfTest) {
+          await lifecycle.start(
+            'self test',
+            () => selfTest.start(),
+            () => selfTest.stop(),
+          );
+        }
       } catch (error) {
         await lifecycle.stopAll();
         throw error;

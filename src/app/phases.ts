@@ -1,5 +1,8 @@
 import type { Config } from '../config/config.js';
 import type { MachineProbe } from '../host/host-info.js';
+import { loadPriceSetting, type PriceSetting } from '../host/price-setting.js';
+import type { HostMetrics } from '../metrics/host-metrics.js';
+import { meteredRuntime } from '../metrics/metered-runtime.js';
 import { createIlpLink, type IlpLink } from '../ilp/link.js';
 import { isListening, isMoneydLocalEndpoint, startEmbeddedMoneyd } from '../ilp/moneyd-local.js';
 import { btpEndpoint, createIlpPlugin, type IlpSettings } from '../ilp/plugin.js';
@@ -34,6 +37,8 @@ export interface PhaseContext {
   machine: MachineProbe;
   /** The runtime drivers CODIUS_RUNTIME chooses from. */
   runtimeDrivers: RuntimeDrivers;
+  /** Where every component reports what it does (served on the admin listener's /metrics). */
+  metrics: HostMetrics;
 }
 
 export interface StoreAndSecret {
@@ -63,13 +68,16 @@ export interface RuntimeAndPods {
   directory: PodDirectory;
   pods: PodManager;
   registries: RegistryPolicy;
+  /** Images this host imported itself (the self test's), by reference: allowed without a registry. */
+  localImages: Set<string>;
 }
 
 /** The container runtime and the pods on it, reconciled with the store before anything is served. */
 export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret): Promise<RuntimeAndPods> {
   const { lifecycle, config, logger } = context;
-  const registries = registryPolicyFor(context);
-  const runtime = await lifecycle.start(
+  const localImages = new Set<string>();
+  const registries = registryPolicyFor(context, (image) => localImages.has(image));
+  const opened = await lifecycle.start(
     'runtime',
     () =>
       openRuntime(
@@ -83,8 +91,9 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
         },
         context.runtimeDrivers,
       ),
-    (opened) => opened.close(),
+    (started) => started.close(),
   );
+  const runtime = meteredRuntime(opened, context.metrics);
   // Before the first pod runs; left in place when codiusd stops, since pods keep running.
   const firewallCheck = await podFirewall(context, podHostPorts(context));
   const hostEnvironment = podEnvironment(context, base.hostSecret);
@@ -107,7 +116,7 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     () => pods.start(),
     () => pods.stop(),
   );
-  return { runtime, directory, pods, registries };
+  return { runtime, directory, pods, registries, localImages };
 }
 
 /** Where the ILP provider is expected, for logs: never the credentials. */
@@ -144,6 +153,8 @@ export interface IlpAndPayments {
   link: IlpLink;
   receiver: PaymentReceiver;
   billing: BillingService;
+  /** The price per month, as configured or as last set through the admin API. */
+  price: PriceSetting;
 }
 
 /** The host's ILP connection, the STREAM receiver payers pay into, and billing over the ledger. */
@@ -170,13 +181,15 @@ export async function ilpAndPayments(context: PhaseContext, base: StoreAndSecret
     () => createPaymentReceiver({ link, logger: paymentsLogger }),
     (started) => started.close(),
   );
+  const price = await loadPriceSetting(base.store.kv, config.costPerMonth, paymentsLogger);
   const billing = createBillingService({
     ledger: base.store.ledger,
     asset: () => link.asset(),
-    costPerMonth: () => config.costPerMonth,
+    costPerMonth: () => price.current(),
     logger: paymentsLogger,
+    onPaymentEnded: (code, outcome, received) => context.metrics.paymentEnded(code, outcome, received),
   });
-  return { link, receiver, billing };
+  return { link, receiver, billing, price };
 }
 
 /** The Codius host network: bootstrap peers, discovery and revalidation. */

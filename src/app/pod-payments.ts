@@ -7,7 +7,7 @@ import {
   podIlpEnvironment,
   type PodConnector,
 } from '../connector/pod-connector.js';
-import type { EnvVar, ManifestHash } from '../domain/types.js';
+import type { EnvVar, HostAsset, ManifestHash } from '../domain/types.js';
 import type { PortRule } from '../net/port-list.js';
 import type { PodManager } from '../pods/pod-manager.js';
 import { podmanNetwork } from '../runtime/registry.js';
@@ -96,4 +96,14 @@ export async function podPayments(
   );
   pods.onPodStarted((event) => connector.podStarted(event.record.hash));
   return { connector, balances };
+}
+
+/** A pod's ILP balance as GET /pods shows it: base units, with the asset (zero before any payment). */
+export function podBalanceOf(podMoney: PodPayments, hostAsset: () => HostAsset | null) {
+  return async (hash: ManifestHash) => {
+    const account = await podMoney.balances.get(hash);
+    const asset = account?.asset ?? podMoney.connector.asset() ?? hostAsset();
+    if (!asset) return null;
+    return { amount: (account?.balance ?? 0n).toString(), assetCode: asset.code, assetScale: asset.scale };
+  };
 }

@@ -9,8 +9,9 @@ import { createPodProxy, type PodProxy } from '../proxy/pod-proxy.js';
 import { cachedUntilWrite } from '../store/store.js';
 import type { IlpAndPayments, PhaseContext, RuntimeAndPods, StoreAndSecret } from './phases.js';
 import type { PeerNetwork } from '../peers/peer-network.js';
-import type { HostAsset, ManifestHash } from '../domain/types.js';
-import type { PodPayments } from './pod-payments.js';
+import { podBalanceOf, type PodPayments } from './pod-payments.js';
+import type { SelfTest } from '../self-test/self-test.js';
+import { installSelfTestGate } from '../http/self-test-gate.js';
 
 /** The public listener once it listens. */
 export interface PublicHttp {
@@ -24,6 +25,7 @@ export interface PublicHttpInputs {
   money: IlpAndPayments;
   podMoney: PodPayments | undefined;
   peers: PeerNetwork;
+  selfTest: SelfTest | undefined;
 }
 
 /**
@@ -50,14 +52,16 @@ async function stopListening(
   }
 }
 
-/** A pod's ILP balance as GET /pods shows it: base units, with the asset (zero before any payment). */
-function podBalanceOf(podMoney: PodPayments, hostAsset: () => HostAsset | null) {
-  return async (hash: ManifestHash) => {
-    const account = await podMoney.balances.get(hash);
-    const asset = account?.asset ?? podMoney.connector.asset() ?? hostAsset();
-    if (!asset) return null;
-    return { amount: (account?.balance ?? 0n).toString(), assetCode: asset.code, assetScale: asset.scale };
-  };
+/** Uploads and extensions answered, by status class, for /metrics. */
+function countPodRequests(server: Server, context: PhaseContext): void {
+  server.events.on('response', (request) => {
+    if (request.path !== '/pods') return;
+    const kind = request.method === 'post' ? 'upload' : request.method === 'put' ? 'extension' : null;
+    if (kind === null) return;
+    const response = request.response as { statusCode?: number; output?: { statusCode: number } } | null;
+    const status = response?.output?.statusCode ?? response?.statusCode ?? 0;
+    context.metrics.podRequestAnswered(kind, status);
+  });
 }
 
 /** The public port: the pod proxy in front of the API routes, drained gracefully on stop. */
@@ -85,8 +89,8 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       peerUris: (limit) => store.peers.listUris(limit),
       asset: () => link.asset(),
       readyForUploads: () => pods.ready() && link.ready(),
-      selfTestSucceeded: () => false,
-      costPerMonth: () => config.costPerMonth,
+      selfTestSucceeded: () => inputs.selfTest?.stats().selfTestSuccess ?? false,
+      costPerMonth: () => inputs.money.price.current(),
     },
     machine,
   );
@@ -101,6 +105,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
         maxConnectionsPerPod: config.proxy.maxConnectionsPerPod,
         lookup: (hash) => directory.get(hash),
         logger: logger.child({ component: 'proxy' }),
+        onAnswered: (status, seconds) => context.metrics.proxyAnswered(status, seconds),
       }),
     (started) => started.close(),
   );
@@ -128,6 +133,12 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       ...(inputs.podMoney ? { podBalance: podBalanceOf(inputs.podMoney, () => link.asset()) } : {}),
     },
   );
+  countPodRequests(server, context);
+  // A production host takes no money before it has shown that it can serve what is paid for.
+  if (inputs.selfTest && !config.dev) {
+    const selfTest = inputs.selfTest;
+    installSelfTestGate(server, { stats: () => selfTest.stats(), bypassToken: selfTest.bypassToken });
+  }
   const drain = createConnectionDrain(server.listener);
   putPodProxyInFront(server.listener, proxy, drain);
   // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.

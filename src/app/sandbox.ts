@@ -9,8 +9,15 @@ import { createRegistryPolicy, type RegistryPolicy } from '../runtime/registry-p
 import type { PhaseContext } from './phases.js';
 
 /** Where this host's pods may pull images from: anywhere public, plus the operator's allowed registries. */
-export function registryPolicyFor({ config }: PhaseContext): RegistryPolicy {
-  return createRegistryPolicy({ allowPrivate: config.dev, allowed: config.sandbox.allowedRegistries });
+export function registryPolicyFor(
+  { config }: PhaseContext,
+  isLocalImage: (image: string) => boolean,
+): RegistryPolicy {
+  return createRegistryPolicy({
+    allowPrivate: config.dev,
+    allowed: config.sandbox.allowedRegistries,
+    isLocalImage,
+  });
 }
 
 /**

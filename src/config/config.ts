@@ -1,9 +1,12 @@
-import Joi from 'joi';
 import { parseAddressList, type AddressRule } from '../net/address-list.js';
 import { parsePortList, type PortRule } from '../net/port-list.js';
 import { DEFAULT_BLOCKED_PORTS } from '../firewall/policy.js';
 import type { OciRuntime, RuntimeSettings } from '../runtime/registry.js';
-import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES, type VariableSpec } from './variables.js';
+import { readOperations, type Operations } from './operations.js';
+import { ConfigError, read, readBoolean, readNumber, readString, type Env } from './read.js';
+import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES } from './variables.js';
+
+export { ConfigError } from './read.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -35,7 +38,7 @@ export interface Config {
     allowedRegistries: string[];
     imageRetentionMs: number;
   };
-  selfTest: { enabled: boolean; retries: number; intervalMs: number };
+  selfTest: Operations['selfTest'];
   quoteMode: 'free' | 'stream';
   payments: { timeoutMs: number; maxDurationSeconds: number };
   peers: {
@@ -51,52 +54,13 @@ export interface Config {
     timeoutMs: number;
     maxConnectionsPerPod: number;
   };
-  admin: { enabled: boolean; port: number };
+  admin: Operations['admin'];
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
   ilp: { plugin: string; credentials: Record<string, unknown> | null; btpServer: string | null };
   /** Pods' own ILP accounts through the connector inside codiusd. */
   podIlp: { enabled: boolean; port: number; spread: number };
 }
-
-/** A configuration error: one line naming the variable and what it expects. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function describeValue(spec: VariableSpec, raw: string): string {
-  if (spec.secret) return '(value hidden)';
-  const shown = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
-  return `got ${JSON.stringify(shown)}`;
-}
-
-/**
- * Reads one variable: unset and empty mean "use the default"; anything else must validate. The caller
- * states the type its variable's schema converts to.
- */
-function read(env: Env, name: string): unknown {
-  const spec = VARIABLES.find((v) => v.name === name);
-  if (!spec) throw new Error(`unknown configuration variable ${name}`);
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const result: Joi.ValidationResult<unknown> = spec.schema.validate(raw.trim(), { convert: true });
-  if (result.error) {
-    throw new ConfigError(name, `${name} must be ${spec.expected}; ${describeValue(spec, raw)}`);
-  }
-  return result.value;
-}
-
-const readBoolean = (env: Env, name: string): boolean | undefined => read(env, name) as boolean | undefined;
-const readNumber = (env: Env, name: string): number | undefined => read(env, name) as number | undefined;
-const readString = (env: Env, name: string): string | undefined => read(env, name) as string | undefined;
 
 function readRuntime(env: Env): RuntimeSettings {
   return {
@@ -150,16 +114,7 @@ export function loadConfig(env: Env): Config {
     readString(env, 'CODIUS_XRP_PER_MONTH') ??
     '10';
 
-  const admin = {
-    enabled: readBoolean(env, 'CODIUS_ADMIN_API') ?? false,
-    port: readNumber(env, 'CODIUS_ADMIN_PORT') ?? 3001,
-  };
-  if (admin.enabled && admin.port === port) {
-    throw new ConfigError(
-      'CODIUS_ADMIN_PORT',
-      `CODIUS_ADMIN_PORT must differ from CODIUS_PORT; both are ${port}`,
-    );
-  }
+  const { admin, selfTest } = readOperations(env, { port, dev });
 
   return {
     dev,
@@ -176,11 +131,7 @@ export function loadConfig(env: Env): Config {
     costPerMonth,
     runtime: readRuntime(env),
     sandbox: readSandbox(env),
-    selfTest: {
-      enabled: readBoolean(env, 'CODIUS_SELF_TEST') ?? !dev,
-      retries: readNumber(env, 'CODIUS_SELF_TEST_RETRIES') ?? 5,
-      intervalMs: Math.round((readNumber(env, 'CODIUS_SELF_TEST_INTERVAL') ?? 5) * 1000),
-    },
+    selfTest,
     quoteMode: (read(env, 'CODIUS_QUOTE_MODE') as 'free' | 'stream' | undefined) ?? 'free',
     payments: {
       timeoutMs: Math.round((readNumber(env, 'CODIUS_PAYMENT_TIMEOUT') ?? 60) * 1000),

@@ -64,20 +64,6 @@ export const HOST_VARIABLES: readonly VariableSpec[] = [
     description: 'Adds runningContracts (and peers on ?requestPeers=true) to GET /info.',
   },
   {
-    name: 'CODIUS_ADMIN_API',
-    schema: bool,
-    expected: 'true or false',
-    defaultText: 'false',
-    description: 'Serve the admin API on 127.0.0.1:CODIUS_ADMIN_PORT.',
-  },
-  {
-    name: 'CODIUS_ADMIN_PORT',
-    schema: port,
-    expected: 'a TCP port number from 1 to 65535, different from CODIUS_PORT',
-    defaultText: '3001',
-    description: 'Port of the admin API (loopback only).',
-  },
-  {
     name: 'CODIUS_LOG_LEVEL',
     schema: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     expected: 'one of fatal, error, warn, info, debug, trace, silent',
@@ -91,26 +77,5 @@ export const HOST_VARIABLES: readonly VariableSpec[] = [
     defaultText: '10',
     description:
       'On SIGTERM/SIGINT, how long in-flight requests may take to finish before their connections are closed.',
-  },
-  {
-    name: 'CODIUS_SELF_TEST',
-    schema: bool,
-    expected: 'true or false',
-    defaultText: 'true, false in dev mode',
-    description: 'Run the startup self test (upload, HTTP and WebSocket through the public URI).',
-  },
-  {
-    name: 'CODIUS_SELF_TEST_RETRIES',
-    schema: Joi.number().integer().min(0).max(1000),
-    expected: 'an integer from 0 to 1000',
-    defaultText: '5',
-    description: 'Attempts per self-test step.',
-  },
-  {
-    name: 'CODIUS_SELF_TEST_INTERVAL',
-    schema: Joi.number().greater(0).max(3600),
-    expected: 'a number of seconds in (0, 3600]',
-    defaultText: '5',
-    description: 'Seconds between self-test attempts.',
   },
 ];

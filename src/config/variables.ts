@@ -1,6 +1,7 @@
 import type Joi from 'joi';
 import { HOST_VARIABLES } from './host-variables.js';
 import { NETWORK_VARIABLES } from './network-variables.js';
+import { OPERATIONS_VARIABLES } from './operations-variables.js';
 import { PAYMENT_VARIABLES } from './payment-variables.js';
 import { RUNTIME_VARIABLES } from './runtime-variables.js';
 import { SANDBOX_VARIABLES } from './sandbox-variables.js';
@@ -40,4 +41,5 @@ export const VARIABLES: readonly VariableSpec[] = [
   ...SANDBOX_VARIABLES,
   ...PAYMENT_VARIABLES,
   ...NETWORK_VARIABLES,
+  ...OPERATIONS_VARIABLES,
 ];

@@ -56,6 +56,10 @@ export interface ErrorDetails {
   logs_pod_not_found: { hash: string };
   logs_not_allowed: { hash: string };
   logs_pod_stopped: { hash: string };
+  // The admin listener.
+  admin_unauthorized: Record<string, never>;
+  admin_pod_id_missing: Record<string, never>;
+  admin_config_invalid: { reason: string };
 }
 
 export type ErrorCode = keyof ErrorDetails;

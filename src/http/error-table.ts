@@ -132,6 +132,17 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     message: `pod manifest does not allow debugging. id=${hash}`,
   }),
   logs_pod_stopped: ({ hash }) => ({ status: 503, message: `pod has stopped. manifestHash=${hash}` }),
+  admin_unauthorized: () => ({
+    status: 401,
+    message: 'The admin API needs the admin token: Authorization: Bearer <CODIUS_ADMIN_TOKEN>',
+    headers: { 'WWW-Authenticate': 'Basic realm="codiusd admin", charset="UTF-8"' },
+  }),
+  admin_pod_id_missing: () => ({ status: 400, message: 'missing manifestHash' }),
+  admin_config_invalid: ({ reason }) => ({
+    status: 400,
+    message: 'Invalid request payload',
+    extra: { reason },
+  }),
 };
 
 /** How `error` is answered. */

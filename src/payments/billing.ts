@@ -72,6 +72,8 @@ export interface BillingOptions {
   /** Whole units of the host asset per 2,628,000 s, exact decimal (may change at run time). */
   costPerMonth(): string;
   logger: Logger;
+  /** Told of every payment that ended: complete, or short (what arrived is kept as credit). */
+  onPaymentEnded?: (assetCode: string, outcome: 'complete' | 'short', received: bigint) => void;
 }
 
 type BookingState = 'open' | 'paid' | 'unserved';
@@ -145,6 +147,7 @@ export function createBillingService(options: BillingOptions): BillingService {
       payTokenHash: payTokenHash(collected.payToken),
     };
     const fields = { hash, received: collected.received.toString(), asset: free.asset.code };
+    options.onPaymentEnded?.(free.asset.code, collected.complete ? 'complete' : 'short', collected.received);
     if (collected.complete) {
       logger.info(fields, 'payment received');
       return payment;

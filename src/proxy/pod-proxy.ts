@@ -22,6 +22,8 @@ export interface PodProxyOptions {
   /** The pod records in memory (the pod manager keeps them in sync with the store). */
   lookup: (hash: ManifestHash) => PodRecord | undefined;
   logger: Logger;
+  /** Told of every answered pod request: its status and seconds from request to the end of the response. */
+  onAnswered?: (status: number, seconds: number) => void;
   now?: () => number;
 }
 
@@ -82,6 +84,11 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
   function handleRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): boolean {
     const hash = router.podHashOf(req.headers.host);
     if (hash === null) return false;
+    const onAnswered = options.onAnswered;
+    if (onAnswered) {
+      const started = performance.now();
+      res.once('finish', () => onAnswered(res.statusCode, (performance.now() - started) / 1000));
+    }
     const routed = router.route(req, hash, false);
     if (!routed.ok) {
       sendError(res, routed.status, routed.message, {

@@ -25,6 +25,18 @@ export interface LogOptions {
   signal: AbortSignal;
 }
 
+/** An image codiusd makes itself (the self test's), from a root filesystem tarball. */
+export interface LocalImageSource {
+  /** Repository name, e.g. `localhost/codiusd-self-test`. */
+  name: string;
+  /** Tag naming the content, so an image already imported is reused. */
+  tag: string;
+  /** The command of the image. */
+  cmd: string[];
+  /** The root filesystem as a tar stream; only read when the image is not there yet. */
+  rootfsTar(): Readable;
+}
+
 /**
  * The narrow interface the lifecycle manager drives. Every call is idempotent where that makes sense:
  * deleting a pod that is already gone succeeds, and `runPod` replaces a leftover pod of the same hash.
@@ -48,6 +60,11 @@ export interface PodRuntime {
   removeImage(image: string): Promise<'removed' | 'missing' | 'in-use'>;
   /** Opens the logs of every container of the pod; null when the runtime has no such pod. */
   openLogs(hash: ManifestHash, options: LogOptions): Promise<ContainerLogSource[] | null>;
+  /**
+   * Imports an image built on this host and returns its reference by digest (`name@sha256:…`), which
+   * manifests can use. Runtimes that cannot take local images lack it.
+   */
+  importImage?(source: LocalImageSource): Promise<string>;
   /** Releases connections and any process the driver started. Pods keep running. */
   close(): Promise<void>;
 }

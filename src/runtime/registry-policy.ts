@@ -41,6 +41,8 @@ export interface RegistryPolicyOptions {
   /** Registry hosts allowed by name (`host` or `host:port`, lower case) whatever their addresses. */
   allowed: readonly string[];
   lookup?: (host: string) => Promise<string[]>;
+  /** Images this host imported itself (the self test's), allowed by exact reference: nothing is pulled. */
+  isLocalImage?: (image: string) => boolean;
 }
 
 const resolveAll = async (host: string): Promise<string[]> =>
@@ -56,7 +58,7 @@ export function createRegistryPolicy(options: RegistryPolicyOptions): RegistryPo
 
   return {
     async check(image) {
-      if (options.allowPrivate) return;
+      if (options.allowPrivate || options.isLocalImage?.(image)) return;
       const registry = registryOf(image);
       if (allowed.has(registry) || allowed.has(hostOf(registry))) return;
       const host = hostOf(registry);

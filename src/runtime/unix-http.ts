@@ -10,6 +10,8 @@ export interface UnixRequest {
   path: string;
   /** Sent as JSON when present. */
   json?: unknown;
+  /** A streamed body of another type (an image tarball), instead of JSON. */
+  raw?: { body: Readable; contentType: string };
   /** Deadline for the whole exchange, headers and body: the call fails when it passes. */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -76,12 +78,13 @@ export function createUnixHttpClient(socketPath: string, defaultTimeoutMs = 30_0
   }
 
   function send(pool: Pool, request: UnixRequest, signal: AbortSignal | undefined) {
-    const body = request.json === undefined ? undefined : JSON.stringify(request.json);
+    const body = request.raw?.body ?? (request.json === undefined ? undefined : JSON.stringify(request.json));
+    const contentType = request.raw?.contentType ?? 'application/json';
     return pool.request({
       method: request.method,
       path: request.path,
       // Both hyperd and libpod ignore Host; undici sends `localhost` from the origin.
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? {} : { 'content-type': contentType },
       ...(body === undefined ? {} : { body }),
       ...(signal ? { signal } : {}),
     });

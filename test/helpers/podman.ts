@@ -175,7 +175,9 @@ export async function setupPodman(): Promise<PodmanFixture> {
   const subnet = `10.89.${200 + Math.floor(Math.random() * 40)}.0/24`;
   const hostIds: string[] = [];
   const podsOf = async (hostId: string): Promise<string[]> =>
-    (await podman(['pod', 'ps', '-q', '--filter', `label=${LABEL_HOST}=${hostId}`])).split('\n').filter(Boolean);
+    (await podman(['pod', 'ps', '-q', '--filter', `label=${LABEL_HOST}=${hostId}`]))
+      .split('\n')
+      .filter(Boolean);
   const removePodsOf = async (hostId: string): Promise<void> => {
     // Podman 4.3 may race its own unmount of /dev/shm of a pod with a user namespace and fail after it
     // removed the containers, leaving an empty pod: list again and retry until none is left.

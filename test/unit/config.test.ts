@@ -39,7 +39,13 @@ describe('config', () => {
       podman: { socket: null, network: 'codius', subnet: '10.89.240.0/20', ociRuntime: 'runc' },
       hyperd: { socket: '/var/run/hyper.sock', noop: false },
     });
-    assert.deepEqual(config.selfTest, { enabled: true, retries: 5, intervalMs: 5000 });
+    assert.deepEqual(config.selfTest, {
+      enabled: true,
+      retries: 5,
+      intervalMs: 5000,
+      repeatMs: 3_600_000,
+      address: null,
+    });
     assert.equal(config.quoteMode, 'free');
     assert.deepEqual(config.payments, { timeoutMs: 60_000, maxDurationSeconds: 31_536_000 });
     assert.deepEqual(config.peers, {
@@ -57,7 +63,7 @@ describe('config', () => {
       timeoutMs: 300_000,
       maxConnectionsPerPod: 128,
     });
-    assert.deepEqual(config.admin, { enabled: false, port: 3001 });
+    assert.deepEqual(config.admin, { enabled: false, host: '127.0.0.1', port: 3001, token: null });
     assert.equal(config.logLevel, 'info');
     assert.equal(config.dev, false);
     assert.deepEqual(config.ilp, { plugin: 'ilp-plugin-btp', credentials: null, btpServer: null });
@@ -92,6 +98,8 @@ describe('config', () => {
       CODIUS_SELF_TEST: 'false',
       CODIUS_SELF_TEST_RETRIES: '0',
       CODIUS_SELF_TEST_INTERVAL: '0.5',
+      CODIUS_SELF_TEST_REPEAT: '0',
+      CODIUS_SELF_TEST_ADDRESS: '[::1]:8443',
       CODIUS_QUOTE_MODE: 'stream',
       CODIUS_PAYMENT_TIMEOUT: '1.5',
       CODIUS_MAX_DURATION: '86400',
@@ -105,6 +113,8 @@ describe('config', () => {
       CODIUS_PROXY_MAX_CONNECTIONS: '16',
       CODIUS_ADMIN_API: 'true',
       CODIUS_ADMIN_PORT: '8081',
+      CODIUS_ADMIN_BIND_IP: '10.0.0.5',
+      CODIUS_ADMIN_TOKEN: 'an-admin-token-of-some-length',
       CODIUS_LOG_LEVEL: 'debug',
       CODIUS_SHUTDOWN_TIMEOUT: '2.5',
       ILP_PLUGIN: 'ilp-plugin-btp',
@@ -126,7 +136,13 @@ describe('config', () => {
       podman: { socket: '/run/podman.sock', network: 'pods-1', subnet: '10.1.0.0/16', ociRuntime: 'runc' },
       hyperd: { socket: '/run/hyper.sock', noop: true },
     });
-    assert.deepEqual(config.selfTest, { enabled: false, retries: 0, intervalMs: 500 });
+    assert.deepEqual(config.selfTest, {
+      enabled: false,
+      retries: 0,
+      intervalMs: 500,
+      repeatMs: 0,
+      address: { host: '::1', port: 8443 },
+    });
     assert.equal(config.quoteMode, 'stream');
     assert.deepEqual(config.payments, { timeoutMs: 1500, maxDurationSeconds: 86_400 });
     assert.deepEqual(config.peers, {
@@ -145,7 +161,12 @@ describe('config', () => {
       timeoutMs: 2500,
       maxConnectionsPerPod: 16,
     });
-    assert.deepEqual(config.admin, { enabled: true, port: 8081 });
+    assert.deepEqual(config.admin, {
+      enabled: true,
+      host: '10.0.0.5',
+      port: 8081,
+      token: 'an-admin-token-of-some-length',
+    });
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.shutdownTimeoutMs, 2500);
     assert.deepEqual(config.ilp.credentials, { server: 'btp+ws://:s@localhost:7768' });
@@ -242,6 +263,19 @@ describe('config', () => {
       'ILP_CREDENTIALS',
     );
     assert.doesNotMatch(error.message, /hunter2/);
+  });
+
+  it('refuses an admin listener off loopback without a token, and never echoes the token', () => {
+    const base = { CODIUS_PUBLIC_URI: 'https://h.example', CODIUS_ADMIN_API: 'true' };
+    assert.throws(
+      () => loadConfig({ ...base, CODIUS_ADMIN_BIND_IP: '0.0.0.0' }),
+      (error: Error) => error instanceof ConfigError && /CODIUS_ADMIN_TOKEN too/.test(error.message),
+    );
+    assert.equal(loadConfig({ ...base, CODIUS_ADMIN_BIND_IP: '::1' }).admin.token, null);
+    assert.throws(
+      () => loadConfig({ ...base, CODIUS_ADMIN_TOKEN: 'short secret' }),
+      (error: Error) => /value hidden/.test(error.message) && !error.message.includes('short secret'),
+    );
   });
 
   it('rejects an admin port equal to the public port when the admin API is on', () => {

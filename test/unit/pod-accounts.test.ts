@@ -18,6 +18,7 @@ import { createIlpPlugin, type IlpPlugin } from '../../src/ilp/plugin.js';
 import { openStore } from '../../src/store/store.js';
 import { freePort } from '../helpers/daemon.js';
 import { capturingLogger } from '../helpers/logs.js';
+import { createHostMetrics, lateBoundSources } from '../../src/metrics/host-metrics.js';
 
 const requireHere = createRequire(import.meta.url);
 interface Prepare {
@@ -247,6 +248,7 @@ describe('pod payments phase', () => {
       logger: logs.logger,
       machine: { freeMemory: () => 1, totalMemory: () => 1, loadAverage: () => 0, uptime: () => 1 } as never,
       runtimeDrivers: {} as never,
+      metrics: createHostMetrics(lateBoundSources().sources),
     };
     return { context, logs };
   };

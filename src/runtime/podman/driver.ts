@@ -93,7 +93,7 @@ function isRunning(pod: PodInspect): boolean {
 export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
   const { client, network, hostId, hardening, logger } = options;
   const call = libpodCaller(client);
-  const images = createImagePuller(call, options.pullTimeoutMs, logger, options.registryPolicy);
+  const images = createImagePuller(client, options.pullTimeoutMs, logger, options.registryPolicy);
 
   async function inspectRaw(hash: ManifestHash): Promise<PodInspect | null> {
     const response = await call('GET', `/pods/${podName(hash)}/json`);
@@ -210,6 +210,7 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
       await images.pullImage(image);
     },
     removeImage: (image) => images.removeImage(image),
+    importImage: (source) => images.importImage(source),
     async openLogs(hash, { follow, signal }) {
       const pod = await inspectRaw(hash);
       if (!pod) return null;

@@ -1,14 +1,17 @@
 import type { Logger } from '../../logger.js';
 import { ImageUnavailableError, RuntimeApiError } from '../errors.js';
 import type { RegistryPolicy } from '../registry-policy.js';
-import type { UnixResponse } from '../unix-http.js';
-import { errorMessage, expectStatus, type LibpodCall } from './libpod.js';
+import type { LocalImageSource } from '../driver.js';
+import { parseJson, type UnixHttpClient, type UnixResponse } from '../unix-http.js';
+import { errorMessage, expectStatus, LIBPOD_API, libpodCaller } from './libpod.js';
 
 export interface ImagePuller {
   /** Makes the image available locally; true when it had to be pulled. One pull per reference at a time. */
   pullImage(image: string): Promise<boolean>;
   /** Removes a local image no container uses; what came of it. */
   removeImage(image: string): Promise<'removed' | 'missing' | 'in-use'>;
+  /** See PodRuntime.importImage. */
+  importImage(source: LocalImageSource): Promise<string>;
 }
 
 /**
@@ -30,11 +33,12 @@ export function shortPullReason(raw: string): string {
 
 /** The image side of the Podman driver: existence checks and pulls, with registry failures made plain. */
 export function createImagePuller(
-  call: LibpodCall,
+  client: UnixHttpClient,
   pullTimeoutMs: number,
   logger: Logger,
   policy?: RegistryPolicy,
 ): ImagePuller {
+  const call = libpodCaller(client);
   /** Pulls in flight by reference, so two pods with one image pull it once. */
   const pulls = new Map<string, Promise<void>>();
 
@@ -84,7 +88,36 @@ export function createImagePuller(
     logger.info({ image, ms: Date.now() - started }, 'pulled image');
   }
 
+  async function digestOf(reference: string): Promise<string | null> {
+    const response = await call('GET', `/images/${encodeURIComponent(reference)}/json`);
+    if (response.status === 404) return null;
+    expectStatus(response, 'image inspect', 200);
+    const digest = (parseJson(response, 'image inspect') as { Digest?: unknown }).Digest;
+    return typeof digest === 'string' ? digest : null;
+  }
+
   return {
+    async importImage(source) {
+      const tagged = `${source.name}:${source.tag}`;
+      let digest = await digestOf(tagged);
+      if (digest === null) {
+        const query = new URLSearchParams({
+          reference: tagged,
+          changes: `CMD ${JSON.stringify(source.cmd)}`,
+        });
+        const imported = await client.request({
+          method: 'POST',
+          path: `${LIBPOD_API}/images/import?${query.toString()}`,
+          raw: { body: source.rootfsTar(), contentType: 'application/x-tar' },
+          timeoutMs: 300_000,
+        });
+        expectStatus(imported, 'image import', 200);
+        digest = await digestOf(tagged);
+        if (digest === null) throw new RuntimeApiError(0, `podman image import: ${tagged} has no digest`);
+        logger.info({ image: tagged, digest }, 'imported a local image');
+      }
+      return `${source.name}@${digest}`;
+    },
     async pullImage(image) {
       if (await imageExists(image)) return false;
       let inFlight = pulls.get(image);

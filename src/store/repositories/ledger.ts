@@ -17,6 +17,17 @@ export interface LedgerRepository {
   creditBalance(hash: ManifestHash, asset: HostAsset): Promise<bigint>;
   /** Received, outstanding credit and earned per asset, exact (amounts may exceed 2^53). */
   accounts(): Promise<AssetAccount[]>;
+  /** What each line since `at` (ms) added to received and earned, oldest first, at most `limit` lines. */
+  movementsSince(at: number, limit: number): Promise<LedgerMovement[]>;
+}
+
+/** One line's effect on the money figures: received grows by amount, earned by amount − credit. */
+export interface LedgerMovement {
+  at: number;
+  assetCode: string;
+  assetScale: number;
+  received: bigint;
+  earned: bigint;
 }
 
 type LedgerRow = {
@@ -105,6 +116,25 @@ export function createLedgerRepository(db: SqlExecutor, now: () => number): Ledg
         byAsset.set(key, account);
       }
       return [...byAsset.values()];
+    },
+    async movementsSince(at, limit) {
+      const rows = await db.all<{
+        at: number;
+        asset_code: string;
+        asset_scale: number;
+        amount: string;
+        credit: string;
+      }>('SELECT at, asset_code, asset_scale, amount, credit FROM ledger WHERE at >= ? ORDER BY id LIMIT ?', [
+        at,
+        limit,
+      ]);
+      return rows.map((row) => ({
+        at: row.at,
+        assetCode: row.asset_code,
+        assetScale: row.asset_scale,
+        received: BigInt(row.amount),
+        earned: BigInt(row.amount) - BigInt(row.credit),
+      }));
     },
   };
 }

@@ -5,6 +5,8 @@ export interface PeerRepository {
   /** Peer URIs in the order they were added, at most `limit` of them. */
   listUris(limit?: number): Promise<string[]>;
   get(uri: string): Promise<PeerRecord | undefined>;
+  /** Whole records, those seen most recently first, at most `limit`. */
+  list(limit: number): Promise<PeerRecord[]>;
   count(): Promise<number>;
   /** Adds a peer; returns false when it was already known. */
   add(uri: string): Promise<boolean>;
@@ -15,6 +17,13 @@ export interface PeerRepository {
 }
 
 type PeerRow = { uri: string; added_at: number; last_seen_at: number | null; consecutive_failures: number };
+
+const toRecord = (row: PeerRow): PeerRecord => ({
+  uri: row.uri,
+  addedAt: row.added_at,
+  lastSeenAt: row.last_seen_at,
+  consecutiveFailures: row.consecutive_failures,
+});
 
 export function createPeerRepository(db: SqlExecutor, now: () => number): PeerRepository {
   return {
@@ -29,14 +38,15 @@ export function createPeerRepository(db: SqlExecutor, now: () => number): PeerRe
         'SELECT uri, added_at, last_seen_at, consecutive_failures FROM peers WHERE uri = ?',
         [uri],
       );
-      return (
-        row && {
-          uri: row.uri,
-          addedAt: row.added_at,
-          lastSeenAt: row.last_seen_at,
-          consecutiveFailures: row.consecutive_failures,
-        }
+      return row && toRecord(row);
+    },
+    async list(limit) {
+      const rows = await db.all<PeerRow>(
+        `SELECT uri, added_at, last_seen_at, consecutive_failures FROM peers
+         ORDER BY last_seen_at IS NULL, last_seen_at DESC, added_at LIMIT ?`,
+        [limit],
       );
+      return rows.map(toRecord);
     },
     async count() {
       const row = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM peers');

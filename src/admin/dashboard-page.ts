@@ -1,0 +1,191 @@
+import type { PodRecord } from '../domain/types.js';
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export interface DashboardData {
+  publicUri: string;
+  pods: PodRecord[];
+  refreshSeconds: number;
+}
+
+function podRow(pod: PodRecord): string {
+  const cells = [
+    `<td class="hash" title="${escapeHtml(pod.hash)}">${escapeHtml(pod.hash.slice(0, 12))}…</td>`,
+    `<td>${escapeHtml(pod.state)}</td>`,
+    `<td class="countdown" data-expiry="${pod.expiresAt}">${new Date(pod.expiresAt).toISOString()}</td>`,
+    `<td>${pod.memoryMiB} MiB</td>`,
+    `<td>${escapeHtml(pod.ip ?? '')}</td>`,
+    '<td class="balance"></td>',
+  ];
+  return `<tr data-hash="${escapeHtml(pod.hash)}">${cells.join('')}</tr>`;
+}
+
+/**
+ * The dashboard: rendered with the pods already in the table, then kept current by dashboard.js (served
+ * beside it, so the page's content security policy allows no inline script).
+ */
+export function renderDashboard(data: DashboardData): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>codiusd · ${escapeHtml(new URL(data.publicUri).host)}</title>
+<link rel="stylesheet" href="/assets/uPlot.min.css">
+<link rel="stylesheet" href="/assets/dashboard.css">
+</head>
+<body data-refresh="${data.refreshSeconds}">
+<header><h1>codiusd</h1><span id="host">${escapeHtml(data.publicUri)}</span><span id="self-test">self test: …</span></header>
+<section id="money"><h2>Money</h2><table id="money-table"><thead><tr><th>asset</th><th>received</th><th>earned</th><th>credit</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Pods <span id="pod-count">${data.pods.length}</span></h2>
+<table id="pods"><thead><tr><th>manifest</th><th>state</th><th>expires in</th><th>memory</th><th>address</th><th>ILP balance</th></tr></thead>
+<tbody>${data.pods.map(podRow).join('')}</tbody></table></section>
+<section class="plots">
+<figure><figcaption>Earnings per hour (last 24 h)</figcaption><div id="earnings-plot" class="plot"></div></figure>
+<figure><figcaption>Uploads and extensions (since this page opened)</figcaption><div id="uploads-plot" class="plot"></div></figure>
+<figure><figcaption>Proxied requests by status (since this page opened)</figcaption><div id="proxy-plot" class="plot"></div></figure>
+</section>
+<section><h2>Peers <span id="peer-count"></span></h2><ul id="peers"></ul></section>
+<section><h2>Settings</h2><table id="settings"><tbody></tbody></table></section>
+<footer>Refreshes every ${data.refreshSeconds} s · <a href="/metrics">/metrics</a> · <a href="/api/money">/api/money</a></footer>
+<script src="/assets/uPlot.iife.min.js"></script>
+<script src="/assets/dashboard.js"></script>
+</body>
+</html>
+`;
+}
+
+export const DASHBOARD_CSS = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0 2rem 2rem; color: #1d2330; }
+header { display: flex; gap: 1.5rem; align-items: baseline; border-bottom: 1px solid #ccd; }
+h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.5rem; }
+table { border-collapse: collapse; } td, th { padding: .25rem .75rem; border-bottom: 1px solid #e3e6ee; text-align: left; }
+td.hash { font-family: ui-monospace, monospace; }
+.plots { display: flex; flex-wrap: wrap; gap: 1rem; } figure { margin: 0; } .plot { width: 440px; height: 220px; }
+#self-test.ok { color: #0a7a32; } #self-test.bad { color: #b3261e; }
+`;
+
+/** The dashboard's script: polls the JSON routes, updates the tables and the three plots. */
+export const DASHBOARD_JS = `
+'use strict';
+const refreshMs = Number(document.body.dataset.refresh || 5) * 1000;
+const get = (path) => fetch(path, { credentials: 'same-origin' }).then((r) => {
+  if (!r.ok) throw new Error(path + ' answered ' + r.status);
+  return r.json();
+});
+const text = (el, value) => { el.textContent = value; };
+const cell = (row, value) => { const td = row.insertCell(); td.textContent = value; return td; };
+function whole(amount, scale) {
+  const digits = BigInt(amount).toString().padStart(scale + 1, '0');
+  const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
+  return digits.slice(0, digits.length - scale) + (fraction ? '.' + fraction : '');
+}
+function countdown(ms) {
+  if (ms <= 0) return 'expired';
+  const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return (h ? h + ' h ' : '') + (h || m ? m + ' min ' : '') + (s % 60) + ' s';
+}
+function plot(id, series) {
+  const el = document.getElementById(id);
+  const chart = new uPlot({ width: el.clientWidth || 440, height: 200, series: [{}, ...series.map((label, i) => ({
+    label, stroke: ['#3b6fd8', '#d8823b', '#3bb07a', '#b03b7a', '#777'][i % 5], width: 2 }))] },
+    [[], ...series.map(() => [])], el);
+  el.dataset.series = String(series.length);
+  return chart;
+}
+let earningsChart = null;
+const uploads = { chart: null, t: [], uploads: [], extensions: [], last: null };
+const proxy = { chart: null, t: [], byClass: { '2xx': [], '3xx': [], '4xx': [], '5xx': [] }, last: null };
+
+async function refreshPods() {
+  const { pods } = await get('/api/pods');
+  const body = document.querySelector('#pods tbody');
+  body.replaceChildren();
+  for (const pod of pods) {
+    const row = body.insertRow();
+    row.dataset.hash = pod.manifestHash;
+    const hash = cell(row, pod.manifestHash.slice(0, 12) + '…');
+    hash.className = 'hash'; hash.title = pod.manifestHash;
+    cell(row, pod.state);
+    const expiry = cell(row, ''); expiry.className = 'countdown'; expiry.dataset.expiry = String(Date.parse(pod.expiry));
+    cell(row, pod.memoryMiB + ' MiB');
+    cell(row, pod.address || '');
+    const b = pod.ilpBalance;
+    cell(row, b ? whole(b.amount, b.assetScale) + ' ' + b.assetCode : '').className = 'balance';
+  }
+  text(document.getElementById('pod-count'), String(pods.length));
+  tick();
+}
+function tick() {
+  for (const el of document.querySelectorAll('td.countdown')) text(el, countdown(Number(el.dataset.expiry) - Date.now()));
+}
+async function refreshMoney() {
+  const money = await get('/api/money');
+  const body = document.querySelector('#money-table tbody');
+  body.replaceChildren();
+  for (const [code, m] of Object.entries(money)) {
+    const row = body.insertRow();
+    cell(row, code);
+    for (const key of ['received', 'earned', 'credit']) cell(row, whole(m[key], m.assetScale));
+  }
+}
+async function refreshEarnings() {
+  const { buckets, assets } = await get('/api/earnings?hours=24&bucketMinutes=60');
+  const codes = Object.keys(assets);
+  const data = [buckets.map((b) => b.at / 1000), ...codes.map((c) => buckets.map((b) => Number(whole(b.earned[c] || '0', assets[c].assetScale))))];
+  if (!earningsChart || earningsChart.series.length !== codes.length + 1) {
+    earningsChart?.destroy();
+    earningsChart = plot('earnings-plot', codes.length ? codes : ['earned']);
+  }
+  earningsChart.setData(codes.length ? data : [data[0], data[0].map(() => 0)]);
+}
+async function refreshActivity() {
+  const a = await get('/api/activity');
+  const t = Date.parse(a.at) / 1000;
+  if (uploads.last) {
+    uploads.t.push(t); uploads.uploads.push(a.uploads - uploads.last.uploads); uploads.extensions.push(a.extensions - uploads.last.extensions);
+    proxy.t.push(t);
+    for (const k of Object.keys(proxy.byClass)) proxy.byClass[k].push((a.proxied[k] || 0) - (proxy.last[k] || 0));
+  }
+  uploads.last = a; proxy.last = a.proxied;
+  uploads.chart ??= plot('uploads-plot', ['uploads', 'extensions']);
+  proxy.chart ??= plot('proxy-plot', Object.keys(proxy.byClass));
+  uploads.chart.setData([uploads.t, uploads.uploads, uploads.extensions]);
+  proxy.chart.setData([proxy.t, ...Object.values(proxy.byClass)]);
+}
+async function refreshPeers() {
+  const { count, peers } = await get('/api/peers');
+  text(document.getElementById('peer-count'), String(count));
+  const list = document.getElementById('peers');
+  list.replaceChildren(...peers.slice(0, 50).map((p) => {
+    const li = document.createElement('li');
+    li.textContent = p.uri + (p.lastSeenAt ? ' · seen ' + p.lastSeenAt : ' · not seen yet');
+    return li;
+  }));
+}
+async function refreshSettings() {
+  const s = await get('/api/settings');
+  const st = s.selfTest;
+  const badge = document.getElementById('self-test');
+  text(badge, 'self test: ' + (!st ? 'off' : st.running ? 'running' : st.selfTestSuccess ? 'passed' : 'failed' + (st.failure ? ' (' + st.failure + ')' : '')));
+  badge.className = st && st.selfTestSuccess ? 'ok' : st && !st.running ? 'bad' : '';
+  const body = document.querySelector('#settings tbody');
+  body.replaceChildren();
+  for (const [key, value] of Object.entries(s)) {
+    if (key === 'selfTest') continue;
+    const row = body.insertRow();
+    cell(row, key);
+    cell(row, value && typeof value === 'object' ? JSON.stringify(value) : String(value));
+  }
+}
+async function refresh() {
+  const parts = [refreshPods(), refreshMoney(), refreshEarnings(), refreshActivity(), refreshPeers(), refreshSettings()];
+  const results = await Promise.allSettled(parts);
+  document.body.dataset.refreshed = String(Date.now());
+  document.body.dataset.errors = String(results.filter((r) => r.status === 'rejected').length);
+}
+tick();
+setInterval(tick, 1000);
+refresh();
+setInterval(refresh, refreshMs);
+`;

@@ -1,0 +1,69 @@
+import { isIP } from 'node:net';
+import { ConfigError, readBoolean, readNumber, readString, type Env } from './read.js';
+
+export interface Operations {
+  admin: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    /** Bearer token; null when the listener is loopback-only without authentication. */
+    token: string | null;
+  };
+  selfTest: {
+    enabled: boolean;
+    retries: number;
+    intervalMs: number;
+    /** 0: once after start. */
+    repeatMs: number;
+    /** Where to connect instead of resolving the public host name. */
+    address: { host: string; port: number } | null;
+  };
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || (isIP(address) === 4 && address.startsWith('127.'));
+}
+
+function parseHostPort(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(':');
+  const host = text.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(text.slice(at + 1));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError('CODIUS_SELF_TEST_ADDRESS', `CODIUS_SELF_TEST_ADDRESS has no valid port: ${text}`);
+  }
+  return { host, port };
+}
+
+/** The admin listener and the self test, checked together with the public port they must not clash with. */
+export function readOperations(env: Env, context: { port: number; dev: boolean }): Operations {
+  const admin = {
+    enabled: readBoolean(env, 'CODIUS_ADMIN_API') ?? false,
+    host: readString(env, 'CODIUS_ADMIN_BIND_IP') ?? '127.0.0.1',
+    port: readNumber(env, 'CODIUS_ADMIN_PORT') ?? 3001,
+    token: readString(env, 'CODIUS_ADMIN_TOKEN') ?? null,
+  };
+  if (admin.enabled && admin.port === context.port) {
+    throw new ConfigError(
+      'CODIUS_ADMIN_PORT',
+      `CODIUS_ADMIN_PORT must differ from CODIUS_PORT; both are ${context.port}`,
+    );
+  }
+  // The admin listener moves money settings and shows earnings: never reachable from elsewhere unguarded.
+  if (admin.enabled && !isLoopback(admin.host) && admin.token === null) {
+    throw new ConfigError(
+      'CODIUS_ADMIN_TOKEN',
+      `CODIUS_ADMIN_BIND_IP=${admin.host} is not a loopback address: set CODIUS_ADMIN_TOKEN too`,
+    );
+  }
+  const address = readString(env, 'CODIUS_SELF_TEST_ADDRESS');
+  return {
+    admin,
+    selfTest: {
+      enabled: readBoolean(env, 'CODIUS_SELF_TEST') ?? !context.dev,
+      retries: readNumber(env, 'CODIUS_SELF_TEST_RETRIES') ?? 5,
+      intervalMs: Math.round((readNumber(env, 'CODIUS_SELF_TEST_INTERVAL') ?? 5) * 1000),
+      repeatMs: (readNumber(env, 'CODIUS_SELF_TEST_REPEAT') ?? 3600) * 1000,
+      address: address === undefined ? null : parseHostPort(address),
+    },
+  };
+}

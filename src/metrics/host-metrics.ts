@@ -1,0 +1,191 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * What the rest of codiusd reports as it works. Labels are from small fixed sets (status classes, asset
+ * codes, operation names): never a manifest hash, an address or anything a client chooses freely.
+ */
+export interface MetricsRecorder {
+  /** A POST /pods or PUT /pods answered, by status class. */
+  podRequestAnswered(kind: 'upload' | 'extension', status: number): void;
+  /** A payment ended: complete (bought what it paid for) or short (kept as credit). */
+  paymentEnded(assetCode: string, outcome: 'complete' | 'short', amount: bigint): void;
+  podStarted(seconds: number): void;
+  runtimeCallFailed(operation: string): void;
+  proxyAnswered(status: number, seconds: number): void;
+}
+
+/** Figures read when Prometheus scrapes, from their owners (the store, the ILP link, the self test). */
+export interface MetricsSources {
+  podsByState(): Promise<Record<string, number>>;
+  peerCount(): Promise<number>;
+  ilpConnected(): boolean;
+  selfTestPassed(): boolean;
+  money(): Promise<Array<{ assetCode: string; received: number; earned: number; credit: number }>>;
+}
+
+export interface HostMetrics extends MetricsRecorder {
+  readonly contentType: string;
+  /** The exposition text of every metric. */
+  render(): Promise<string>;
+  /** Counts for the dashboard's activity plots: totals since start. */
+  activityTotals(): { uploads: number; extensions: number; proxied: Record<string, number> };
+}
+
+/** Sources that exist only later in the start: bound once they do; until then the figures are zero. */
+export function lateBoundSources(): { sources: MetricsSources; bind(real: MetricsSources): void } {
+  let bound: MetricsSources | undefined;
+  return {
+    bind: (real) => (bound = real),
+    sources: {
+      podsByState: async () => (bound ? bound.podsByState() : {}),
+      peerCount: async () => (bound ? bound.peerCount() : 0),
+      ilpConnected: () => bound?.ilpConnected() ?? false,
+      selfTestPassed: () => bound?.selfTestPassed() ?? false,
+      money: async () => (bound ? bound.money() : []),
+    },
+  };
+}
+
+const POD_STATES = ['starting', 'running', 'terminating'] as const;
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+/** Asset codes as labels are bounded: a host is paid in its provider's one or two assets. */
+const MAX_ASSET_CODES = 8;
+
+export function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none';
+}
+
+/** A Prometheus registry of codiusd's metrics (its own, never prom-client's global one). */
+export function createHostMetrics(sources: MetricsSources): HostMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'codiusd_' });
+  const assetCodes = new Set<string>();
+  const assetLabel = (code: string): string => {
+    if (assetCodes.has(code) || assetCodes.size < MAX_ASSET_CODES) {
+      assetCodes.add(code);
+      return code;
+    }
+    return 'other';
+  };
+
+  new Gauge({
+    name: 'codiusd_pods',
+    help: 'Pods this host holds, by state.',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const counts = await sources.podsByState();
+      for (const state of POD_STATES) this.set({ state }, counts[state] ?? 0);
+    },
+  });
+  const podRequests = new Counter({
+    name: 'codiusd_pod_requests_total',
+    help: 'Uploads (POST /pods) and extensions (PUT /pods) answered, by kind and status class.',
+    labelNames: ['kind', 'status_class'],
+    registers: [registry],
+  });
+  const payments = new Counter({
+    name: 'codiusd_payments_total',
+    help: 'Payments that ended, by asset code and outcome (complete, or short and kept as credit).',
+    labelNames: ['asset_code', 'outcome'],
+    registers: [registry],
+  });
+  const paid = new Counter({
+    name: 'codiusd_payment_received_base_units_total',
+    help: 'Amounts received by payments since start, in base units of the asset.',
+    labelNames: ['asset_code'],
+    registers: [registry],
+  });
+  for (const [name, help, key] of [
+    ['codiusd_money_received_base_units', 'Everything the ledger holds as received, base units.', 'received'],
+    ['codiusd_money_earned_base_units', 'Received and served (not credit), base units.', 'earned'],
+    ['codiusd_money_credit_base_units', 'Received, not yet served: credit of manifests.', 'credit'],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['asset_code'],
+      registers: [registry],
+      async collect() {
+        for (const account of await sources.money()) {
+          this.set({ asset_code: assetLabel(account.assetCode) }, account[key]);
+        }
+      },
+    });
+  }
+  const podStart = new Histogram({
+    name: 'codiusd_pod_start_duration_seconds',
+    help: 'Time the runtime took to run a pod (pull, create, start).',
+    buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+    registers: [registry],
+  });
+  const runtimeErrors = new Counter({
+    name: 'codiusd_runtime_errors_total',
+    help: 'Runtime calls that failed, by operation.',
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  const proxied = new Counter({
+    name: 'codiusd_proxy_requests_total',
+    help: 'Requests proxied to pods (or answered for them), by status class.',
+    labelNames: ['status_class'],
+    registers: [registry],
+  });
+  const proxyLatency = new Histogram({
+    name: 'codiusd_proxy_request_duration_seconds',
+    help: 'Time from a proxied request to the end of its response.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'codiusd_ilp_connected',
+    help: '1 while the ILP provider link is up.',
+    registers: [registry],
+    collect() {
+      this.set(sources.ilpConnected() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'codiusd_peers',
+    help: 'Peer hosts known.',
+    registers: [registry],
+    async collect() {
+      this.set(await sources.peerCount());
+    },
+  });
+  new Gauge({
+    name: 'codiusd_self_test_passed',
+    help: '1 while the last self test passed.',
+    registers: [registry],
+    collect() {
+      this.set(sources.selfTestPassed() ? 1 : 0);
+    },
+  });
+
+  const totals = { uploads: 0, extensions: 0, proxied: {} as Record<string, number> };
+  for (const status of STATUS_CLASSES) totals.proxied[status] = 0;
+
+  return {
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    activityTotals: () => ({ ...totals, proxied: { ...totals.proxied } }),
+    podRequestAnswered(kind, status) {
+      podRequests.inc({ kind, status_class: statusClass(status) });
+      if (kind === 'upload') totals.uploads += 1;
+      else totals.extensions += 1;
+    },
+    paymentEnded(assetCode, outcome, amount) {
+      const asset_code = assetLabel(assetCode);
+      payments.inc({ asset_code, outcome });
+      if (amount > 0n) paid.inc({ asset_code }, Number(amount));
+    },
+    podStarted: (seconds) => podStart.observe(seconds),
+    runtimeCallFailed: (operation) => runtimeErrors.inc({ operation }),
+    proxyAnswered(status, seconds) {
+      const status_class = statusClass(status);
+      proxied.inc({ status_class });
+      proxyLatency.observe(seconds);
+      totals.proxied[status_class] = (totals.proxied[status_class] ?? 0) + 1;
+    },
+  };
+}
