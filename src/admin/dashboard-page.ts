@@ -142,10 +142,13 @@ async function refreshEarnings() {
 async function refreshActivity() {
   const a = await get('/api/activity');
   const t = Date.parse(a.at) / 1000;
-  if (uploads.last) {
-    uploads.t.push(t); uploads.uploads.push(a.uploads - uploads.last.uploads); uploads.extensions.push(a.extensions - uploads.last.extensions);
-    proxy.t.push(t);
-    for (const k of Object.keys(proxy.byClass)) proxy.byClass[k].push((a.proxied[k] || 0) - (proxy.last[k] || 0));
+  // Each point is what happened since the previous sample; the first sample is the zero line's start.
+  const previous = uploads.last || a, previousProxied = proxy.last || a.proxied;
+  uploads.t.push(t); uploads.uploads.push(a.uploads - previous.uploads); uploads.extensions.push(a.extensions - previous.extensions);
+  proxy.t.push(t);
+  for (const k of Object.keys(proxy.byClass)) proxy.byClass[k].push((a.proxied[k] || 0) - (previousProxied[k] || 0));
+  for (const series of [uploads.t, uploads.uploads, uploads.extensions, proxy.t, ...Object.values(proxy.byClass)]) {
+    if (series.length > 720) series.shift();
   }
   uploads.last = a; proxy.last = a.proxied;
   uploads.chart ??= plot('uploads-plot', ['uploads', 'extensions']);
