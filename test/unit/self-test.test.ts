@@ -71,8 +71,10 @@ describe('self test', () => {
         podUrl: POD_URL,
       },
     );
-    assert.equal(uploads[0]?.url, 'http://codius.test:8080/pods?duration=300');
-    assert.equal(uploads[0]?.headers.authorization, 'Bearer token-of-this-process');
+    const [first] = uploads;
+    assert.ok(first);
+    assert.equal(first.url, 'http://codius.test:8080/pods?duration=300');
+    assert.equal(first.headers.authorization, 'Bearer token-of-this-process');
     assert.match(logs.text(), /self test passed/);
     // The pod saw the public host name, not the address connected to.
     const seen = JSON.parse(
