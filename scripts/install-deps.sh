@@ -15,8 +15,9 @@ if [ "$node_major" -lt "$need_node_major" ]; then
 fi
 
 # Build tools for sqlite3's native addon; for the test suite, busybox-static (test pod images),
-# docker-registry (a loopback OCI registry the tests pull images from by digest) and nginx (test pods laid
-# out like the official nginx image, and the proxy benchmark).
+# docker-registry (a loopback OCI registry the tests pull images from by digest), nginx (test pods laid
+# out like the official nginx image, the TLS front test and the proxy benchmark), openssl (the TLS front
+# test's certificates) and chromium (the dashboard test, driven by playwright-core).
 missing=()
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
@@ -24,6 +25,8 @@ done
 command -v busybox >/dev/null 2>&1 || missing+=(busybox-static)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing ${missing[*]}; run as root or install them with apt" >&2

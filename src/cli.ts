@@ -3,19 +3,24 @@ import { parseEnv } from 'node:util';
 import { createApp } from './app/app.js';
 import { ConfigError, describeVariables, loadConfig } from './config/config.js';
 import { devBanner } from './dev-banner.js';
+import { formatDoctorReport, runDoctor } from './doctor/doctor.js';
 import { createLogger } from './logger.js';
 import { StoreLockedError } from './store/store.js';
 import { SecretFileError } from './secret.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: codiusd [--env-file FILE] [--help] [--version]
+       codiusd doctor [--env-file FILE] [--json]
 
-Runs the Codius host daemon, configured by environment variables.
+Runs the Codius host daemon, configured by environment variables. \`doctor\` reads the same configuration
+and checks the host (directories, secret, store, runtime, firewall, ILP provider, DNS, TLS, admin
+exposure, disk, memory); it exits non-zero when a check fails.
 
 Options:
   --env-file FILE  read variables from FILE (KEY=value lines); variables already set in the environment win
   --help           show this help
   --version        print the version
+  --json           (doctor) print the checks as JSON
 
 Environment variables:
 `;
@@ -23,17 +28,21 @@ Environment variables:
 interface ParsedArgs {
   help: boolean;
   version: boolean;
+  doctor: boolean;
+  json: boolean;
   envFile?: string;
 }
 
 class UsageError extends Error {}
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const args: ParsedArgs = { help: false, version: false };
+  const args: ParsedArgs = { help: false, version: false, doctor: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--' && i === 0) continue; // bin/codiusd puts our arguments behind `--`
-    if (arg === '--help' || arg === '-h') args.help = true;
+    if (arg === 'doctor' && !args.doctor && i <= 1) args.doctor = true;
+    else if (arg === '--json' && args.doctor) args.json = true;
+    else if (arg === '--help' || arg === '-h') args.help = true;
     else if (arg === '--version' || arg === '-v') args.version = true;
     else if (arg === '--env-file') {
       const file = argv[++i];
@@ -95,6 +104,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     } catch (error) {
       fail(`cannot read --env-file ${args.envFile}: ${(error as Error).message}`, EXIT_CONFIG);
     }
+  }
+
+  if (args.doctor) {
+    const report = await runDoctor(env);
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+    process.exitCode = report.ok ? 0 : 1;
+    return;
   }
 
   let config;

@@ -55,19 +55,12 @@ export function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none';
 }
 
-/** A Prometheus registry of codiusd's metrics (its own, never prom-client's global one). */
-export function createHostMetrics(sources: MetricsSources): HostMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'codiusd_' });
-  const assetCodes = new Set<string>();
-  const assetLabel = (code: string): string => {
-    if (assetCodes.has(code) || assetCodes.size < MAX_ASSET_CODES) {
-      assetCodes.add(code);
-      return code;
-    }
-    return 'other';
-  };
-
+/** Gauges whose values are read from their owners when Prometheus scrapes. */
+function registerScrapedGauges(
+  registry: Registry,
+  sources: MetricsSources,
+  assetLabel: (code: string) => string,
+): void {
   new Gauge({
     name: 'codiusd_pods',
     help: 'Pods this host holds, by state.',
@@ -77,24 +70,6 @@ export function createHostMetrics(sources: MetricsSources): HostMetrics {
       const counts = await sources.podsByState();
       for (const state of POD_STATES) this.set({ state }, counts[state] ?? 0);
     },
-  });
-  const podRequests = new Counter({
-    name: 'codiusd_pod_requests_total',
-    help: 'Uploads (POST /pods) and extensions (PUT /pods) answered, by kind and status class.',
-    labelNames: ['kind', 'status_class'],
-    registers: [registry],
-  });
-  const payments = new Counter({
-    name: 'codiusd_payments_total',
-    help: 'Payments that ended, by asset code and outcome (complete, or short and kept as credit).',
-    labelNames: ['asset_code', 'outcome'],
-    registers: [registry],
-  });
-  const paid = new Counter({
-    name: 'codiusd_payment_received_base_units_total',
-    help: 'Amounts received by payments since start, in base units of the asset.',
-    labelNames: ['asset_code'],
-    registers: [registry],
   });
   for (const [name, help, key] of [
     ['codiusd_money_received_base_units', 'Everything the ledger holds as received, base units.', 'received'],
@@ -113,30 +88,6 @@ export function createHostMetrics(sources: MetricsSources): HostMetrics {
       },
     });
   }
-  const podStart = new Histogram({
-    name: 'codiusd_pod_start_duration_seconds',
-    help: 'Time the runtime took to run a pod (pull, create, start).',
-    buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
-    registers: [registry],
-  });
-  const runtimeErrors = new Counter({
-    name: 'codiusd_runtime_errors_total',
-    help: 'Runtime calls that failed, by operation.',
-    labelNames: ['operation'],
-    registers: [registry],
-  });
-  const proxied = new Counter({
-    name: 'codiusd_proxy_requests_total',
-    help: 'Requests proxied to pods (or answered for them), by status class.',
-    labelNames: ['status_class'],
-    registers: [registry],
-  });
-  const proxyLatency = new Histogram({
-    name: 'codiusd_proxy_request_duration_seconds',
-    help: 'Time from a proxied request to the end of its response.',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers: [registry],
-  });
   new Gauge({
     name: 'codiusd_ilp_connected',
     help: '1 while the ILP provider link is up.',
@@ -161,7 +112,64 @@ export function createHostMetrics(sources: MetricsSources): HostMetrics {
       this.set(sources.selfTestPassed() ? 1 : 0);
     },
   });
+}
 
+/** A Prometheus registry of codiusd's metrics (its own, never prom-client's global one). */
+export function createHostMetrics(sources: MetricsSources): HostMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'codiusd_' });
+  const assetCodes = new Set<string>();
+  const assetLabel = (code: string): string => {
+    if (assetCodes.has(code) || assetCodes.size < MAX_ASSET_CODES) {
+      assetCodes.add(code);
+      return code;
+    }
+    return 'other';
+  };
+
+  registerScrapedGauges(registry, sources, assetLabel);
+  const podRequests = new Counter({
+    name: 'codiusd_pod_requests_total',
+    help: 'Uploads (POST /pods) and extensions (PUT /pods) answered, by kind and status class.',
+    labelNames: ['kind', 'status_class'],
+    registers: [registry],
+  });
+  const payments = new Counter({
+    name: 'codiusd_payments_total',
+    help: 'Payments that ended, by asset code and outcome (complete, or short and kept as credit).',
+    labelNames: ['asset_code', 'outcome'],
+    registers: [registry],
+  });
+  const paid = new Counter({
+    name: 'codiusd_payment_received_base_units_total',
+    help: 'Amounts received by payments since start, in base units of the asset.',
+    labelNames: ['asset_code'],
+    registers: [registry],
+  });
+  const podStart = new Histogram({
+    name: 'codiusd_pod_start_duration_seconds',
+    help: 'Time the runtime took to run a pod (pull, create, start).',
+    buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+    registers: [registry],
+  });
+  const runtimeErrors = new Counter({
+    name: 'codiusd_runtime_errors_total',
+    help: 'Runtime calls that failed, by operation.',
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  const proxied = new Counter({
+    name: 'codiusd_proxy_requests_total',
+    help: 'Requests proxied to pods (or answered for them), by status class.',
+    labelNames: ['status_class'],
+    registers: [registry],
+  });
+  const proxyLatency = new Histogram({
+    name: 'codiusd_proxy_request_duration_seconds',
+    help: 'Time from a proxied request to the end of its response.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
   const totals = { uploads: 0, extensions: 0, proxied: {} as Record<string, number> };
   for (const status of STATUS_CLASSES) totals.proxied[status] = 0;
 

@@ -55,6 +55,27 @@ export interface SelfTest {
 const POD_DURATION_SECONDS = 300;
 const STEP_TIMEOUT_MS = 10_000;
 
+/** Up to 1 + retries attempts of `step`, `intervalMs` apart, while not stopped; the last error if none succeeds. */
+function attemptsOf(
+  options: Pick<SelfTestOptions, 'retries' | 'intervalMs' | 'logger'>,
+  pause: (ms: number) => Promise<void>,
+  isStopped: () => boolean,
+) {
+  return async <T>(what: string, step: () => Promise<T>): Promise<T> => {
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= options.retries && !isStopped(); attempt += 1) {
+      if (attempt > 0) await pause(options.intervalMs);
+      try {
+        return await step();
+      } catch (error) {
+        lastError = error;
+        options.logger.debug({ err: error, attempt: attempt + 1 }, `self test: ${what} failed`);
+      }
+    }
+    throw new Error(`${what}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  };
+}
+
 export function createSelfTest(options: SelfTestOptions): SelfTest {
   const { logger } = options;
   const pause = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -71,21 +92,7 @@ export function createSelfTest(options: SelfTestOptions): SelfTest {
   let inProgress: Promise<SelfTestReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-
-  /** Up to 1 + retries attempts of `step`, `intervalMs` apart; the last error if none succeeds. */
-  async function attempts<T>(what: string, step: () => Promise<T>): Promise<T> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt <= options.retries && !stopped; attempt += 1) {
-      if (attempt > 0) await pause(options.intervalMs);
-      try {
-        return await step();
-      } catch (error) {
-        lastError = error;
-        logger.debug({ err: error, attempt: attempt + 1 }, `self test: ${what} failed`);
-      }
-    }
-    throw new Error(`${what}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
-  }
+  const attempts = attemptsOf(options, pause, () => stopped);
 
   async function uploadPod(): Promise<string> {
     const image = await options.image();

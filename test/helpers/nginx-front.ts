@@ -32,7 +32,7 @@ export async function wildcardCertificate(dir: string, host: string): Promise<Wi
     '-out',
     file('ca.pem'),
     '-days',
-    '2',
+    '30',
     '-subj',
     '/CN=codiusd test CA',
     '-addext',
@@ -71,7 +71,7 @@ export async function wildcardCertificate(dir: string, host: string): Promise<Wi
     '-out',
     file('host.pem'),
     '-days',
-    '2',
+    '30',
     '-extfile',
     file('host.ext'),
   ]);

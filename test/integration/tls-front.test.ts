@@ -6,7 +6,10 @@ import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { SELF_TEST_IMAGE_NAME } from '../../src/self-test/image.js';
 import { paidRequest } from '../../src/self-test/paid-request.js';
 import { firstWebSocketMessage, publicRequest } from '../../src/self-test/public-client.js';
-import { freePort, startDaemon } from '../helpers/daemon.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ARTIFACTS_DIR } from '../helpers/browser.js';
+import { freePort, runDaemon, startDaemon } from '../helpers/daemon.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { startNginxFront, wildcardCertificate } from '../helpers/nginx-front.js';
 import { podman, setupPodman } from '../helpers/podman.js';
@@ -26,17 +29,18 @@ const dir = await tempDir();
 const certificate = await wildcardCertificate(dir, HOST);
 const httpsPort = await freePort();
 const codiusdPort = await freePort();
-await startNginxFront({ dir, host: HOST, httpsPort, httpPort: await freePort(), codiusdPort, certificate });
+const httpPort = await freePort();
+await startNginxFront({ dir, host: HOST, httpsPort, httpPort, codiusdPort, certificate });
 const publicUri = `https://${HOST}:${httpsPort}`;
 const nginx = { host: '127.0.0.1', port: httpsPort };
 const reach = { connectTo: nginx, timeoutMs: 10_000, ca: certificate.ca };
 
 const root = await tempDir();
-await import('node:fs/promises').then((fs) => fs.writeFile(`${dir}/ca-only.pem`, certificate.ca));
+await writeFile(`${dir}/ca-only.pem`, certificate.ca);
 fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
 // A production host behind nginx, as real Codius hosts run: the self test goes out through nginx over
 // https and wss (the host trusts the test CA as an operator's machine trusts a real one).
-const daemon = await startDaemon({
+const hostEnv = {
   CODIUS_PUBLIC_URI: publicUri,
   CODIUS_PORT: String(codiusdPort),
   CODIUS_ROOT: root,
@@ -50,7 +54,8 @@ const daemon = await startDaemon({
   CODIUS_SELF_TEST_REPEAT: '0',
   ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
   NODE_EXTRA_CA_CERTS: `${dir}/ca-only.pem`,
-});
+};
+const daemon = await startDaemon(hostEnv);
 
 async function info(): Promise<HostInfo> {
   return JSON.parse((await publicRequest(`${publicUri}/info`, { ...reach, method: 'GET' })).body) as HostInfo;
@@ -103,7 +108,50 @@ describe('the production front: nginx with a wildcard certificate before codiusd
     // nginx passes $host: the name without the port, as a real host on port 443 sends it.
     assert.deepEqual(JSON.parse(page.body), { imageUploaded: true, host: `${manifestHash}.${HOST}` });
     assert.deepEqual(JSON.parse(await firstWebSocketMessage(url, reach)), { websocketEnabled: true });
-    // Plain http on the public name is sent to https by nginx.
+    // Without the test CA the certificate is not trusted; plain http is sent to https.
     await assert.rejects(publicRequest(url, { ...reach, ca: 'not a certificate', method: 'GET' }));
+    const plain = await publicRequest(url.replace('https:', 'http:'), {
+      method: 'GET',
+      connectTo: { host: '127.0.0.1', port: httpPort },
+      timeoutMs: 5_000,
+    });
+    assert.equal(plain.status, 301);
+    assert.equal(plain.headers.location, `https://${manifestHash}.${HOST}/`);
+  });
+
+  it('codiusd doctor: a healthy host passes (exit 0), a broken one fails each check it breaks (exit 1)', async () => {
+    const doctor = (env: Record<string, string>) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = runDaemon(env, ['doctor']);
+        void child.exited.then(({ code }) => resolve({ code, stdout: child.output() }));
+      });
+    const healthy = await doctor(hostEnv);
+    await writeFile(join(ARTIFACTS_DIR, 'doctor-healthy.txt'), healthy.stdout);
+    assert.equal(healthy.code, 0, healthy.stdout);
+    assert.match(healthy.stdout, /✓ Pod firewall .*forward and input hooked/);
+    assert.match(healthy.stdout, /✓ TLS certificate +covers codius\.test and \*\.codius\.test/);
+    assert.match(healthy.stdout, /✓ Public URI .* reach this codiusd/);
+    assert.match(healthy.stdout, /! ILP provider .*play money/);
+    const broken = await doctor({
+      ...hostEnv,
+      CODIUS_PODMAN_SOCKET: join(dir, 'no-podman.sock'),
+      CODIUS_PODMAN_NETWORK: 'nosuchnet',
+      CODIUS_SELF_TEST_ADDRESS: `127.0.0.1:${await freePort()}`,
+      ILP_CREDENTIALS: JSON.stringify({ server: `btp+ws://:x@127.0.0.1:${await freePort()}` }),
+    });
+    await writeFile(join(ARTIFACTS_DIR, 'doctor-broken.txt'), broken.stdout);
+    assert.equal(broken.code, 1, broken.stdout);
+    for (const title of [
+      'Container runtime',
+      'Pod firewall',
+      'ILP provider',
+      'Public URI',
+      'TLS certificate',
+    ]) {
+      assert.match(broken.stdout, new RegExp(`✗ ${title}`), title);
+    }
+    process.stdout.write(
+      `# doctor output: ${join(ARTIFACTS_DIR, 'doctor-healthy.txt')}, doctor-broken.txt\n`,
+    );
   });
 });

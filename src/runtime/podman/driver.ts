@@ -89,6 +89,23 @@ function isRunning(pod: PodInspect): boolean {
   return pod.State === 'Running';
 }
 
+/** Where each container's log of a pod is read (the infra container has none). */
+async function logTargets(call: LibpodCall, pod: PodInspect, follow: boolean): Promise<LogTarget[]> {
+  const targets: LogTarget[] = [];
+  for (const container of pod.Containers ?? []) {
+    if (container.Id === pod.InfraContainerID) continue;
+    const inspected = await call('GET', `/containers/${container.Id}/json`);
+    if (inspected.status === 404) continue;
+    expectStatus(inspected, 'container inspect', 200);
+    const labels = (parseJson(inspected, 'container inspect') as ContainerInspect).Config?.Labels ?? {};
+    targets.push({
+      container: labels[LABEL_CONTAINER_ID] ?? container.Name,
+      path: `${LIBPOD_API}/containers/${container.Id}/logs?follow=${String(follow)}&stdout=true&stderr=true`,
+    });
+  }
+  return targets;
+}
+
 /** Drives Podman's libpod REST API: one pod per manifest on the host's bridge network. */
 export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
   const { client, network, hostId, hardening, logger } = options;
@@ -156,22 +173,6 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
     return { hash, running: true, ip: await podIp(pod) };
   }
 
-  async function logTargets(pod: PodInspect, follow: boolean): Promise<LogTarget[]> {
-    const targets: LogTarget[] = [];
-    for (const container of pod.Containers ?? []) {
-      if (container.Id === pod.InfraContainerID) continue;
-      const inspected = await call('GET', `/containers/${container.Id}/json`);
-      if (inspected.status === 404) continue;
-      expectStatus(inspected, 'container inspect', 200);
-      const labels = (parseJson(inspected, 'container inspect') as ContainerInspect).Config?.Labels ?? {};
-      targets.push({
-        container: labels[LABEL_CONTAINER_ID] ?? container.Name,
-        path: `${LIBPOD_API}/containers/${container.Id}/logs?follow=${String(follow)}&stdout=true&stderr=true`,
-      });
-    }
-    return targets;
-  }
-
   return {
     name: 'podman',
     async prepare() {
@@ -214,7 +215,7 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
     async openLogs(hash, { follow, signal }) {
       const pod = await inspectRaw(hash);
       if (!pod) return null;
-      return openLogStreams(client, await logTargets(pod, follow), signal);
+      return openLogStreams(client, await logTargets(call, pod, follow), signal);
     },
     async close() {
       client.close();

@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+import type { Config } from '../config/config.js';
+import { firewallTableName } from '../firewall/ruleset.js';
+import { PODMAN_SOCKET_FILE } from '../runtime/podman/service.js';
+import { fail, pass, warn, type Check, type CheckResult } from './check.js';
+import type { DoctorProbes } from './probes.js';
+
+async function podmanVersion(config: Config, probes: DoctorProbes): Promise<CheckResult> {
+  const socket = config.runtime.podman.socket ?? join(config.root, PODMAN_SOCKET_FILE);
+  const answer = await probes.unixGet(socket, '/v4.0.0/libpod/version');
+  let version: string | undefined;
+  if (answer?.status === 200) version = (JSON.parse(answer.body) as { Version?: string }).Version;
+  else if (config.runtime.podman.socket) {
+    return fail(
+      `nothing answers on CODIUS_PODMAN_SOCKET=${socket}`,
+      'start it: systemctl start podman.socket (or unset the variable to let codiusd run its own)',
+    );
+  } else {
+    const cli = await probes.command('podman', ['version', '--format', '{{.Client.Version}}']);
+    if (!cli) return fail('podman is not installed', 'run scripts/setup-podman.sh (apt-get install podman)');
+    if (cli.code !== 0)
+      return fail(
+        `podman version failed: ${cli.stderr.trim().slice(0, 120)}`,
+        'check that podman works as root: podman info',
+      );
+    version = cli.stdout.trim();
+  }
+  const major = Number(version?.split('.')[0]);
+  if (!(major >= 4))
+    return fail(
+      `podman ${version ?? 'of unknown version'}`,
+      'codiusd needs Podman 4.0 or newer (Debian 12 ships 4.3.1)',
+    );
+  return pass(`podman ${version ?? ''} (libpod API)`);
+}
+
+/** The services codiusd drives: the container runtime, its firewall, the ILP provider. */
+export const SERVICE_CHECKS: readonly Check[] = [
+  {
+    id: 'runtime',
+    title: 'Container runtime',
+    async run(config, probes) {
+      if (config.runtime.kind === 'podman') return podmanVersion(config, probes);
+      if (config.runtime.hyperd.noop)
+        return warn('CODIUS_HYPER_NOOP=true: pods are not run', 'unset it on a real host');
+      const answer = await probes.unixGet(config.runtime.hyperd.socket, '/version');
+      return answer?.status === 200
+        ? pass(`hyperd at ${config.runtime.hyperd.socket}`)
+        : fail(
+            `nothing answers at ${config.runtime.hyperd.socket}`,
+            'start hyperd, or use CODIUS_RUNTIME=podman',
+          );
+    },
+  },
+  {
+    id: 'oci-runtime',
+    title: 'OCI runtime',
+    async run(config, probes) {
+      const wanted = config.runtime.podman.ociRuntime;
+      if (config.runtime.kind !== 'podman')
+        return { status: 'skip', detail: `not used by ${config.runtime.kind}` };
+      const found = await probes.command(wanted, ['--version']);
+      if (!found || found.code !== 0)
+        return fail(
+          `${wanted} is not installed`,
+          wanted === 'runsc' ? 'install gVisor (runsc), see the README' : `apt-get install ${wanted}`,
+        );
+      const version = (found.stdout.split('\n')[0] ?? '').trim();
+      if (wanted !== 'runsc' && !config.dev) {
+        return warn(
+          `${version}: pods share the host's kernel`,
+          'for a public host, CODIUS_OCI_RUNTIME=runsc runs pods under gVisor',
+        );
+      }
+      return pass(version);
+    },
+  },
+  {
+    id: 'firewall',
+    title: 'Pod firewall',
+    async run(config, probes) {
+      if (!config.sandbox.firewall)
+        return warn(
+          'CODIUS_POD_FIREWALL=false: codiusd does not contain pods',
+          'only with a firewall of your own that does the same',
+        );
+      const table = firewallTableName(config.runtime.podman.network);
+      const listed = await probes.command('nft', ['-j', 'list', 'table', 'inet', table]);
+      if (!listed) return fail('nft is not installed', 'apt-get install nftables');
+      if (listed.code !== 0)
+        return fail(
+          `table inet ${table} is absent`,
+          'codiusd applies it at start: start codiusd (as root) and check its log',
+        );
+      const items =
+        (
+          JSON.parse(listed.stdout) as {
+            nftables?: Array<Record<string, { hook?: string; expr?: unknown[] }>>;
+          }
+        ).nftables ?? [];
+      const hooks = new Set(items.flatMap((item) => (item.chain?.hook ? [item.chain.hook] : [])));
+      const drops = items.filter((item) => JSON.stringify(item.rule?.expr ?? []).includes('"drop"')).length;
+      if (!hooks.has('forward') || drops === 0) {
+        return fail(
+          `table inet ${table} does not filter forwarded pod traffic`,
+          `nft delete table inet ${table} and restart codiusd to apply it again`,
+        );
+      }
+      return pass(`table inet ${table}: forward and input hooked, ${drops} drop rules`);
+    },
+  },
+  {
+    id: 'ilp',
+    title: 'ILP provider',
+    async run(config, probes) {
+      try {
+        const info = await probes.ildcp(config.ilp, 5_000);
+        if (!config.dev && info.clientAddress.startsWith('private.moneyd')) {
+          return warn(
+            `${info.assetCode}, scale ${info.assetScale}, at ${info.clientAddress}: play money (moneyd local)`,
+            'run moneyd with a real uplink (moneyd xrp:configure) on a public host',
+          );
+        }
+        return pass(`${info.assetCode}, scale ${info.assetScale}, at ${info.clientAddress}`);
+      } catch (error) {
+        return fail(
+          `the ILP provider did not answer: ${(error as Error).message}`,
+          'start moneyd (moneyd xrp:start, or systemctl start moneyd-xrp) or fix ILP_CREDENTIALS',
+        );
+      }
+    },
+  },
+];

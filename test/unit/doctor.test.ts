@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type tls from 'node:tls';
+import { formatDoctorReport, runDoctor } from '../../src/doctor/doctor.js';
+import type { DoctorProbes } from '../../src/doctor/probes.js';
+
+const HASH = 'a'.repeat(51) + 'q';
+const ROOT = '/var/lib/codius';
+const SECRET = Buffer.alloc(32, 7).toString('base64');
+const GIB = 1024 ** 3;
+const ENV = {
+  CODIUS_PUBLIC_URI: 'https://codius.example.com',
+  CODIUS_ROOT: ROOT,
+  CODIUS_OCI_RUNTIME: 'runsc',
+};
+
+function cert(names: string, validTo = new Date(Date.now() + 60 * 86_400_000)): tls.PeerCertificate {
+  return {
+    subject: { CN: 'codius.example.com' },
+    subjectaltname: names,
+    valid_to: validTo.toUTCString(),
+  } as unknown as tls.PeerCertificate;
+}
+
+/** A healthy production host, as the probes would see it; each test breaks one thing. */
+function healthy(): DoctorProbes {
+  return {
+    stat: (path) =>
+      Promise.resolve(
+        path === ROOT
+          ? { isDirectory: true, mode: 0o700, size: 4096 }
+          : { isDirectory: false, mode: 0o600, size: 44 },
+      ),
+    writable: () => Promise.resolve(true),
+    readStart: (path) =>
+      Promise.resolve(path.endsWith('secret') ? Buffer.from(SECRET) : Buffer.from('SQLite format 3\0')),
+    unixGet: () => Promise.resolve({ status: 200, body: '{"Version":"4.3.1"}' }),
+    command: (file, args) => {
+      if (file === 'runsc')
+        return Promise.resolve({ code: 0, stdout: 'runsc version release-20260101.0\n', stderr: '' });
+      if (file === 'nft') {
+        assert.deepEqual(args, ['-j', 'list', 'table', 'inet', 'codius']);
+        const nftables = [
+          { chain: { name: 'forward', hook: 'forward' } },
+          { chain: { name: 'input', hook: 'input' } },
+          { rule: { expr: [{ drop: null }] } },
+        ];
+        return Promise.resolve({ code: 0, stdout: JSON.stringify({ nftables }), stderr: '' });
+      }
+      return Promise.resolve({ code: 0, stdout: '', stderr: '' });
+    },
+    ildcp: () => Promise.resolve({ clientAddress: 'g.ilp.host.child', assetCode: 'XRP', assetScale: 9 }),
+    resolve: () => Promise.resolve(['203.0.113.9']),
+    localAddresses: () => ['127.0.0.1', '203.0.113.9'],
+    httpGet: (url) =>
+      Promise.resolve(
+        url.endsWith('/info')
+          ? { status: 200, headers: {}, body: JSON.stringify({ uri: 'https://codius.example.com' }) }
+          : { status: 404, headers: {}, body: `{"message":"no pod with that hash found. hash=${HASH}"}` },
+      ),
+    certificate: () => Promise.resolve(cert('DNS:codius.example.com, DNS:*.codius.example.com')),
+    freeBytes: () => Promise.resolve(40 * GIB),
+    memory: () => ({ total: 8 * GIB, free: 6 * GIB }),
+    randomHash: () => HASH,
+  };
+}
+
+const statusOf = async (id: string, probes: DoctorProbes, env: Record<string, string> = ENV) =>
+  (await runDoctor(env, probes)).checks.find((line) => line.id === id);
+
+describe('codiusd doctor', () => {
+  it('passes every check on a healthy host, exit status ok', async () => {
+    const report = await runDoctor(ENV, healthy());
+    assert.deepEqual(
+      report.checks.filter((line) => line.status !== 'pass').map((line) => line.id),
+      [],
+    );
+    assert.equal(report.ok, true);
+    assert.match(formatDoctorReport(report), /^✓ Configuration/);
+    assert.match(formatDoctorReport(report), /all checks passed, 0 warning\(s\)/);
+  });
+
+  const broken: Array<[string, string, (probes: DoctorProbes) => void, Record<string, string>?]> = [
+    [
+      'data-directory',
+      'not a directory',
+      (p) =>
+        (p.stat = (path) =>
+          Promise.resolve(path === ROOT ? { isDirectory: false, mode: 0o600, size: 1 } : null)),
+    ],
+    [
+      'secret',
+      'not 32 bytes',
+      (p) =>
+        (p.readStart = (path) =>
+          Promise.resolve(Buffer.from(path.endsWith('secret') ? 'short' : 'SQLite format 3\0'))),
+    ],
+    [
+      'store',
+      'not a sqlite',
+      (p) =>
+        (p.readStart = (path) =>
+          Promise.resolve(path.endsWith('secret') ? Buffer.from(SECRET) : Buffer.from('garbage'))),
+    ],
+    [
+      'runtime',
+      'podman 3.4.0',
+      (p) => (p.unixGet = () => Promise.resolve({ status: 200, body: '{"Version":"3.4.0"}' })),
+    ],
+    [
+      'oci-runtime',
+      'runsc is not installed',
+      (p) => {
+        const real = healthy();
+        p.command = (file, args) => (file === 'runsc' ? Promise.resolve(null) : real.command(file, args));
+      },
+    ],
+    [
+      'firewall',
+      'is absent',
+      (p) =>
+        (p.command = (file) =>
+          Promise.resolve(
+            file === 'nft'
+              ? { code: 1, stdout: '', stderr: 'No such file' }
+              : { code: 0, stdout: 'runsc', stderr: '' },
+          )),
+    ],
+    [
+      'ilp',
+      'did not answer',
+      (p) => (p.ildcp = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:7768'))),
+    ],
+    [
+      'public-uri',
+      'does not resolve',
+      (p) =>
+        (p.resolve = (host) =>
+          host.startsWith(HASH) ? Promise.reject(new Error('ENOTFOUND')) : Promise.resolve(['203.0.113.9'])),
+    ],
+    ['tls', 'does not cover', (p) => (p.certificate = () => Promise.resolve(cert('DNS:codius.example.com')))],
+    [
+      'admin',
+      'every interface',
+      () => undefined,
+      {
+        CODIUS_ADMIN_API: 'true',
+        CODIUS_ADMIN_BIND_IP: '0.0.0.0',
+        CODIUS_ADMIN_TOKEN: 'a-long-enough-admin-token',
+      },
+    ],
+    ['disk', 'GiB free', (p) => (p.freeBytes = () => Promise.resolve(0.5 * GIB))],
+    ['memory', 'for pods', (p) => (p.memory = () => ({ total: 0.5 * GIB, free: 0.2 * GIB }))],
+  ];
+  for (const [id, detail, breakIt, env] of broken) {
+    it(`fails the ${id} check with a fix, and the whole run`, async () => {
+      const probes = healthy();
+      breakIt(probes);
+      const report = await runDoctor({ ...ENV, ...env }, probes);
+      const line = report.checks.find((check) => check.id === id);
+      assert.equal(line?.status, 'fail', JSON.stringify(line));
+      assert.ok(line.detail.includes(detail), line.detail);
+      assert.ok(line.fix && line.fix.length > 10);
+      assert.equal(report.ok, false);
+      assert.equal(
+        report.checks.filter((check) => check.status === 'fail').length,
+        1,
+        'only that check fails',
+      );
+    });
+  }
+
+  it('fails on a configuration that does not load and skips the rest', async () => {
+    const report = await runDoctor({ CODIUS_PORT: 'eighty' }, healthy());
+    const [first] = report.checks;
+    assert.ok(first);
+    assert.equal(first.status, 'fail');
+    assert.match(first.detail, /CODIUS_PORT/);
+    assert.ok(report.checks.slice(1).every((line) => line.status === 'skip'));
+  });
+
+  it('warns where a host works but is weaker than it should be', async () => {
+    const probes = healthy();
+    probes.command = (file) =>
+      Promise.resolve({
+        code: 0,
+        stdout:
+          file === 'runc'
+            ? 'runc version 1.1.5\n'
+            : '{"nftables":[{"chain":{"hook":"forward"}},{"rule":{"expr":[{"drop":null}]}}]}',
+        stderr: '',
+      });
+    probes.ildcp = () =>
+      Promise.resolve({ clientAddress: 'private.moneyd.local.x', assetCode: 'XRP', assetScale: 9 });
+    probes.certificate = () =>
+      Promise.resolve(
+        cert('DNS:codius.example.com, DNS:*.codius.example.com', new Date(Date.now() + 5 * 86_400_000)),
+      );
+    const report = await runDoctor({ ...ENV, CODIUS_OCI_RUNTIME: 'runc' }, probes);
+    const warned = report.checks.filter((line) => line.status === 'warn').map((line) => line.id);
+    assert.deepEqual(warned, ['oci-runtime', 'ilp', 'tls']);
+    assert.equal(report.ok, true);
+    assert.equal(
+      await statusOf('public-uri', {
+        ...healthy(),
+        httpGet: () => Promise.reject(new Error('ECONNREFUSED')),
+      }).then((l) => l?.status),
+      'fail',
+    );
+  });
+});
