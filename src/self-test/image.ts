@@ -12,7 +12,7 @@ const execFileAsync = promisify(execFile);
 export const SELF_TEST_IMAGE_NAME = 'localhost/codiusd-self-test';
 
 /** The binary and every shared library `ldd` says it loads, at their own paths under `rootfs`. */
-async function copyWithLibraries(rootfs: string, binary: string): Promise<void> {
+export async function copyWithLibraries(rootfs: string, binary: string): Promise<void> {
   const { stdout } = await execFileAsync('ldd', [binary]);
   const libraries = stdout
     .split('\n')

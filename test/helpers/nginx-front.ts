@@ -19,16 +19,19 @@ export interface WildcardCertificate {
 /** A test CA and a certificate it signed for `host` and `*.host`, made with openssl. */
 export async function wildcardCertificate(dir: string, host: string): Promise<WildcardCertificate> {
   const file = (name: string): string => join(dir, name);
-  await run('openssl', [
-    'req',
-    '-x509',
+  const newKey = (key: string): string[] => [
     '-newkey',
     'ec',
     '-pkeyopt',
     'ec_paramgen_curve:P-256',
     '-nodes',
     '-keyout',
-    file('ca.key'),
+    file(key),
+  ];
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...newKey('ca.key'),
     '-out',
     file('ca.pem'),
     '-days',
@@ -40,20 +43,7 @@ export async function wildcardCertificate(dir: string, host: string): Promise<Wi
     '-addext',
     'keyUsage=critical,keyCertSign',
   ]);
-  await run('openssl', [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    file('host.key'),
-    '-out',
-    file('host.csr'),
-    '-subj',
-    `/CN=${host}`,
-  ]);
+  await run('openssl', ['req', ...newKey('host.key'), '-out', file('host.csr'), '-subj', `/CN=${host}`]);
   await writeFile(
     file('host.ext'),
     `subjectAltName=DNS:${host},DNS:*.${host}\nextendedKeyUsage=serverAuth\n`,

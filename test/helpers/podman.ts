@@ -17,6 +17,7 @@ import { installStdioHook } from '../../src/runtime/podman/stdio-hook.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
 import { freePort } from './daemon.js';
 import { copyWithLibraries } from './rootfs.js';
+import { SELF_TEST_IMAGE_NAME } from '../../src/self-test/image.js';
 import { tempDir } from './tmp.js';
 
 const run = promisify(execFile);
@@ -319,4 +320,17 @@ export async function setupPodman(): Promise<PodmanFixture> {
     },
     removePodsOf,
   };
+}
+
+/**
+ * Removes the self test's images a test file made codiusd import (a real host keeps its one); registered
+ * after the Podman fixture, so it runs once the fixture has removed the pods using them.
+ */
+export function removeSelfTestImagesAfter(): void {
+  after(async () => {
+    const tags = (await podman(['images', '--format', '{{.Repository}}:{{.Tag}}', SELF_TEST_IMAGE_NAME]))
+      .split('\n')
+      .filter(Boolean);
+    if (tags.length > 0) await podman(['rmi', '--force', ...tags]);
+  });
 }

@@ -5,24 +5,17 @@ import { createApp, type App } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { HostInfo } from '../../src/domain/types.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
-import { SELF_TEST_IMAGE_NAME } from '../../src/self-test/image.js';
 import { ARTIFACTS_DIR, launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/daemon.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
-import { podman, setupPodman } from '../helpers/podman.js';
+import { removeSelfTestImagesAfter, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const fixture = await setupPodman();
 await setupMoneyd();
-// The self test's image is built here from this Node; it is kept by a real host, removed by the test.
-after(async () => {
-  const tags = (await podman(['images', '--format', '{{.Repository}}:{{.Tag}}', SELF_TEST_IMAGE_NAME]))
-    .split('\n')
-    .filter(Boolean);
-  if (tags.length > 0) await podman(['rmi', '--force', ...tags]);
-});
+removeSelfTestImagesAfter();
 
 /** 10 XRP per month at scale 9: 300 s cost 1141553 base units. */
 const PRICE_300 = 1_141_553n;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { HostInfo } from '../../src/domain/types.js';
 import { createIlpPlugin } from '../../src/ilp/plugin.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
@@ -12,17 +12,12 @@ import { ARTIFACTS_DIR } from '../helpers/browser.js';
 import { freePort, runDaemon, startDaemon } from '../helpers/daemon.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { startNginxFront, wildcardCertificate } from '../helpers/nginx-front.js';
-import { podman, setupPodman } from '../helpers/podman.js';
+import { podman, removeSelfTestImagesAfter, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const fixture = await setupPodman();
 await setupMoneyd();
-after(async () => {
-  const tags = (await podman(['images', '--format', '{{.Repository}}:{{.Tag}}', SELF_TEST_IMAGE_NAME]))
-    .split('\n')
-    .filter(Boolean);
-  if (tags.length > 0) await podman(['rmi', '--force', ...tags]);
-});
+removeSelfTestImagesAfter();
 
 const HOST = 'codius.test';
 const dir = await tempDir();
