@@ -9,6 +9,7 @@ import { btpEndpoint, createIlpPlugin, type IlpSettings } from '../ilp/plugin.js
 import type { Logger } from '../logger.js';
 import { createBillingService, type BillingService } from '../payments/billing.js';
 import { createPaymentReceiver, type PaymentReceiver } from '../payments/receiver.js';
+import { recoverUnbookedPayments } from '../payments/recovery.js';
 import { createPeerClient } from '../peers/peer-client.js';
 import { createPeerNetwork, type PeerNetwork } from '../peers/peer-network.js';
 import { createPodDirectory, type PodDirectory } from '../pods/pod-directory.js';
@@ -176,9 +177,11 @@ export async function ilpAndPayments(context: PhaseContext, base: StoreAndSecret
     () => link.stop(),
   );
   const paymentsLogger = logger.child({ component: 'payments' });
+  // Before any payment is taken: money a stop interrupted becomes its manifest's credit.
+  await recoverUnbookedPayments(base.store, paymentsLogger);
   const receiver = await lifecycle.start(
     'payment receiver',
-    () => createPaymentReceiver({ link, logger: paymentsLogger }),
+    () => createPaymentReceiver({ link, packets: base.store.paymentPackets, logger: paymentsLogger }),
     (started) => started.close(),
   );
   const price = await loadPriceSetting(base.store.kv, config.costPerMonth, paymentsLogger);

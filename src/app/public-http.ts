@@ -12,6 +12,7 @@ import type { PeerNetwork } from '../peers/peer-network.js';
 import { podBalanceOf, type PodPayments } from './pod-payments.js';
 import type { SelfTest } from '../self-test/self-test.js';
 import { installSelfTestGate } from '../http/self-test-gate.js';
+import type { PaymentReceiver } from '../payments/receiver.js';
 
 /** The public listener once it listens. */
 export interface PublicHttp {
@@ -37,9 +38,12 @@ async function stopListening(
   server: Server,
   drain: ConnectionDrain,
   proxy: PodProxy,
+  receiver: PaymentReceiver,
   timeoutMs: number,
 ): Promise<void> {
   drain.begin();
+  // Payments being collected end now with what they received, so their requests book it and answer.
+  receiver.freezeAll();
   proxy.closeTunnels();
   const deadline = setTimeout(() => {
     server.listener.closeAllConnections();
@@ -119,6 +123,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       maxDurationSeconds: config.payments.maxDurationSeconds,
       maxContainers: config.sandbox.maxContainers,
       paymentTimeoutMs: config.payments.timeoutMs,
+      trustedProxies: config.proxy.trustedProxies,
       logger,
       cleanStop: false,
     },
@@ -148,7 +153,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
   await lifecycle.start(
     'public listener',
     () => server.start(),
-    () => stopListening(server, drain, proxy, config.shutdownTimeoutMs),
+    () => stopListening(server, drain, proxy, receiver, config.shutdownTimeoutMs),
   );
   logger.info(
     { listening: server.info.uri, publicUri: config.publicUri, dev: config.dev, store: store.location },

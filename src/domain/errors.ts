@@ -45,6 +45,7 @@ export interface ErrorDetails {
   payment_required: { payHeader: string };
   payment_timeout: Record<string, never>;
   too_many_pending_payments: { limit: number };
+  too_many_client_payments: { limit: number; retryAfterSeconds: number };
   // Pods.
   pod_not_found: { hash: string; keptCredit?: KeptCredit };
   manifest_not_found: { hash: string };

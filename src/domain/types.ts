@@ -45,7 +45,8 @@ export interface PeerRecord {
  * - `shortfall`: a payment that did not reach the price in time; what arrived becomes credit;
  * - `unserved`: paid (money and credit) but the pod could not start or was gone; all of it becomes credit.
  */
-export type LedgerPurpose = 'upload' | 'extend' | 'shortfall' | 'unserved';
+/** `recovered`: money a payment received that a crash kept from being booked, found at the next start. */
+export type LedgerPurpose = 'upload' | 'extend' | 'shortfall' | 'unserved' | 'recovered';
 
 /**
  * One line of the append-only ledger. `amount` is money actually received with it; `credit` changes the

@@ -93,6 +93,11 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     message: 'Too many payments in progress; try again shortly.',
     headers: { 'Retry-After': '5' },
   }),
+  too_many_client_payments: ({ limit, retryAfterSeconds }) => ({
+    status: 429,
+    message: `This client has ${limit} payments waiting already; pay for those or wait for them to expire.`,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  }),
   pod_not_found: ({ hash, keptCredit }) => ({
     status: 404,
     message:

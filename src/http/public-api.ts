@@ -6,6 +6,8 @@ import type { PaymentReceiver } from '../payments/receiver.js';
 import type { Capacity } from '../pods/capacity.js';
 import type { PodManager } from '../pods/pod-manager.js';
 import type { RegistryPolicy } from '../runtime/registry-policy.js';
+import type { AddressRule } from '../net/address-list.js';
+import { createClientResolver } from '../net/client-address.js';
 import { paymentsPlugin } from './plugins/payments.js';
 import { infoRoutes } from './routes/info.js';
 import { peerRoutes, type PeerListing } from './routes/peers.js';
@@ -23,6 +25,8 @@ export interface PublicApiOptions {
   maxDurationSeconds: number;
   maxContainers: number;
   paymentTimeoutMs: number;
+  /** CODIUS_TRUSTED_PROXIES: whose X-Forwarded-For names the client. */
+  trustedProxies?: readonly AddressRule[];
   logger: Logger;
   /** See HttpServerOptions.cleanStop. */
   cleanStop?: boolean;
@@ -57,7 +61,11 @@ export async function createPublicApi(
   });
   await server.register({
     plugin: paymentsPlugin,
-    options: { receiver: services.receiver, timeoutMs: options.paymentTimeoutMs },
+    options: {
+      receiver: services.receiver,
+      timeoutMs: options.paymentTimeoutMs,
+      clientOf: createClientResolver(options.trustedProxies ?? []),
+    },
   });
   server.route([
     ...versionRoutes(),

@@ -28,8 +28,15 @@ export interface IlpLink {
   credentialsFor(connectionTag: string): StreamCredentials;
   /** Every STREAM connection payers open. */
   onConnection(listener: (connection: Connection) => void): void;
+  /**
+   * Asked before each incoming packet is fulfilled, with its amount and its connection's tag; a guard
+   * that rejects makes the packet rejected (no money moves). The payment receiver books here first.
+   */
+  guardFulfillment(guard: FulfillmentGuard): void;
   stop(): Promise<void>;
 }
+
+export type FulfillmentGuard = (amount: bigint, connectionTag: string) => Promise<void>;
 
 export interface IlpLinkOptions {
   createPlugin: () => IlpPlugin;
@@ -49,8 +56,21 @@ function message(error: unknown): string {
 }
 
 /** A STREAM server on the plugin, handing every payer's connection to the listeners. */
-function streamServer(plugin: IlpPlugin, listeners: ReadonlySet<(connection: Connection) => void>): Server {
-  const created = new Server({ plugin });
+function streamServer(
+  plugin: IlpPlugin,
+  listeners: ReadonlySet<(connection: Connection) => void>,
+  guard: () => FulfillmentGuard | undefined,
+): Server {
+  const created = new Server({
+    plugin,
+    // No guard, no money: a packet is only fulfilled once someone has said where it is booked.
+    shouldFulfill: (amount, _packetId, tag) => {
+      const current = guard();
+      return current
+        ? current(BigInt(amount.toString()), tag ?? '')
+        : Promise.reject(new Error('no payment receiver'));
+    },
+  });
   created.on('connection', (connection: Connection) => {
     for (const listener of listeners) listener(connection);
   });
@@ -69,6 +89,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
   fixIlpProtocolStream();
 
   const listeners = new Set<(connection: Connection) => void>();
+  let fulfillmentGuard: FulfillmentGuard | undefined;
   let plugin: IlpPlugin | undefined;
   let server: Server | undefined;
   let state: IlpState = 'connecting';
@@ -92,7 +113,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
         );
       }, options.slowConnectWarningMs ?? 5_000);
       try {
-        server ??= streamServer(current, listeners);
+        server ??= streamServer(current, listeners, () => fulfillmentGuard);
         await server.listen();
         clearTimeout(slowConnectTimer);
         if (isStopped()) return;
@@ -168,6 +189,9 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
       if (state !== 'ready' || !server) throw new CodiusError('payments_unavailable', { problem });
       const { destinationAccount, sharedSecret } = server.generateAddressAndSecret({ connectionTag });
       return { destinationAccount, sharedSecret };
+    },
+    guardFulfillment(guard) {
+      fulfillmentGuard = guard;
     },
     onConnection(listener) {
       listeners.add(listener);

@@ -21,8 +21,9 @@ for (const [address, prefix] of [
   FORBIDDEN.addSubnet(address, prefix, 'ipv4');
 }
 for (const [address, prefix] of [
-  ['::', 128], // unspecified
-  ['::1', 128],
+  ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible ::a.b.c.d (e.g. ::7f00:1)
+  ['::ffff:0:0:0', 96], // IPv4-translated ::ffff:0:a.b.c.d (e.g. ::ffff:0:7f00:1)
+  ['100::', 64], // discard-only
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
@@ -30,11 +31,42 @@ for (const [address, prefix] of [
   FORBIDDEN.addSubnet(address, prefix, 'ipv6');
 }
 
-/** True for an address a production peer may have. IPv4-mapped IPv6 is judged by its IPv4 address. */
+/** The eight 16-bit groups of an IPv6 address (which may end in a dotted IPv4 part). */
+function ipv6Groups(address: string): number[] {
+  let text = address;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)?.[1];
+  if (dotted) {
+    const [a = 0, b = 0, c = 0, d = 0] = dotted.split('.').map(Number);
+    text = `${text.slice(0, -dotted.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail = ''] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const middle = text.includes('::') ? Array<string>(8 - left.length - right.length).fill('0') : [];
+  return [...left, ...middle, ...right].map((group) => Number.parseInt(group, 16));
+}
+
+/** The IPv4 address an IPv6 address stands for, where it embeds one: NAT64 (64:ff9b::/96) and 6to4 (2002::/16). */
+function embeddedIpv4(address: string): string | null {
+  const g = ipv6Groups(address);
+  const quad = (high: number, low: number): string => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return quad(g[6] ?? 0, g[7] ?? 0);
+  if (g[0] === 0x2002) return quad(g[1] ?? 0, g[2] ?? 0);
+  return null;
+}
+
+/**
+ * True for an address a production peer may have. IPv4-mapped IPv6 is judged by its IPv4 address, and so
+ * are NAT64 and 6to4 addresses, which reach the IPv4 address they embed.
+ */
 export function isPublicAddress(raw: string): boolean {
   const address = unmapped(raw);
   const version = isIP(address);
   if (version === 0) return false;
+  if (version === 6) {
+    const embedded = embeddedIpv4(address);
+    if (embedded !== null && FORBIDDEN.check(embedded, 'ipv4')) return false;
+  }
   return !FORBIDDEN.check(address, version === 4 ? 'ipv4' : 'ipv6');
 }
 

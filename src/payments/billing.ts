@@ -22,7 +22,8 @@ export interface CollectedPayment {
  * CodiusError when no payment can be made yet: no or bad Pay-Token, a 402 challenge, no ILP link.
  */
 export interface PaymentCollector {
-  collect(amount: bigint): Promise<CollectedPayment>;
+  /** `purpose` says what the money is for, so every packet of it is written with that before it is fulfilled. */
+  collect(amount: bigint, purpose?: { hash: ManifestHash; asset: HostAsset }): Promise<CollectedPayment>;
 }
 
 /** The repositories a booking writes through: the ledger, and the hook telling it the write committed. */
@@ -140,7 +141,7 @@ export function createBillingService(options: BillingOptions): BillingService {
     free: Payment,
   ): Promise<Payment> {
     if (due <= 0n) return free;
-    const collected = await collector.collect(due);
+    const collected = await collector.collect(due, { hash, asset: free.asset });
     const payment: Payment = {
       ...free,
       received: collected.received,

@@ -98,6 +98,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'payments in flight: every amount fulfilled, written before its fulfillment, until a ledger line books it',
+    sql: `
+      CREATE TABLE payment_packets (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        at             INTEGER NOT NULL,
+        pay_token_hash TEXT NOT NULL,
+        manifest_hash  TEXT NOT NULL,
+        amount         TEXT NOT NULL,  -- integer in base units, positive; may exceed 2^53
+        asset_code     TEXT NOT NULL,
+        asset_scale    INTEGER NOT NULL
+      );
+      CREATE INDEX payment_packets_token ON payment_packets (pay_token_hash);
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

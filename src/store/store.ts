@@ -6,6 +6,10 @@ import { createImageRepository, type ImageRepository } from './repositories/imag
 import { createKeyValueRepository, type KeyValueRepository } from './repositories/kv.js';
 import { createLedgerRepository, type LedgerRepository } from './repositories/ledger.js';
 import { createManifestRepository, type ManifestRepository } from './repositories/manifests.js';
+import {
+  createPaymentPacketRepository,
+  type PaymentPacketRepository,
+} from './repositories/payment-packets.js';
 import { createPeerRepository, type PeerRepository } from './repositories/peers.js';
 import { createPodAccountRepository, type PodAccountRepository } from './repositories/pod-accounts.js';
 import { createPodRepository, type PodRepository } from './repositories/pods.js';
@@ -19,6 +23,7 @@ export interface Repositories {
   ledger: LedgerRepository;
   images: ImageRepository;
   podAccounts: PodAccountRepository;
+  paymentPackets: PaymentPacketRepository;
   /**
    * Runs `callback` once the writes made through these repositories are committed: at once outside a
    * transaction, after COMMIT inside one, never when it rolls back. Lets a module keep memory in step
@@ -68,9 +73,10 @@ function bind(db: SqlExecutor, now: () => number, afterCommit: (callback: () => 
     manifests: createManifestRepository(db, now),
     pods: createPodRepository(db, now),
     peers: createPeerRepository(db, now),
-    ledger: createLedgerRepository(db, now),
+    ledger: createLedgerRepository(db, now, createPaymentPacketRepository(db, now)),
     images: createImageRepository(db, now),
     podAccounts: createPodAccountRepository(db, now),
+    paymentPackets: createPaymentPacketRepository(db, now),
   };
 }
 

@@ -11,6 +11,8 @@ export interface FakeReceiver extends PaymentReceiver {
   pay(token: Buffer, available: bigint): void;
   /** Streams finished by their request. */
   finished: number;
+  /** Set once freezeAll() was called (shutdown). */
+  frozen: boolean;
   /** When set, challenge() fails with this (e.g. the ILP link is down). */
   unavailable: CodiusError | null;
 }
@@ -23,6 +25,7 @@ export function createFakeReceiver(options: { maxPending?: number } = {}): FakeR
 
   const receiver: FakeReceiver = {
     finished: 0,
+    frozen: false,
     unavailable: null,
     pay(token, available) {
       const tag = token.toString('hex');
@@ -56,7 +59,10 @@ export function createFakeReceiver(options: { maxPending?: number } = {}): FakeR
         },
       };
     },
-    stats: () => ({ pending: challenged.size + ready.size, spent: spent.size }),
+    stats: () => ({ pending: challenged.size + ready.size, spent: spent.size, collecting: 0 }),
+    freezeAll() {
+      receiver.frozen = true;
+    },
     close() {
       challenged.clear();
       ready.clear();

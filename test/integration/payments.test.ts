@@ -642,6 +642,7 @@ describe('payment receiver bounds', () => {
     let clock = 1_000_000;
     const receiver = createPaymentReceiver({
       link,
+      packets: { record: () => Promise.resolve() },
       logger,
       now: () => clock,
       maxPending: 2,

@@ -76,7 +76,15 @@ describe('peer URIs', () => {
 
 describe('peer address policy', () => {
   it('allows public addresses only', () => {
-    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700::1111', '::ffff:93.184.216.34']) {
+    for (const address of [
+      '93.184.216.34',
+      '8.8.8.8',
+      '2606:4700::1111',
+      '::ffff:93.184.216.34',
+      '64:ff9b::808:808',
+      '64:ff9b::8.8.8.8',
+      '2002:808:808::1',
+    ]) {
       assert.equal(isPublicAddress(address), true, address);
     }
     for (const address of [
@@ -97,6 +105,16 @@ describe('peer address policy', () => {
       'fe80::1',
       '::ffff:127.0.0.1',
       '::ffff:10.0.0.1',
+      // Loopback spelled as IPv4-compatible, IPv4-translated, NAT64 and 6to4 addresses.
+      '::7f00:1',
+      '::127.0.0.1',
+      '::ffff:0:7f00:1',
+      '::ffff:0:127.0.0.1',
+      '64:ff9b::7f00:1',
+      '64:ff9b::169.254.169.254',
+      '2002:7f00:1::',
+      '2002:a00:1::1',
+      '100::1',
       'not an address',
     ]) {
       assert.equal(isPublicAddress(address), false, address);

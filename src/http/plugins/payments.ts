@@ -1,7 +1,7 @@
 import type { Plugin, Request } from '@hapi/hapi';
 import { CodiusError, codiusError } from '../../domain/errors.js';
 import type { PaymentCollector } from '../../payments/billing.js';
-import { parsePayToken } from '../../payments/pay-token.js';
+import { parsePayToken, payTokenHash } from '../../payments/pay-token.js';
 import type { PaymentReceiver, PaymentStream } from '../../payments/receiver.js';
 
 declare module '@hapi/hapi' {
@@ -21,6 +21,8 @@ declare module '@hapi/hapi' {
 export interface PaymentsPluginOptions {
   receiver: PaymentReceiver;
   timeoutMs: number;
+  /** Who a request comes from (for the receiver's per-client limit). */
+  clientOf?: (peer: string | undefined, forwardedFor: string | string[] | undefined) => string;
 }
 
 /**
@@ -35,17 +37,28 @@ export const paymentsPlugin: Plugin<PaymentsPluginOptions> = {
 
     function payments(this: Request): PaymentCollector {
       return {
-        collect: async (amount) => {
+        collect: async (amount, purpose) => {
           const parsed = parsePayToken(this.headers['pay-token'] as string | string[] | undefined);
           if (!parsed.ok) {
             throw codiusError(parsed.reason === 'missing' ? 'pay_token_missing' : 'pay_token_malformed');
           }
           const stream = receiver.claim(parsed.token);
           if (!stream) {
-            throw new CodiusError('payment_required', { payHeader: receiver.challenge(parsed.token) });
+            const client = options.clientOf?.(
+              this.info.remoteAddress,
+              this.headers['x-forwarded-for'] as string | string[] | undefined,
+            );
+            throw new CodiusError('payment_required', {
+              payHeader: receiver.challenge(parsed.token, client),
+            });
           }
           this.plugins.payments = { stream };
-          const { received, complete } = await stream.collect(amount, options.timeoutMs);
+          const payment = purpose && {
+            payTokenHash: payTokenHash(parsed.token),
+            manifestHash: purpose.hash,
+            asset: purpose.asset,
+          };
+          const { received, complete } = await stream.collect(amount, options.timeoutMs, payment);
           return { received, complete, payToken: parsed.token };
         },
       };

@@ -6,6 +6,7 @@ import type {
   ManifestHash,
 } from '../../domain/types.js';
 import type { SqlExecutor } from '../sqlite.js';
+import type { PaymentPacketRepository } from './payment-packets.js';
 
 export type NewLedgerEntry = Omit<LedgerEntry, 'id' | 'at'>;
 
@@ -17,6 +18,8 @@ export interface LedgerRepository {
   creditBalance(hash: ManifestHash, asset: HostAsset): Promise<bigint>;
   /** Received, outstanding credit and earned per asset, exact (amounts may exceed 2^53). */
   accounts(): Promise<AssetAccount[]>;
+  /** Whether a line already books money received with this pay token. */
+  booksPayment(payTokenHash: string): Promise<boolean>;
   /** What each line since `at` (ms) added to received and earned, oldest first, at most `limit` lines. */
   movementsSince(at: number, limit: number): Promise<LedgerMovement[]>;
 }
@@ -59,7 +62,15 @@ function toEntry(row: LedgerRow): LedgerEntry {
 const INTEGER = /^-?\d+$/;
 
 // Amounts are summed in JavaScript with BigInt: sqlite's SUM would go through 64-bit integers or doubles.
-export function createLedgerRepository(db: SqlExecutor, now: () => number): LedgerRepository {
+/**
+ * `packets`, when given, is the write-ahead record of payments being received: a line that books a
+ * payment's money settles its rows, through the same executor, so in the same transaction.
+ */
+export function createLedgerRepository(
+  db: SqlExecutor,
+  now: () => number,
+  packets?: Pick<PaymentPacketRepository, 'settle'>,
+): LedgerRepository {
   return {
     async append(entry) {
       if (!/^\d+$/.test(entry.amount))
@@ -80,6 +91,8 @@ export function createLedgerRepository(db: SqlExecutor, now: () => number): Ledg
           entry.payTokenHash,
         ],
       );
+      if (packets && entry.payTokenHash !== null && entry.amount !== '0')
+        await packets.settle(entry.payTokenHash);
       return { id: lastID, at, ...entry };
     },
     async listForManifest(hash) {
@@ -116,6 +129,13 @@ export function createLedgerRepository(db: SqlExecutor, now: () => number): Ledg
         byAsset.set(key, account);
       }
       return [...byAsset.values()];
+    },
+    async booksPayment(payTokenHash) {
+      const row = await db.get<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM ledger WHERE pay_token_hash = ? AND amount != '0'",
+        [payTokenHash],
+      );
+      return (row?.n ?? 0) > 0;
     },
     async movementsSince(at, limit) {
       const rows = await db.all<{

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { createConnection, type DataAndMoneyStream } from 'ilp-protocol-stream';
+import type { Manifest } from '../../src/domain/types.js';
+import { createIlpPlugin, type IlpPlugin } from '../../src/ilp/plugin.js';
+import { fixIlpProtocolStream } from '../../src/ilp/stream-compat.js';
+import { hashManifest } from '../../src/manifest/hash.js';
+import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
+import { openStore } from '../../src/store/store.js';
+import { freePort, startDaemon } from '../helpers/daemon.js';
+import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
+import { podman, setupPodman } from '../helpers/podman.js';
+import { tempDir } from '../helpers/tmp.js';
+
+fixIlpProtocolStream();
+const fixture = await setupPodman();
+await setupMoneyd();
+
+/** 10 XRP per month at scale 9: 600 s cost 2283106 base units. */
+const PRICE_600 = 2_283_106n;
+const PARTIAL = 1_000_000n;
+const root = await tempDir();
+const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
+fixture.adoptHostId(hostId);
+const env = {
+  CODIUS_PUBLIC_URI: 'https://codius.example.com',
+  CODIUS_ROOT: root,
+  CODIUS_PORT: String(await freePort()),
+  CODIUS_BOOTSTRAP_PEERS: '[]',
+  CODIUS_SELF_TEST: 'false',
+  CODIUS_PODMAN_SOCKET: fixture.socketPath,
+  CODIUS_PODMAN_NETWORK: fixture.network,
+  CODIUS_PODMAN_SUBNET: fixture.subnet,
+  CODIUS_ALLOWED_REGISTRIES: fixture.registry,
+  CODIUS_PAYMENT_TIMEOUT: '120',
+  ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
+};
+
+interface Payer {
+  manifest: Manifest;
+  stream: DataAndMoneyStream;
+  plugin: IlpPlugin;
+  /** The answer to the paid request (rejects when the host dies first). */
+  answer: Promise<{ status: number; body: string }>;
+}
+
+/** A Codius client's paid upload, held open at the point where its money flows (up to `max`). */
+async function startUpload(url: string, manifest: Manifest, max: bigint): Promise<Payer> {
+  const token = randomBytes(16).toString('base64url');
+  const send = () =>
+    fetch(`${url}/pods?duration=600`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'pay-token': token },
+      body: JSON.stringify({ manifest }),
+    }).then(async (response) => ({ status: response.status, body: await response.text() }));
+  const challenge = await fetch(`${url}/pods?duration=600`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'pay-token': token },
+    body: JSON.stringify({ manifest }),
+  });
+  const [, destinationAccount, secret] = (challenge.headers.get('pay') ?? '').split(' ');
+  assert.equal(challenge.status, 402);
+  const plugin = createIlpPlugin({
+    plugin: 'ilp-plugin-btp',
+    credentials: testBtpCredentials(),
+    btpServer: null,
+  });
+  const connection = await createConnection({
+    plugin,
+    destinationAccount: destinationAccount ?? '',
+    sharedSecret: Buffer.from(secret ?? '', 'base64'),
+  });
+  const stream = connection.createStream();
+  stream.setSendMax(max.toString());
+  await new Promise((resolve) => stream.once('data', resolve));
+  const answer = send();
+  answer.catch(() => undefined);
+  return { manifest, stream, plugin, answer };
+}
+
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const manifestOf = (name: string): Manifest => ({
+  name: `${name}-${randomBytes(4).toString('hex')}`,
+  version: '1.0.0',
+  port: '3000',
+  containers: [{ id: 'web', image: fixture.webImage }],
+});
+
+describe('reliability: no money or paid time lost when codiusd dies', () => {
+  it('kill -9 during 16 concurrent paid uploads: the ledger holds exactly what payers delivered', async (t) => {
+    const first = await startDaemon(env);
+    const full = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => startUpload(first.url, manifestOf(`full-${i}`), PRICE_600)),
+    );
+    const partial = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => startUpload(first.url, manifestOf(`partial-${i}`), PARTIAL)),
+    );
+    const answers = await Promise.all(full.map((payer) => payer.answer));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      full.map(() => 200),
+    );
+    // The partial payers have sent all they will, and their requests wait for the rest: kill now.
+    await until('the partial payers sent their money', () =>
+      partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const payers = [...full, ...partial];
+    const delivered = payers.reduce((sum, payer) => sum + BigInt(payer.stream.totalSent), 0n);
+    for (const payer of payers) await payer.plugin.disconnect().catch(() => undefined);
+    t.diagnostic(`delivered by 16 payers: ${delivered} (8 × ${PRICE_600} complete, 8 × ${PARTIAL} cut off)`);
+
+    // Restart: interrupted payments are recovered as credit, the paid pods are there again.
+    const second = await startDaemon(env);
+    for (const payer of full) {
+      const hash = hashManifest(payer.manifest);
+      const record = await fetch(`${second.url}/pods?manifestHash=${hash}`);
+      assert.equal(record.status, 200, `the paid pod ${hash} kept its record and expiry`);
+    }
+    await until('the paid pods run again', async () => {
+      const listed = await podman([
+        'pod',
+        'ps',
+        '--filter',
+        `label=codius.host=${hostId}`,
+        '--format',
+        '{{.Status}}',
+      ]);
+      const states = listed.split('\n').filter(Boolean);
+      return states.length === full.length && states.every((state) => state === 'Running');
+    });
+    second.child.kill('SIGTERM');
+    await second.exited;
+
+    const store = await openStore({ root, inMemory: false });
+    try {
+      let booked = 0n;
+      let recovered = 0n;
+      for (const payer of payers) {
+        for (const line of await store.ledger.listForManifest(hashManifest(payer.manifest))) {
+          booked += BigInt(line.amount);
+          if (line.purpose === 'recovered') recovered += BigInt(line.amount);
+        }
+      }
+      t.diagnostic(`booked in the ledger: ${booked}, of which recovered after the restart: ${recovered}`);
+      assert.equal(booked, delivered, 'money delivered = money booked (paid + credit)');
+      assert.equal(recovered, 8n * PARTIAL);
+      for (const payer of partial) {
+        assert.equal(
+          await store.ledger.creditBalance(hashManifest(payer.manifest), { code: 'XRP', scale: 9 }),
+          PARTIAL,
+          'the cut-off payment is its manifest credit',
+        );
+      }
+      assert.deepEqual(await store.paymentPackets.unbooked(), []);
+    } finally {
+      await store.close();
+    }
+    // No orphan: only the paid pods exist.
+    const pods = (await podman(['pod', 'ps', '-q', '--filter', `label=codius.host=${hostId}`]))
+      .split('\n')
+      .filter(Boolean);
+    assert.equal(pods.length, full.length);
+  });
+});
