@@ -50,7 +50,8 @@ function ipv6Groups(address: string): number[] {
 function embeddedIpv4(address: string): string | null {
   const g = ipv6Groups(address);
   const quad = (high: number, low: number): string => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
-  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return quad(g[6] ?? 0, g[7] ?? 0);
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0))
+    return quad(g[6] ?? 0, g[7] ?? 0);
   if (g[0] === 0x2002) return quad(g[1] ?? 0, g[2] ?? 0);
   return null;
 }
