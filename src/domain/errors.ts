@@ -50,7 +50,8 @@ export interface ErrorDetails {
   pod_not_found: { hash: string; keptCredit?: KeptCredit };
   manifest_not_found: { hash: string };
   image_unavailable: { hash: string; image: string; reason: string; keptCredit?: KeptCredit };
-  pod_start_failed: { hash: string; keptCredit?: KeptCredit };
+  pod_start_failed: { hash: string; reason?: string; keptCredit?: KeptCredit };
+  start_cooling_down: { hash: string; retryAfterSeconds: number };
   too_many_containers: { count: number; max: number };
   registry_not_allowed: { image: string; registry: string; reason: string };
   too_many_log_followers: { hash: string; limit: number; scope: 'pod' | 'host' };

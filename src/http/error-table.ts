@@ -111,9 +111,14 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     status: 422,
     message: `image ${image} is not available: ${reason}.${keptForNextUpload(keptCredit)}`,
   }),
-  pod_start_failed: ({ hash, keptCredit }) => ({
+  pod_start_failed: ({ hash, reason, keptCredit }) => ({
     status: 503,
-    message: `pod could not be started. manifestHash=${hash}.${keptForNextUpload(keptCredit)}`,
+    message: `pod could not be started. manifestHash=${hash}.${reason ? ` ${reason}.` : ''}${keptForNextUpload(keptCredit)}`,
+  }),
+  start_cooling_down: ({ hash, retryAfterSeconds }) => ({
+    status: 429,
+    message: `the pod of manifest ${hash} failed to start or crashed repeatedly; try again in ${retryAfterSeconds} s`,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
   }),
   too_many_containers: ({ count, max }) => ({
     status: 400,

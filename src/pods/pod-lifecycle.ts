@@ -3,16 +3,19 @@ import type { ManifestHash, PodPlan, PodRecord, PodRequest } from '../domain/typ
 import type { Logger } from '../logger.js';
 import type { PaymentBooking } from '../payments/billing.js';
 import type { PodRuntime } from '../runtime/driver.js';
-import { ImageUnavailableError } from '../runtime/errors.js';
+import { ContainerExitedError, ImageUnavailableError } from '../runtime/errors.js';
 import type { KeyedMutex } from '../util/keyed-mutex.js';
 import type { PodHookEmitter } from './pod-hooks.js';
 import type { PodPlanner } from './pod-plans.js';
 import { isLive, type PodRecords } from './pod-records.js';
+import type { StartCooldown } from './start-cooldown.js';
 
 /** What a repair of a paid pod found and did. */
 export type RepairOutcome = 'alive' | 'recreated' | 'failed' | 'skipped';
 
 export interface PodLifecycleOptions {
+  /** Failed starts and crashes per manifest: repeated ones wait (see StartCooldown). */
+  cooldown: StartCooldown;
   records: PodRecords;
   runtime: PodRuntime;
   planner: PodPlanner;
@@ -128,6 +131,9 @@ function startFailure(hash: ManifestHash, error: unknown): CodiusError {
       { cause: error },
     );
   }
+  if (error instanceof ContainerExitedError) {
+    return new CodiusError('pod_start_failed', { hash, reason: error.message }, { cause: error });
+  }
   return new CodiusError('pod_start_failed', { hash }, { cause: error });
 }
 
@@ -135,6 +141,7 @@ export function createPodLifecycle(options: PodLifecycleOptions): PodLifecycle {
   const { records, runtime, planner, logger, now } = options;
   const runner = createPodRunner(options);
   const { mutex } = options;
+  const cooldown = options.cooldown;
   const expiryListeners: Array<() => void> = [];
   const expiryChanged = (): void => {
     for (const listener of expiryListeners) listener();
@@ -168,10 +175,12 @@ export function createPodLifecycle(options: PodLifecycleOptions): PodLifecycle {
       port: plan.port,
       ip: null,
     };
+    cooldown.check(hash);
     // Recorded before the runtime is asked, so a crash in between leaves a paid pod reconcile recreates.
     await record(starting);
     try {
       const running = await runner.run(starting, plan, false);
+      cooldown.succeeded(hash);
       logger.info(
         { hash, ip: running.ip, expiresAt: new Date(running.expiresAt).toISOString() },
         'pod started',
@@ -179,6 +188,7 @@ export function createPodLifecycle(options: PodLifecycleOptions): PodLifecycle {
       return running;
     } catch (error) {
       logger.warn({ hash, err: error }, 'pod could not start');
+      cooldown.failed(hash);
       // Nothing runs, so nothing is owed: forget it (the driver removed what it created) and take the
       // payment back as credit, in one transaction.
       await records.transaction(async (repos) => {
@@ -235,10 +245,14 @@ export function createPodLifecycle(options: PodLifecycleOptions): PodLifecycle {
       return mutex.run(hash, async () => {
         const record = await records.get(hash);
         if (!isLive(record, now())) return 'skipped';
+        // A pod that keeps dying is recreated less and less often, not at every pass.
+        if (cooldown.secondsLeft(hash) > 0) return 'skipped';
         try {
           const { recreated } = await runner.keepAlive(record, () => planner.stored(hash));
+          if (recreated) cooldown.failed(hash);
           return recreated ? 'recreated' : 'alive';
         } catch (error) {
+          cooldown.failed(hash);
           logger.error({ hash, err: error }, 'could not recreate a paid pod; will retry');
           return 'failed';
         }

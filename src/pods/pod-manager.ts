@@ -14,6 +14,7 @@ import { createPodRecords, isLive } from './pod-records.js';
 import type { PrivateVarsCipher } from './private-vars.js';
 import { createKeyedMutex } from '../util/keyed-mutex.js';
 import { createReconciler, type ReconcileReport } from './reconciler.js';
+import { createStartCooldown } from './start-cooldown.js';
 
 export type { ReconcileReport } from './reconciler.js';
 
@@ -46,6 +47,11 @@ export interface PodManager extends PodHooks {
   ready(): boolean;
   /** The plan of a request: what would run, under which hash (throws a CodiusError for a bad manifest). */
   plan(request: PodRequest): PodPlan;
+  /**
+   * Throws CodiusError `start_cooling_down` while a manifest's pod has failed to start (or crashed) too
+   * often: checked before a payment for a new pod is asked for.
+   */
+  checkStart(hash: ManifestHash): void;
   /** See PodLifecycle.run. */
   run(request: PodRequest, durationSeconds: number, booking?: PaymentBooking): Promise<PodRecord>;
   /** See PodLifecycle.extend. */
@@ -77,7 +83,8 @@ export function createPodManager(options: PodManagerOptions): PodManager {
   });
   const hooks = createPodHooks(logger);
   const mutex = createKeyedMutex();
-  const lifecycle = createPodLifecycle({ records, runtime, planner, hooks, mutex, logger, now });
+  const cooldown = createStartCooldown({ now });
+  const lifecycle = createPodLifecycle({ records, runtime, planner, hooks, mutex, logger, now, cooldown });
   const removal = createPodRemoval({ records, runtime, hooks, mutex, logger, now });
   const scheduler = createExpiryScheduler({ pods: store.pods, removal, logger, now });
   lifecycle.onExpiryChanged(() => scheduler.arm());
@@ -128,6 +135,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     },
     ready: () => reconciler.ready(),
     plan: (request) => planner.plan(request),
+    checkStart: (hash) => cooldown.check(hash),
     run: (request, durationSeconds, booking) => lifecycle.run(request, durationSeconds, booking),
     extend: (hash, durationSeconds, booking) => lifecycle.extend(hash, durationSeconds, booking),
     async get(hash) {

@@ -31,3 +31,18 @@ export class ImageUnavailableError extends Error {
     this.name = 'ImageUnavailableError';
   }
 }
+
+/** A container of a pod that had just started stopped again: its command failed or it exited at once. */
+export class ContainerExitedError extends Error {
+  constructor(
+    readonly container: string,
+    readonly exitCode: number | null,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `container ${container} exited${exitCode === null ? '' : ` with code ${exitCode}`} right after it started`,
+      options,
+    );
+    this.name = 'ContainerExitedError';
+  }
+}

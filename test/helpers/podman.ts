@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -193,6 +193,15 @@ export async function setupPodman(): Promise<PodmanFixture> {
       }
     }
   };
+  // A daemon of the file stopped after this cleanup may have applied its firewall again in between: the
+  // table goes last of all, as the test process exits.
+  process.once('exit', () => {
+    try {
+      execFileSync('nft', ['delete', 'table', 'inet', firewallTableName(network)], { stdio: 'ignore' });
+    } catch {
+      // Already gone.
+    }
+  });
   // One cleanup, in dependency order: pods use the network and the images. The API service stops first:
   // a daemon or app of the test file whose own cleanup runs later can then create no pod behind it.
   after(async () => {

@@ -159,6 +159,20 @@ describe('pod manager over the in-memory runtime', () => {
     assert.deepEqual(await host.manager.reconcile(), { recreated: [], failed: [], removedOrphans: [] });
   });
 
+  it('backs off recreating a pod that keeps crashing after it started', async () => {
+    const host = await openHost();
+    const pod = await host.manager.run(request(), 3600);
+    for (let crash = 1; crash <= 3; crash += 1) {
+      host.runtime.stop(pod.hash);
+      assert.deepEqual((await host.manager.reconcile()).recreated, [pod.hash], `crash ${crash} is repaired`);
+    }
+    host.runtime.stop(pod.hash);
+    const report = await host.manager.reconcile();
+    assert.deepEqual(report.recreated, [], 'the fourth crash waits for the cool-down');
+    assert.equal(host.runtime.pods.get(pod.hash)?.running, false);
+    assert.throws(() => host.manager.checkStart(pod.hash), /cooling|repeatedly/i);
+  });
+
   it('leaves nothing of a pod that cannot start', async () => {
     const host = await openHost();
     host.runtime.availableImages = new Set();

@@ -270,6 +270,45 @@ describe('the /pods API over the in-memory runtime', () => {
     );
   });
 
+  it('after 3 failed starts answers 429 with Retry-After before payment and before any runtime work', async () => {
+    const manifest = webManifest('keeps-failing');
+    const hash = hashManifest(manifest);
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      host.runtime.failNextStart();
+      // The credit kept from the first failure pays for the next tries: no payment is needed.
+      const tried =
+        attempt === 1
+          ? (
+              await host.paid({
+                method: 'POST',
+                url: '/pods?duration=600',
+                payload: { manifest },
+                pays: PRICE_600,
+              })
+            ).response
+          : await host.inject({ method: 'POST', url: '/pods?duration=600', payload: { manifest } });
+      assert.equal(tried.statusCode, 503, `attempt ${attempt}`);
+    }
+    const runs = host.runtime.calls.filter((call) => call === `runPod ${hash}`).length;
+    const cooling = await host.inject({ method: 'POST', url: '/pods?duration=600', payload: { manifest } });
+    assert.equal(cooling.statusCode, 429);
+    assert.equal(cooling.headers['retry-after'], '300');
+    assert.match(
+      String(bodyOf(cooling).message),
+      /failed to start or crashed repeatedly; try again in 300 s/,
+    );
+    assert.equal(
+      host.runtime.calls.filter((call) => call === `runPod ${hash}`).length,
+      runs,
+      'no runtime work',
+    );
+    assert.equal(
+      await host.store.ledger.creditBalance(hash, { code: 'XRP', scale: 9 }),
+      PRICE_600,
+      'credit kept',
+    );
+  });
+
   it('counts concurrent paid uploads of one manifest, with one pod', async () => {
     const manifest = webManifest('concurrent');
     const hash = hashManifest(manifest);

@@ -20,7 +20,7 @@ export interface PodRoutesOptions {
 }
 
 export interface PodRoutesDependencies {
-  pods: Pick<PodManager, 'plan' | 'run' | 'extend' | 'get' | 'manifest' | 'ready'>;
+  pods: Pick<PodManager, 'plan' | 'run' | 'extend' | 'get' | 'manifest' | 'ready' | 'checkStart'>;
   capacity: Pick<Capacity, 'admits'>;
   billing: BillingService;
   /** Where images may be pulled from; checked before any money is asked for. */
@@ -122,6 +122,8 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
         await checkRegistries(podRequest);
         if (!(await capacity.admits(plan.hash, plan.resources.memoryMiB))) throw codiusError('host_full');
         requireRuntime();
+        // A manifest whose pod keeps failing waits before it may pay for another try.
+        if (!(await pods.get(plan.hash))) pods.checkStart(plan.hash);
         const { result, payment } = await billing.charge(plan.hash, duration, request.payments(), (booking) =>
           pods.run(podRequest, duration, booking),
         );

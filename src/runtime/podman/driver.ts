@@ -10,6 +10,7 @@ import type { RegistryPolicy } from '../registry-policy.js';
 import { parseJson, type UnixHttpClient } from '../unix-http.js';
 import { createImagePuller } from './images.js';
 import { ensurePodNetwork } from './network.js';
+import { settle, whyNotRunning } from './settle.js';
 import { errorMessage, expectStatus, LIBPOD_API, libpodCaller, type LibpodCall } from './libpod.js';
 import {
   containerSpec,
@@ -43,6 +44,8 @@ export interface PodmanDriverOptions {
   ociRuntime?: OciRuntime;
   /** Checked again right before each pull (a name may resolve elsewhere by then). */
   registryPolicy?: RegistryPolicy;
+  /** How long a started pod gets to show it stays up (its port accepting); default 2 s. */
+  settleMs?: number;
   logger: Logger;
 }
 
@@ -167,10 +170,10 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
     expectStatus(started, 'pod start', 200, 304);
     const pod = await inspectRaw(hash);
     if (!pod) throw new RuntimeApiError(404, `podman pod ${podName(hash)} vanished right after start`);
-    if (!isRunning(pod)) {
-      throw new RuntimeApiError(0, `podman pod ${podName(hash)} is ${pod.State} right after start`);
-    }
-    return { hash, running: true, ip: await podIp(pod) };
+    if (!isRunning(pod)) throw await whyNotRunning(call, pod);
+    const ip = await podIp(pod);
+    await settle(call, plan, ip, () => inspectRaw(hash), isRunning, options.settleMs ?? 2_000);
+    return { hash, running: true, ip };
   }
 
   return {
