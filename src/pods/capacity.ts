@@ -22,17 +22,41 @@ export interface Capacity {
   snapshot(): Promise<HostCapacity>;
   /** Whether a pod of `memoryMiB` for this manifest fits; extensions of live pods always do (fixes B7). */
   admits(hash: ManifestHash, memoryMiB: number): Promise<boolean>;
+  /**
+   * Sets memory aside for an upload from its challenge until it is paid and started (or not): under
+   * `key` (the payment's), for `ttlMs` at most. True when it fits (or `key` holds it already); the memory
+   * of every hold counts against all other uploads, so concurrent payers cannot overcommit the host.
+   */
+  hold(key: string, hash: ManifestHash, memoryMiB: number, ttlMs: number): Promise<boolean>;
+  release(key: string): void;
 }
 
 /** Memory accounting against CODIUS_MAX_MEMORY_FRACTION of the machine (spec §4.4, in bytes throughout). */
 export function createCapacity(
-  options: { totalMemoryBytes: number; maxMemoryFraction: number },
+  options: { totalMemoryBytes: number; maxMemoryFraction: number; now?: () => number },
   sources: CapacitySources,
 ): Capacity {
   const podMemoryBudgetBytes = Math.floor(options.totalMemoryBytes * options.maxMemoryFraction);
+  const now = options.now ?? Date.now;
+  const holds = new Map<string, { hash: ManifestHash; memoryMiB: number; until: number }>();
+
+  /** Memory of the store's pods and of holds for manifests the store has no pod of yet (one per manifest). */
+  async function reservedBytes(exceptHash?: ManifestHash): Promise<number> {
+    const at = now();
+    const held = new Map<ManifestHash, number>();
+    for (const [key, hold] of holds) {
+      if (hold.until <= at) holds.delete(key);
+      else if (hold.hash !== exceptHash)
+        held.set(hold.hash, Math.max(held.get(hold.hash) ?? 0, hold.memoryMiB));
+    }
+    let heldMiB = 0;
+    for (const [hash, memoryMiB] of held) if (!(await sources.hasLivePod(hash))) heldMiB += memoryMiB;
+    return ((await sources.usage()).reservedMemoryMiB + heldMiB) * MiB;
+  }
+
   return {
     async snapshot() {
-      const reservedMemoryBytes = (await sources.usage()).reservedMemoryMiB * MiB;
+      const reservedMemoryBytes = await reservedBytes();
       return {
         totalMemoryBytes: options.totalMemoryBytes,
         podMemoryBudgetBytes,
@@ -43,8 +67,22 @@ export function createCapacity(
     },
     async admits(hash, memoryMiB) {
       if (await sources.hasLivePod(hash)) return true;
-      const reservedMemoryBytes = (await sources.usage()).reservedMemoryMiB * MiB;
-      return reservedMemoryBytes + memoryMiB * MiB <= podMemoryBudgetBytes;
+      // Holds for the same manifest share its one pod: they do not count against it.
+      return (await reservedBytes(hash)) + memoryMiB * MiB <= podMemoryBudgetBytes;
+    },
+    async hold(key, hash, memoryMiB, ttlMs) {
+      const known = holds.get(key);
+      if (known && known.until > now()) {
+        known.until = now() + ttlMs;
+        return true;
+      }
+      if (await sources.hasLivePod(hash)) return true;
+      if ((await reservedBytes(hash)) + memoryMiB * MiB > podMemoryBudgetBytes) return false;
+      holds.set(key, { hash, memoryMiB, until: now() + ttlMs });
+      return true;
+    },
+    release(key) {
+      holds.delete(key);
     },
   };
 }

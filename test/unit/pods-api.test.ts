@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -342,6 +343,82 @@ describe('the /pods API over the in-memory runtime', () => {
     assert.equal(full.statusCode, 503);
     assert.equal(bodyOf(full).message, 'Memory usage exceeded. Send pod request later.');
     assert.equal(full.headers.pay, undefined);
+  });
+});
+
+describe('capacity held from the challenge on', () => {
+  it('concurrent payers cannot overcommit memory: the third challenge is refused before payment', async () => {
+    // Room for two pods of 512 MiB: 1.5 GiB × 0.75 = 1152 MiB.
+    const host = await openApiHost({ totalMemoryBytes: 1.5 * 2 ** 30 });
+    const manifests = ['a', 'b', 'c'].map((name) => webManifest(`capacity-${name}`));
+    const tokens = manifests.map(() => randomBytes(16));
+    const challenges = [];
+    for (const [i, manifest] of manifests.entries()) {
+      challenges.push(
+        await host.inject({
+          method: 'POST',
+          url: '/pods?duration=600',
+          payload: { manifest },
+          token: tokens[i] ?? null,
+        }),
+      );
+    }
+    assert.deepEqual(
+      challenges.map((c) => c.statusCode),
+      [402, 402, 503],
+    );
+    const [, , third] = challenges;
+    assert.ok(third);
+    assert.equal(bodyOf(third).message, 'Memory usage exceeded. Send pod request later.');
+    // The two that were challenged pay and start.
+    for (const [i, manifest] of manifests.slice(0, 2).entries()) {
+      const paid = await host.paid({
+        method: 'POST',
+        url: '/pods?duration=600',
+        payload: { manifest },
+        pays: PRICE_600,
+        token: tokens[i] ?? null,
+      });
+      assert.equal(paid.response.statusCode, 200);
+    }
+    assert.equal(
+      (await host.inject({ method: 'POST', url: '/pods?duration=600', payload: { manifest: manifests[2] } }))
+        .statusCode,
+      503,
+    );
+  });
+
+  it('a payment that fails releases what its challenge held', async () => {
+    const host = await openApiHost({ totalMemoryBytes: 2 ** 30 });
+    const first = webManifest('held-then-failed');
+    const second = webManifest('after-release');
+    const token = randomBytes(16);
+    host.runtime.failNextStart();
+    assert.equal(
+      (await host.inject({ method: 'POST', url: '/pods?duration=60', payload: { manifest: first }, token }))
+        .statusCode,
+      402,
+    );
+    assert.equal(
+      (await host.inject({ method: 'POST', url: '/pods?duration=60', payload: { manifest: second } }))
+        .statusCode,
+      503,
+      'held',
+    );
+    const failed = await host.paid({
+      method: 'POST',
+      url: '/pods?duration=60',
+      payload: { manifest: first },
+      pays: PRICE_600,
+      token,
+    });
+    assert.equal(failed.response.statusCode, 503);
+    assert.equal(
+      (await host.inject({ method: 'POST', url: '/pods?duration=60', payload: { manifest: second } }))
+        .statusCode,
+      402,
+      'released',
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Request, ServerRoute } from '@hapi/hapi';
-import { CodiusError, codiusError } from '../../domain/errors.js';
+import { CodiusError, codiusError, isCodiusError } from '../../domain/errors.js';
 import type { ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../../domain/types.js';
 import { checkQuotedManifest, MANIFEST_HASH_PATTERN, parsePodRequest } from '../../manifest/index.js';
 import type { BillingService } from '../../payments/billing.js';
@@ -17,11 +17,19 @@ export interface PodRoutesOptions {
   maxDurationSeconds: number;
   /** CODIUS_MAX_CONTAINERS: more containers in one manifest is a 400. */
   maxContainers: number;
+  /** How long a payment challenge (and the memory held for it) lasts. */
+  challengeTtlMs?: number;
+}
+
+/** The key memory is held under for one payment: its Pay-Token, when it has a plausible one. */
+function holdKey(request: Request): string | null {
+  const token: unknown = request.headers['pay-token'];
+  return typeof token === 'string' && token.length > 0 && token.length <= 64 ? `pay-token:${token}` : null;
 }
 
 export interface PodRoutesDependencies {
   pods: Pick<PodManager, 'plan' | 'run' | 'extend' | 'get' | 'manifest' | 'ready' | 'checkStart'>;
-  capacity: Pick<Capacity, 'admits'>;
+  capacity: Pick<Capacity, 'admits' | 'hold' | 'release'>;
   billing: BillingService;
   /** Where images may be pulled from; checked before any money is asked for. */
   registries: RegistryPolicy;
@@ -120,14 +128,31 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
       handler: async (request) => {
         const { podRequest, duration, plan } = parseUpload(request);
         await checkRegistries(podRequest);
-        if (!(await capacity.admits(plan.hash, plan.resources.memoryMiB))) throw codiusError('host_full');
         requireRuntime();
         // A manifest whose pod keeps failing waits before it may pay for another try.
         if (!(await pods.get(plan.hash))) pods.checkStart(plan.hash);
-        const { result, payment } = await billing.charge(plan.hash, duration, request.payments(), (booking) =>
-          pods.run(podRequest, duration, booking),
-        );
-        return answer(result, payment);
+        // The memory is set aside from the challenge on, so payers waiting at once cannot overcommit.
+        let key = holdKey(request);
+        const memoryMiB = plan.resources.memoryMiB;
+        const fits = key
+          ? await capacity.hold(key, plan.hash, memoryMiB, options.challengeTtlMs ?? 120_000)
+          : await capacity.admits(plan.hash, memoryMiB);
+        if (!fits) throw codiusError('host_full');
+        try {
+          const { result, payment } = await billing.charge(
+            plan.hash,
+            duration,
+            request.payments(),
+            (booking) => pods.run(podRequest, duration, booking),
+          );
+          return answer(result, payment);
+        } catch (error) {
+          // A challenge keeps the memory for the payer's retry; it lapses with the challenge.
+          if (key && isCodiusError(error, 'payment_required')) key = null;
+          throw error;
+        } finally {
+          if (key) capacity.release(key);
+        }
       },
     },
     {
