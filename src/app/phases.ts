@@ -216,6 +216,7 @@ export async function peerNetwork(
     fanout: config.peers.fanout,
     maxFailures: config.peers.maxFailures,
     dropAfterMs: config.peers.dropAfterMs,
+    maxPeers: config.peers.maxPeers,
   });
   await lifecycle.start(
     'peer network',

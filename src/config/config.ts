@@ -42,6 +42,7 @@ export interface Config {
   quoteMode: 'free' | 'stream';
   payments: { timeoutMs: number; maxDurationSeconds: number };
   peers: {
+    maxPeers: number;
     discoveryIntervalMs: number;
     fanout: number;
     timeoutMs: number;
@@ -138,6 +139,7 @@ export function loadConfig(env: Env): Config {
       maxDurationSeconds: readNumber(env, 'CODIUS_MAX_DURATION') ?? 31_536_000,
     },
     peers: {
+      maxPeers: readNumber(env, 'CODIUS_MAX_PEERS') ?? 1000,
       discoveryIntervalMs: Math.round((readNumber(env, 'CODIUS_PEER_DISCOVERY_INTERVAL') ?? 5) * 1000),
       fanout: readNumber(env, 'CODIUS_PEER_FANOUT') ?? 5,
       timeoutMs: Math.round((readNumber(env, 'CODIUS_PEER_TIMEOUT') ?? 5) * 1000),

@@ -13,6 +13,14 @@ export const NETWORK_VARIABLES: readonly VariableSpec[] = [
     description: 'Peers to start discovery from.',
   },
   {
+    name: 'CODIUS_MAX_PEERS',
+    schema: Joi.number().integer().min(1).max(100_000),
+    expected: 'an integer from 1 to 100000',
+    defaultText: '1000',
+    description:
+      'Most peers kept (at most 10 per registrable domain); a full table drops only peers that have not answered for an hour.',
+  },
+  {
     name: 'CODIUS_PEER_DISCOVERY_INTERVAL',
     schema: Joi.number().greater(0).max(86_400),
     expected: 'a number of seconds in (0, 86400]',

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { PeerRepository } from '../store/repositories/peers.js';
+import type { PeerAdmission } from './peer-admission.js';
 import type { PeerClient } from './peer-client.js';
 import { normalizePeerUri } from './peer-uri.js';
 
@@ -20,7 +21,9 @@ export interface PeerIntake {
 }
 
 export function createPeerIntake(options: {
-  store: Pick<PeerRepository, 'get' | 'add'>;
+  store: Pick<PeerRepository, 'get'>;
+  /** Adds a validated peer within the table's bounds. */
+  admission: Pick<PeerAdmission, 'admit'>;
   client: Pick<PeerClient, 'infoUri'>;
   logger: Logger;
   dev: boolean;
@@ -42,7 +45,9 @@ export function createPeerIntake(options: {
       logger.debug({ peer: uri, reported }, 'not adding a peer whose /info names another URI');
       return;
     }
-    if (await store.add(uri)) logger.info({ peer: uri }, 'added a peer');
+    const admitted = await options.admission.admit(uri, true);
+    if (admitted === 'added') logger.info({ peer: uri }, 'added a peer');
+    else if (admitted !== 'known') logger.debug({ peer: uri, admitted }, 'peer table bound: not added');
   }
 
   function pump(): void {

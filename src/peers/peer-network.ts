@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { PeerRepository } from '../store/repositories/peers.js';
 import { isPublicAddress } from '../net/address-policy.js';
 import type { PeerClient } from './peer-client.js';
+import { createPeerAdmission } from './peer-admission.js';
 import { createPeerIntake } from './peer-intake.js';
 import { isLiteralAddress, normalizePeerUri, peerHostname } from './peer-uri.js';
 import { samplePeers } from './sample.js';
@@ -25,6 +26,8 @@ export interface PeerNetworkOptions {
   maxFailures: number;
   /** … and has not answered for at least this long. */
   dropAfterMs: number;
+  /** CODIUS_MAX_PEERS: the most peers kept. */
+  maxPeers: number;
   now?: () => number;
   random?: () => number;
 }
@@ -67,7 +70,13 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
     return uri;
   }
 
-  const intake = createPeerIntake({ store, client, logger, dev: options.dev, acceptable });
+  const admission = createPeerAdmission({
+    store,
+    maxPeers: options.maxPeers,
+    ...(options.dev ? { maxPerDomain: Number.POSITIVE_INFINITY } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const intake = createPeerIntake({ store, admission, client, logger, dev: options.dev, acceptable });
   const offer = (uris: readonly unknown[]): void => intake.offer(uris);
 
   /** After a failed exchange: count it, and drop the peer once it failed repeatedly over enough time. */
@@ -151,9 +160,11 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
   return {
     async start() {
       // As in the original, bootstrap peers are trusted without a network check (they may be down now).
+      const trimmed = await admission.trim();
+      if (trimmed > 0) logger.info({ removed: trimmed, maxPeers: options.maxPeers }, 'peer table trimmed');
       for (const raw of options.bootstrap) {
         const uri = acceptable(raw);
-        if (uri !== null) await store.add(uri);
+        if (uri !== null) await admission.admit(uri, false);
       }
       scheduleDiscovery();
       scheduleRevalidation();

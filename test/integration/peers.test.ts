@@ -266,6 +266,7 @@ describe('peers: daily revalidation', () => {
       fanout: 5,
       maxFailures: 3,
       dropAfterMs: 0,
+      maxPeers: 1000,
     });
     await network.start();
     after(() => network.stop());

@@ -49,6 +49,7 @@ describe('config', () => {
     assert.equal(config.quoteMode, 'free');
     assert.deepEqual(config.payments, { timeoutMs: 60_000, maxDurationSeconds: 31_536_000 });
     assert.deepEqual(config.peers, {
+      maxPeers: 1000,
       discoveryIntervalMs: 5000,
       fanout: 5,
       timeoutMs: 5000,
@@ -99,6 +100,7 @@ describe('config', () => {
       CODIUS_SELF_TEST_RETRIES: '0',
       CODIUS_SELF_TEST_INTERVAL: '0.5',
       CODIUS_SELF_TEST_REPEAT: '0',
+      CODIUS_MAX_PEERS: '50',
       CODIUS_SELF_TEST_ADDRESS: '[::1]:8443',
       CODIUS_QUOTE_MODE: 'stream',
       CODIUS_PAYMENT_TIMEOUT: '1.5',
@@ -146,6 +148,7 @@ describe('config', () => {
     assert.equal(config.quoteMode, 'stream');
     assert.deepEqual(config.payments, { timeoutMs: 1500, maxDurationSeconds: 86_400 });
     assert.deepEqual(config.peers, {
+      maxPeers: 50,
       discoveryIntervalMs: 250,
       fanout: 3,
       timeoutMs: 1500,
