@@ -44,6 +44,16 @@ export interface PeerNetwork {
   revalidate(): Promise<void>;
 }
 
+/** The table's bounds; dev mode's loopback peers share one address, so no per-domain bound there. */
+function admissionFor(options: PeerNetworkOptions) {
+  return createPeerAdmission({
+    store: options.store,
+    maxPeers: options.maxPeers,
+    ...(options.dev ? { maxPerDomain: Number.POSITIVE_INFINITY } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
 /**
  * The Codius host network as seen from this host (spec §5, with B11 fixed): peers are validated before
  * they are added (canonical https origin, public addresses only in production, `/info` naming the same
@@ -70,12 +80,7 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
     return uri;
   }
 
-  const admission = createPeerAdmission({
-    store,
-    maxPeers: options.maxPeers,
-    ...(options.dev ? { maxPerDomain: Number.POSITIVE_INFINITY } : {}),
-    ...(options.now ? { now: options.now } : {}),
-  });
+  const admission = admissionFor(options);
   const intake = createPeerIntake({ store, admission, client, logger, dev: options.dev, acceptable });
   const offer = (uris: readonly unknown[]): void => intake.offer(uris);
 

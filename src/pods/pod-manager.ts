@@ -15,6 +15,7 @@ import type { PrivateVarsCipher } from './private-vars.js';
 import { createKeyedMutex } from '../util/keyed-mutex.js';
 import { createReconciler, type ReconcileReport } from './reconciler.js';
 import { createStartCooldown } from './start-cooldown.js';
+import { watchAvailability } from '../runtime/availability.js';
 
 export type { ReconcileReport } from './reconciler.js';
 
@@ -72,7 +73,9 @@ export interface PodManager extends PodHooks {
  * removal, the expiry scheduler and the reconciler.
  */
 export function createPodManager(options: PodManagerOptions): PodManager {
-  const { store, runtime, logger } = options;
+  const { store, logger } = options;
+  const watched = watchAvailability(options.runtime);
+  const { runtime } = watched;
   const now = options.now ?? Date.now;
   const records = createPodRecords(store, options.directory);
   const planner = createPodPlanner({
@@ -133,7 +136,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
       await reconciler.stop();
       await mutex.idle();
     },
-    ready: () => reconciler.ready(),
+    ready: () => reconciler.ready() && watched.available(),
     plan: (request) => planner.plan(request),
     checkStart: (hash) => cooldown.check(hash),
     run: (request, durationSeconds, booking) => lifecycle.run(request, durationSeconds, booking),

@@ -107,7 +107,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           prepared = true;
           logger.info({ runtime: runtime.name }, 'container runtime ready');
         }
-        const report = await once();
+        let report: ReconcileReport;
+        try {
+          report = await once();
+        } catch (error) {
+          // The runtime stopped answering: not ready (uploads refused before payment) until a pass works.
+          reconciled = false;
+          throw error;
+        }
         reconciled = true;
         for (const chore of options.chores ?? []) {
           await chore().catch((error: unknown) => logger.error({ err: error }, 'a reconcile chore failed'));

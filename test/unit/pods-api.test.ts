@@ -346,6 +346,44 @@ describe('the /pods API over the in-memory runtime', () => {
   });
 });
 
+describe('runtime readiness', () => {
+  it('turns false when the runtime stops answering, so uploads are refused before payment, and back', async () => {
+    const host = await openApiHost();
+    const manifest = webManifest('runtime-dies');
+    host.runtime.down = true;
+    await assert.rejects(host.pods.reconcile());
+    const refused = await host.inject({ method: 'POST', url: '/pods?duration=60', payload: { manifest } });
+    assert.equal(refused.statusCode, 503);
+    assert.equal(refused.headers.pay, undefined, 'no payment asked for');
+    host.runtime.down = false;
+    await host.pods.reconcile();
+    const challenged = await host.inject({ method: 'POST', url: '/pods?duration=60', payload: { manifest } });
+    assert.equal(challenged.statusCode, 402);
+  });
+
+  it('turns false at the first call that finds the runtime gone, before any reconcile', async () => {
+    const host = await openApiHost();
+    const first = webManifest('dies-mid-upload');
+    host.runtime.down = true;
+    const failed = await host.paid({
+      method: 'POST',
+      url: '/pods?duration=60',
+      payload: { manifest: first },
+      pays: PRICE_600,
+    });
+    assert.equal(failed.response.statusCode, 503);
+    assert.equal(host.pods.ready(), false);
+    const next = await host.inject({
+      method: 'POST',
+      url: '/pods?duration=60',
+      payload: { manifest: webManifest('next') },
+    });
+    assert.equal(next.statusCode, 503);
+    assert.equal(next.headers.pay, undefined);
+    host.runtime.down = false;
+  });
+});
+
 describe('capacity held from the challenge on', () => {
   it('concurrent payers cannot overcommit memory: the third challenge is refused before payment', async () => {
     // Room for two pods of 512 MiB: 1.5 GiB × 0.75 = 1152 MiB.
