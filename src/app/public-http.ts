@@ -144,6 +144,8 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     const selfTest = inputs.selfTest;
     installSelfTestGate(server, { stats: () => selfTest.stats(), bypassToken: selfTest.bypassToken });
   }
+  // One bound for everything the port holds, under the per-pod and per-client ones.
+  server.listener.maxConnections = config.proxy.maxConnections;
   const drain = createConnectionDrain(server.listener);
   putPodProxyInFront(server.listener, proxy, drain);
   // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.

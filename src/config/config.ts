@@ -54,6 +54,8 @@ export interface Config {
     trustedProxies: AddressRule[];
     timeoutMs: number;
     maxConnectionsPerPod: number;
+    /** CODIUS_MAX_CONNECTIONS: client connections of the public port at once. */
+    maxConnections: number;
   };
   admin: Operations['admin'];
   logLevel: LogLevel;
@@ -150,6 +152,7 @@ export function loadConfig(env: Env): Config {
       trustedProxies: parseAddressList(readString(env, 'CODIUS_TRUSTED_PROXIES') ?? '127.0.0.1, ::1') ?? [],
       timeoutMs: Math.round((readNumber(env, 'CODIUS_PROXY_TIMEOUT') ?? 300) * 1000),
       maxConnectionsPerPod: readNumber(env, 'CODIUS_PROXY_MAX_CONNECTIONS') ?? 128,
+      maxConnections: readNumber(env, 'CODIUS_MAX_CONNECTIONS') ?? 16_384,
     },
     admin,
     logLevel: (read(env, 'CODIUS_LOG_LEVEL') as LogLevel | undefined) ?? 'info',

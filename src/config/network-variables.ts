@@ -81,6 +81,14 @@ export const NETWORK_VARIABLES: readonly VariableSpec[] = [
     expected: 'an integer from 1 to 65536',
     defaultText: '128',
     description:
-      'Pod proxy: most HTTP connections open to one pod at a time (as many more requests may wait for one; beyond that 503), and separately most open WebSockets to one pod.',
+      'Pod proxy: most HTTP connections open to one pod at a time (as many more requests may wait for one; beyond that 503), and separately most open WebSockets to one pod. One client (address, or IPv6 /64) gets a quarter of each (beyond that 429).',
+  },
+  {
+    name: 'CODIUS_MAX_CONNECTIONS',
+    schema: Joi.number().integer().min(1).max(1_000_000),
+    expected: 'an integer from 1 to 1000000',
+    defaultText: '16384',
+    description:
+      'Most client connections the public port holds at once (API, proxied requests and WebSockets together); new ones beyond are closed at once.',
   },
 ];

@@ -5,6 +5,7 @@ import { describeUpstreamError } from './exchange.js';
 import { writeRawError } from './responses.js';
 import type { PodRouter } from './routing.js';
 import { openTunnel } from './tunnel.js';
+import type { ClientShares } from './client-shares.js';
 
 /** WebSocket (and any other) upgrades to pods, each a tunnel counted against its pod's limit. */
 export interface UpgradeHandler {
@@ -19,6 +20,9 @@ export interface UpgradeHandler {
 export function createUpgradeHandler(options: {
   router: PodRouter;
   maxConnectionsPerPod: number;
+  /** The pod-and-client key of a request, for per-client shares. */
+  shareKey: (hash: ManifestHash, req: IncomingMessage) => string;
+  tunnelShares: ClientShares;
   timeoutMs: number;
   logFailure: (hash: ManifestHash, status: number, error: Error & { code?: string }) => void;
 }): UpgradeHandler {
@@ -43,11 +47,20 @@ export function createUpgradeHandler(options: {
       writeRawError(socket, 503, `pod ${hash} has too many open WebSocket connections; try again later`);
       return;
     }
+    const share = options.shareKey(hash, req);
+    if (!options.tunnelShares.take(share)) {
+      writeRawError(socket, 429, `too many WebSocket connections from this client to pod ${hash}`);
+      return;
+    }
     upstream.tunnels += 1;
     sockets.add(socket);
+    let released = false;
     const release = (): void => {
+      if (released) return;
+      released = true;
       upstream.tunnels -= 1;
       sockets.delete(socket);
+      options.tunnelShares.give(share);
     };
     const target = {
       host: upstream.host,

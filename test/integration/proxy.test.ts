@@ -409,10 +409,13 @@ describe('pod proxy: HTTP', () => {
   });
 
   it('serves many concurrent requests, each with its own answer, over kept-alive connections', async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 2 * MAX_CONNECTIONS });
+    // Four clients, each within its share of the pod (a quarter of 2 × MAX_CONNECTIONS in flight).
+    const agent = new Agent({ keepAlive: true, maxSockets: (2 * MAX_CONNECTIONS) / 4 });
     after(() => agent.destroy());
     const replies = await Promise.all(
-      Array.from({ length: 640 }, (_, i) => send(hostOf(pods.main), `/headers?i=${i}`, { agent })),
+      Array.from({ length: 640 }, (_, i) =>
+        send(hostOf(pods.main), `/headers?i=${i}`, { agent, from: `127.0.4.${1 + (i % 4)}` }),
+      ),
     );
     replies.forEach((reply, i) => {
       assert.equal(reply.status, 200);
@@ -535,8 +538,9 @@ describe('pod proxy: errors are JSON responses', () => {
   it('too many requests waiting for one pod: 503, and the pod serves again once they finish', async () => {
     const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
     const before = await seenCount('GET /hang');
-    const hanging = Array.from({ length: 2 * MAX_CONNECTIONS }, () =>
-      send(hostOf(pods.main), '/hang', { agent }),
+    // From four clients: one client alone may hold only a quarter of the pod's room.
+    const hanging = Array.from({ length: 2 * MAX_CONNECTIONS }, (_, i) =>
+      send(hostOf(pods.main), '/hang', { agent, from: `127.0.1.${1 + (i % 4)}` }),
     );
     // The pod sees MAX_CONNECTIONS of them; the rest wait in the proxy.
     while ((await seenCount('GET /hang')) < before + MAX_CONNECTIONS) {
@@ -549,6 +553,50 @@ describe('pod proxy: errors are JSON responses', () => {
     const settled = await Promise.all(hanging);
     assert.ok(settled.every((reply) => reply.status === 504));
     assert.equal((await send(hostOf(pods.main), '/')).status, 200);
+  });
+
+  it('one client cannot take a pod: beyond its quarter it gets 429, everyone else is served', async () => {
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    const before = await seenCount('GET /hang');
+    const share = (2 * MAX_CONNECTIONS) / 4;
+    const hanging = Array.from({ length: share }, () =>
+      send(hostOf(pods.main), '/hang', { agent, from: '127.0.2.1' }),
+    );
+    while ((await seenCount('GET /hang')) < before + share) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const refused = await send(hostOf(pods.main), '/', { from: '127.0.2.1' });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.match(errorOf(refused).message, /too many requests from this client/);
+    assert.equal((await send(hostOf(pods.main), '/', { from: '127.0.2.2' })).status, 200, 'another client');
+    // Behind the trusted front proxy the client is the one X-Forwarded-For names.
+    const viaFront = await send(hostOf(pods.main), '/', {
+      from: '127.0.0.2',
+      headers: { 'X-Forwarded-For': '127.0.2.1' },
+    });
+    assert.equal(viaFront.status, 429);
+    await Promise.all(hanging);
+    assert.equal((await send(hostOf(pods.main), '/', { from: '127.0.2.1' })).status, 200, 'served again');
+  });
+
+  it('one client gets a quarter of a pod’s WebSockets (429 beyond), others still connect', async () => {
+    const share = MAX_CONNECTIONS / 4;
+    const sockets = [];
+    for (let i = 0; i < share; i += 1) sockets.push(await openSocket(hostOf(pods.main), '/ws', '127.0.3.1'));
+    await assert.rejects(openSocket(hostOf(pods.main), '/ws', '127.0.3.1'), (error: { status?: number }) => {
+      assert.equal(error.status, 429);
+      return true;
+    });
+    const other = await openSocket(hostOf(pods.main), '/ws', '127.0.3.2');
+    for (const { ws } of [...sockets, other]) {
+      const done = closed(ws);
+      ws.close(1000, 'done');
+      await done;
+    }
+    const again = await openSocket(hostOf(pods.main), '/ws', '127.0.3.1');
+    again.ws.close(1000, 'done');
+    await closed(again.ws);
   });
 
   it('refuses request-smuggling framing with 400 and never forwards it', async () => {

@@ -63,6 +63,7 @@ describe('config', () => {
       ],
       timeoutMs: 300_000,
       maxConnectionsPerPod: 128,
+      maxConnections: 16_384,
     });
     assert.deepEqual(config.admin, { enabled: false, host: '127.0.0.1', port: 3001, token: null });
     assert.equal(config.logLevel, 'info');
@@ -113,6 +114,7 @@ describe('config', () => {
       CODIUS_PEER_DROP_AFTER: '0',
       CODIUS_PROXY_TIMEOUT: '2.5',
       CODIUS_PROXY_MAX_CONNECTIONS: '16',
+      CODIUS_MAX_CONNECTIONS: '500',
       CODIUS_ADMIN_API: 'true',
       CODIUS_ADMIN_PORT: '8081',
       CODIUS_ADMIN_BIND_IP: '10.0.0.5',
@@ -163,6 +165,7 @@ describe('config', () => {
       ],
       timeoutMs: 2500,
       maxConnectionsPerPod: 16,
+      maxConnections: 500,
     });
     assert.deepEqual(config.admin, {
       enabled: true,
