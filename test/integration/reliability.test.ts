@@ -175,4 +175,43 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
       .filter(Boolean);
     assert.equal(pods.length, full.length);
   });
+
+  it('a flood of 10,000 unpaid challenges from one client leaves another client’s paid upload working', async (t) => {
+    const daemon = await startDaemon(env);
+    const flooder = '198.51.100.66';
+    let refused = 0;
+    let challenged = 0;
+    const manifest = manifestOf('flood');
+    const flood = async (): Promise<void> => {
+      for (let i = 0; i < 10_000 / 50; i += 1) {
+        const response = await fetch(`${daemon.url}/pods?duration=600`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'pay-token': randomBytes(16).toString('base64url'),
+            // From the trusted front proxy (loopback): the client is the address it names.
+            'x-forwarded-for': flooder,
+          },
+          body: JSON.stringify({ manifest }),
+        });
+        await response.arrayBuffer();
+        if (response.status === 429) refused += 1;
+        else if (response.status === 402) challenged += 1;
+        else assert.fail(`the flood got ${response.status}`);
+      }
+    };
+    const flooding = Promise.all(Array.from({ length: 50 }, flood));
+    const payer = await startUpload(daemon.url, manifestOf('honest'), PRICE_600);
+    const answer = await payer.answer;
+    await flooding;
+    await payer.plugin.disconnect().catch(() => undefined);
+    t.diagnostic(
+      `flood: ${challenged} challenged, ${refused} refused with 429; the honest upload answered ${answer.status}`,
+    );
+    assert.equal(answer.status, 200, answer.body);
+    assert.equal(challenged + refused, 10_000);
+    assert.ok(challenged <= 16, 'one client holds at most its share of challenges');
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+  });
 });
