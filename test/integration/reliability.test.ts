@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createConnection, type DataAndMoneyStream } from 'ilp-protocol-stream';
 import type { Manifest } from '../../src/domain/types.js';
@@ -15,7 +17,7 @@ import { tempDir } from '../helpers/tmp.js';
 
 fixIlpProtocolStream();
 const fixture = await setupPodman();
-await setupMoneyd();
+const moneyd = await setupMoneyd();
 
 /** 10 XRP per month at scale 9: 600 s cost 2283106 base units. */
 const PRICE_600 = 2_283_106n;
@@ -176,6 +178,44 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
     assert.equal(pods.length, full.length);
   });
 
+  it('SIGTERM during payments: they stop at once and book what arrived; the drain ends in time', async (t) => {
+    const drained = { ...env, CODIUS_ROOT: await tempDir(), CODIUS_PORT: String(await freePort()) };
+    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(drained.CODIUS_ROOT)).secret));
+    const daemon = await startDaemon(drained);
+    const partial = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => startUpload(daemon.url, manifestOf(`drained-${i}`), PARTIAL)),
+    );
+    await until('the partial payers sent their money', () =>
+      partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+    );
+    const started = Date.now();
+    daemon.child.kill('SIGTERM');
+    const answers = await Promise.all(
+      partial.map((payer) => payer.answer.catch(() => ({ status: 0, body: '' }))),
+    );
+    const exit = await daemon.exited;
+    const ms = Date.now() - started;
+    for (const payer of partial) await payer.plugin.disconnect().catch(() => undefined);
+    t.diagnostic(
+      `answers during the drain: ${answers.map((a) => a.status).join(' ')}; exited ${String(exit.code)} after ${ms} ms`,
+    );
+    assert.equal(exit.code, 0);
+    assert.ok(ms < 10_000, 'within the shutdown timeout, not the 120 s payment timeout');
+    const store = await openStore({ root: drained.CODIUS_ROOT, inMemory: false });
+    try {
+      for (const payer of partial) {
+        const lines = await store.ledger.listForManifest(hashManifest(payer.manifest));
+        assert.deepEqual(
+          lines.map((line) => [line.purpose, line.amount, line.credit]),
+          [['shortfall', String(PARTIAL), String(PARTIAL)]],
+        );
+      }
+      assert.deepEqual(await store.paymentPackets.unbooked(), [], 'booked before exit: nothing to recover');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a flood of 10,000 unpaid challenges from one client leaves another client’s paid upload working', async (t) => {
     const daemon = await startDaemon(env);
     const flooder = '198.51.100.66';
@@ -213,5 +253,118 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
     assert.ok(challenged <= 16, 'one client holds at most its share of challenges');
     daemon.child.kill('SIGTERM');
     await daemon.exited;
+  });
+
+  it('Podman’s API service killed mid-upload: every 200 has its pod, money delivered = money booked', async (t) => {
+    // This daemon runs (and supervises) its own Podman service, as a host without CODIUS_PODMAN_SOCKET.
+    const own = await tempDir();
+    const ownHost = hostIdFromSecret((await loadOrCreateHostSecret(own)).secret);
+    fixture.adoptHostId(ownHost);
+    const ownEnv: Record<string, string> = {
+      ...env,
+      CODIUS_ROOT: own,
+      CODIUS_PORT: String(await freePort()),
+      CONTAINERS_REGISTRIES_CONF: process.env.CONTAINERS_REGISTRIES_CONF ?? '',
+    };
+    delete ownEnv.CODIUS_PODMAN_SOCKET;
+    const daemon = await startDaemon(ownEnv);
+    const payers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => startUpload(daemon.url, manifestOf(`podman-dies-${i}`), PRICE_600)),
+    );
+    // The paid requests are on their way to the runtime: kill its service now.
+    const pid = Number((await readFile(join(own, 'podman-service.pid'), 'utf8')).trim());
+    process.kill(pid, 'SIGKILL');
+    const answers = await Promise.all(payers.map((payer) => payer.answer));
+    const delivered = payers.reduce((sum, payer) => sum + BigInt(payer.stream.totalSent), 0n);
+    for (const payer of payers) await payer.plugin.disconnect().catch(() => undefined);
+    const served = payers.filter((_, i) => answers[i]?.status === 200);
+    t.diagnostic(
+      `answers with the service killed: ${answers.map((a) => a.status).join(' ')}; delivered ${delivered}`,
+    );
+    assert.ok(
+      answers.every((a) => a.status === 200 || a.status === 503),
+      'served, or refused with credit',
+    );
+    // codiusd restarts the service; reconcile brings back every paid pod.
+    await until(
+      'every served upload has a running pod',
+      async () => {
+        const listed = await podman([
+          'pod',
+          'ps',
+          '--filter',
+          `label=codius.host=${ownHost}`,
+          '--format',
+          '{{.Labels}} {{.Status}}',
+        ]);
+        return served.every((payer) =>
+          listed
+            .split('\n')
+            .some((line) => line.includes(hashManifest(payer.manifest)) && line.endsWith('Running')),
+        );
+      },
+      120_000,
+    );
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+    const store = await openStore({ root: own, inMemory: false });
+    try {
+      let booked = 0n;
+      for (const payer of payers) {
+        for (const line of await store.ledger.listForManifest(hashManifest(payer.manifest)))
+          booked += BigInt(line.amount);
+        const record = await store.pods.get(hashManifest(payer.manifest));
+        if (served.includes(payer)) assert.ok(record, 'a 200 keeps its record and expiry');
+      }
+      assert.equal(booked, delivered);
+    } finally {
+      await store.close();
+    }
+    const pods = (await podman(['pod', 'ps', '-q', '--filter', `label=codius.host=${ownHost}`]))
+      .split('\n')
+      .filter(Boolean);
+    assert.equal(pods.length, served.length, 'no orphan pod');
+  });
+
+  // Last in the file: it kills the file's moneyd.
+  it('moneyd killed mid-payment: what arrived is booked as credit, nothing more and nothing less', async (t) => {
+    const short = {
+      ...env,
+      CODIUS_ROOT: await tempDir(),
+      CODIUS_PORT: String(await freePort()),
+      CODIUS_PAYMENT_TIMEOUT: '5',
+    };
+    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(short.CODIUS_ROOT)).secret));
+    const daemon = await startDaemon(short);
+    const partial = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => startUpload(daemon.url, manifestOf(`moneyd-dies-${i}`), PARTIAL)),
+    );
+    await until('the partial payers sent their money', () =>
+      partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+    );
+    await moneyd.stop();
+    const answers = await Promise.all(partial.map((payer) => payer.answer));
+    const delivered = partial.reduce((sum, payer) => sum + BigInt(payer.stream.totalSent), 0n);
+    t.diagnostic(
+      `answers with moneyd killed: ${answers.map((a) => a.status).join(' ')}; delivered ${delivered}`,
+    );
+    assert.ok(answers.every((a) => a.status !== 200));
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+    await moneyd.restart();
+    const store = await openStore({ root: short.CODIUS_ROOT, inMemory: false });
+    try {
+      let booked = 0n;
+      for (const payer of partial) {
+        const hash = hashManifest(payer.manifest);
+        for (const line of await store.ledger.listForManifest(hash)) booked += BigInt(line.amount);
+        assert.equal(await store.ledger.creditBalance(hash, { code: 'XRP', scale: 9 }), PARTIAL);
+      }
+      assert.equal(booked, delivered);
+      assert.deepEqual(await store.paymentPackets.unbooked(), []);
+    } finally {
+      await store.close();
+    }
+    for (const payer of partial) await payer.plugin.disconnect().catch(() => undefined);
   });
 });
