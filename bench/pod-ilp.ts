@@ -8,7 +8,7 @@
  * Usage: npm run bench:pod-ilp [-- payments]   (root, Podman set up by scripts/setup-podman.sh; port 7768 free)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,13 +24,11 @@ import { createIlpPlugin } from '../src/ilp/plugin.js';
 import { startEmbeddedMoneyd } from '../src/ilp/moneyd-local.js';
 import { fixIlpProtocolStream } from '../src/ilp/stream-compat.js';
 import { createLogger } from '../src/logger.js';
-import { startPodmanService } from '../src/runtime/podman/service.js';
-import { installStdioHook } from '../src/runtime/podman/stdio-hook.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { createPayingClient } from '../test/helpers/ilp-client.js';
 import { testBtpCredentials } from '../test/helpers/moneyd.js';
 import { dependencyClosure } from '../test/helpers/node-modules.js';
-import { benchHostConfig, removeBenchFirewall } from './lib/bench-host.js';
+import { benchHostConfig } from './lib/bench-host.js';
+import { startBenchPodman } from './lib/bench-podman.js';
 import { importNodeAppImage, median, percentile, podman, untilServing } from './lib/podman-bench.js';
 
 const payments = Number(process.argv[2] ?? 100);
@@ -110,14 +108,8 @@ async function main(): Promise<void> {
   });
   const quiet = createLogger('warn');
   const moneyd = await startEmbeddedMoneyd({ logger: quiet });
-  const service = await startPodmanService({
-    root: dir,
-    logger: quiet,
-    hookDirs: await installStdioHook(dir),
-  });
-  const root = join(dir, 'root');
-  await mkdir(root);
-  const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
+  const bench = await startBenchPodman(dir, network, quiet);
+  const { service, root } = bench;
   const app = createApp({
     config: benchHostConfig({ root, podmanSocket: service.socketPath, network }),
     logger: quiet,
@@ -175,16 +167,7 @@ async function main(): Promise<void> {
   } finally {
     await payer.close();
     await app.stop();
-    const leftovers = (await podman('pod', 'ps', '-q', '--filter', `label=codius.host=${hostId}`))
-      .split('\n')
-      .filter(Boolean);
-    if (leftovers.length > 0) await podman('pod', 'rm', '--force', ...leftovers);
-    await removeBenchFirewall(network);
-    await podman('network', 'rm', '--force', network);
-    await service.stop();
-    await moneyd.stop();
-    await podman('rmi', '--force', image);
-    await rm(dir, { recursive: true, force: true });
+    await bench.tearDown({ network, images: [image], alsoStop: [() => moneyd.stop()] });
   }
 
   console.log(

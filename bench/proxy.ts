@@ -10,24 +10,18 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createApp } from '../src/app/app.js';
 import { createLogger } from '../src/logger.js';
-import { startPodmanService } from '../src/runtime/podman/service.js';
-import { installStdioHook } from '../src/runtime/podman/stdio-hook.js';
-import { describePodNetwork } from '../src/runtime/pod-network.js';
-import { hardeningFor } from '../src/runtime/podman/oci-runtime.js';
-import { createPodmanDriver } from '../src/runtime/podman/driver.js';
-import { createUnixHttpClient } from '../src/runtime/unix-http.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { freePort } from '../test/helpers/daemon.js';
 import { seedPaidPod } from '../test/helpers/seed.js';
-import { BENCH_PUBLIC_HOST, BENCH_SUBNET, benchHostConfig, removeBenchFirewall } from './lib/bench-host.js';
+import { BENCH_PUBLIC_HOST, benchHostConfig } from './lib/bench-host.js';
+import { startBenchPodman } from './lib/bench-podman.js';
 import { agentProxy, httpProxy3, type AlternativeProxy } from './lib/alternative-proxies.js';
-import { importNginxImage, median, podman } from './lib/podman-bench.js';
+import { importNginxImage, median } from './lib/podman-bench.js';
 import { printTable, type LoadResult } from './lib/table.js';
 import { wrk } from './lib/wrk.js';
 
@@ -114,14 +108,8 @@ async function main(): Promise<void> {
   const network = `cb${tag.slice(0, 6)}`;
   await importNginxImage(dir, image);
   const quiet = createLogger('warn');
-  const service = await startPodmanService({
-    root: dir,
-    logger: quiet,
-    hookDirs: await installStdioHook(dir),
-  });
-  const root = join(dir, 'root');
-  await mkdir(root);
-  const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
+  const bench = await startBenchPodman(dir, network, quiet);
+  const { service, root, driver } = bench;
   // The pod is recovered from the store at start, as after a restart: no payment needed for a bench.
   const pod = await seedPaidPod(
     root,
@@ -140,15 +128,6 @@ async function main(): Promise<void> {
   });
   const nginxProxies: ChildProcess[] = [];
   const engines: AlternativeProxy[] = [];
-  const client = createUnixHttpClient(service.socketPath);
-  const driver = createPodmanDriver({
-    client,
-    network: describePodNetwork(network, BENCH_SUBNET),
-    hostId,
-    pullTimeoutMs: 60_000,
-    hardening: hardeningFor('runc'),
-    logger: quiet,
-  });
   try {
     await app.start();
     const podIp = (await driver.inspectPod(pod.hash))?.ip;
@@ -202,13 +181,7 @@ async function main(): Promise<void> {
     for (const engine of engines) await engine.close();
     for (const child of nginxProxies) child.kill('SIGQUIT');
     await app.stop();
-    await driver.deletePod(pod.hash).catch(() => undefined);
-    client.close();
-    await removeBenchFirewall(network);
-    await podman('network', 'rm', '--force', network).catch(() => undefined);
-    await service.stop();
-    await podman('rmi', '--force', image).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await bench.tearDown({ network, images: [image] });
   }
 }
 

@@ -8,24 +8,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
 import { createLogger } from '../src/logger.js';
-import { describePodNetwork } from '../src/runtime/pod-network.js';
-import { createPodmanDriver } from '../src/runtime/podman/driver.js';
-import { hardeningFor } from '../src/runtime/podman/oci-runtime.js';
-import { startPodmanService } from '../src/runtime/podman/service.js';
-import { installStdioHook } from '../src/runtime/podman/stdio-hook.js';
-import { createUnixHttpClient } from '../src/runtime/unix-http.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { selfTestImageSource } from '../src/self-test/image.js';
 import { BIN, freePort } from '../test/helpers/daemon.js';
 import { seedPaidPod } from '../test/helpers/seed.js';
-import { BENCH_PUBLIC_HOST, BENCH_SUBNET, removeBenchFirewall } from './lib/bench-host.js';
-import { podman } from './lib/podman-bench.js';
+import { BENCH_PUBLIC_HOST, BENCH_SUBNET } from './lib/bench-host.js';
+import { startBenchPodman } from './lib/bench-podman.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const CONNECTIONS = 500;
@@ -84,23 +77,8 @@ async function main(): Promise<void> {
   const tag = randomBytes(4).toString('hex');
   const network = `cs${tag.slice(0, 6)}`;
   const quiet = createLogger('warn');
-  const service = await startPodmanService({
-    root: dir,
-    logger: quiet,
-    hookDirs: await installStdioHook(dir),
-  });
-  const client = createUnixHttpClient(service.socketPath);
-  const root = join(dir, 'root');
-  await mkdir(root, { mode: 0o700 });
-  const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
-  const driver = createPodmanDriver({
-    client,
-    network: describePodNetwork(network, BENCH_SUBNET),
-    hostId,
-    pullTimeoutMs: 60_000,
-    hardening: hardeningFor('runc'),
-    logger: quiet,
-  });
+  const bench = await startBenchPodman(dir, network, quiet);
+  const { service, root, driver } = bench;
   const source = await selfTestImageSource(join(dir, 'image'));
   const image = await driver.importImage?.(source);
   if (!image) throw new Error('the podman driver imports local images');
@@ -172,13 +150,7 @@ async function main(): Promise<void> {
     const exited = new Promise((resolve) => daemon.once('exit', resolve));
     daemon.kill('SIGTERM');
     await exited;
-    await driver.deletePod(pod.hash).catch(() => undefined);
-    client.close();
-    await removeBenchFirewall(network);
-    await podman('network', 'rm', '--force', network).catch(() => undefined);
-    await service.stop();
-    await podman('rmi', '--force', `${source.name}:${source.tag}`).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await bench.tearDown({ network, images: [`${source.name}:${source.tag}`] });
   }
 }
 

@@ -11,18 +11,16 @@
  * Usage: npm run bench:upload [-- iterations]   (root, Podman set up by scripts/setup-podman.sh; port 7768 free)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp } from '../src/app/app.js';
 import { startEmbeddedMoneyd } from '../src/ilp/moneyd-local.js';
 import { createLogger } from '../src/logger.js';
-import { startPodmanService } from '../src/runtime/podman/service.js';
-import { installStdioHook } from '../src/runtime/podman/stdio-hook.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../src/secret.js';
 import { createPayingClient } from '../test/helpers/ilp-client.js';
-import { BENCH_PUBLIC_HOST, benchHostConfig, removeBenchFirewall } from './lib/bench-host.js';
+import { BENCH_PUBLIC_HOST, benchHostConfig } from './lib/bench-host.js';
+import { startBenchPodman } from './lib/bench-podman.js';
 import {
   importWebImage,
   median,
@@ -50,11 +48,6 @@ async function main(): Promise<void> {
 
   const quiet = createLogger('warn');
   const moneyd = await startEmbeddedMoneyd({ logger: quiet });
-  const service = await startPodmanService({
-    root: dir,
-    logger: quiet,
-    hookDirs: await installStdioHook(dir),
-  });
   // Server-side moments (payment received, pod started) come from the app's own log lines.
   const events: LogEvent[] = [];
   const sink = new Writable({
@@ -65,9 +58,8 @@ async function main(): Promise<void> {
       callback();
     },
   });
-  const root = join(dir, 'root');
-  await mkdir(root);
-  const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
+  const bench = await startBenchPodman(dir, network, quiet);
+  const { service, root } = bench;
   const config = benchHostConfig({ root, podmanSocket: service.socketPath, network });
   const app = createApp({ config, logger: createLogger('info', sink) });
   await app.start();
@@ -127,16 +119,7 @@ async function main(): Promise<void> {
   } finally {
     await payer.close();
     await app.stop();
-    const leftovers = (await podman('pod', 'ps', '-q', '--filter', `label=codius.host=${hostId}`))
-      .split('\n')
-      .filter(Boolean);
-    if (leftovers.length > 0) await podman('pod', 'rm', '--force', ...leftovers);
-    await removeBenchFirewall(network);
-    await podman('network', 'rm', '--force', network);
-    await service.stop();
-    await moneyd.stop();
-    await podman('rmi', '--force', image);
-    await rm(dir, { recursive: true, force: true });
+    await bench.tearDown({ network, images: [image], alsoStop: [() => moneyd.stop()] });
   }
 
   const rows: Array<[string, number[]]> = [

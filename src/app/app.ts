@@ -40,7 +40,7 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
     logger,
     machine,
     runtimeDrivers: runtimeDrivers ?? RUNTIME_DRIVERS,
-    metrics: createHostMetrics(figures.sources),
+    metrics: createHostMetrics(figures.sources, { processMetrics: config.admin.enabled }),
   };
   let listening: PublicHttp | undefined;
 

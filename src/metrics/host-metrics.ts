@@ -115,9 +115,13 @@ function registerScrapedGauges(
 }
 
 /** A Prometheus registry of codiusd's metrics (its own, never prom-client's global one). */
-export function createHostMetrics(sources: MetricsSources): HostMetrics {
+export function createHostMetrics(
+  sources: MetricsSources,
+  options: { processMetrics?: boolean } = {},
+): HostMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'codiusd_' });
+  // Process metrics keep an event-loop monitor and a GC observer running: only for a host that serves them.
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'codiusd_' });
   const assetCodes = new Set<string>();
   const assetLabel = (code: string): string => {
     if (assetCodes.has(code) || assetCodes.size < MAX_ASSET_CODES) {

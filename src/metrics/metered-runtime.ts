@@ -1,4 +1,5 @@
 import type { PodRuntime } from '../runtime/driver.js';
+import { observeRuntime } from '../runtime/observed-runtime.js';
 import type { MetricsRecorder } from './host-metrics.js';
 
 /**
@@ -6,32 +7,10 @@ import type { MetricsRecorder } from './host-metrics.js';
  * took. Behaviour is unchanged (errors pass through).
  */
 export function meteredRuntime(runtime: PodRuntime, metrics: MetricsRecorder): PodRuntime {
-  async function counted<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      metrics.runtimeCallFailed(operation);
-      throw error;
-    }
-  }
-  const metered: PodRuntime = {
-    name: runtime.name,
-    prepare: () => counted('prepare', () => runtime.prepare()),
-    async runPod(plan) {
-      const started = performance.now();
-      const pod = await counted('run_pod', () => runtime.runPod(plan));
-      metrics.podStarted((performance.now() - started) / 1000);
-      return pod;
+  return observeRuntime(runtime, {
+    succeeded: (operation, seconds) => {
+      if (operation === 'run_pod') metrics.podStarted(seconds);
     },
-    inspectPod: (hash) => counted('inspect_pod', () => runtime.inspectPod(hash)),
-    listPods: () => counted('list_pods', () => runtime.listPods()),
-    deletePod: (hash) => counted('delete_pod', () => runtime.deletePod(hash)),
-    pullImage: (image) => counted('pull_image', () => runtime.pullImage(image)),
-    removeImage: (image) => counted('remove_image', () => runtime.removeImage(image)),
-    openLogs: (hash, options) => counted('open_logs', () => runtime.openLogs(hash, options)),
-    close: () => runtime.close(),
-  };
-  const importImage = runtime.importImage?.bind(runtime);
-  if (importImage) metered.importImage = (source) => counted('import_image', () => importImage(source));
-  return metered;
+    failed: (operation) => metrics.runtimeCallFailed(operation),
+  });
 }

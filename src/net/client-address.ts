@@ -7,9 +7,11 @@ import { createAddressMatcher, unmapped, type AddressRule } from './address-list
  * /64 (one subscriber's network), so rotating addresses within it does not multiply a client's share.
  */
 export function createClientResolver(
-  trustedProxies: readonly AddressRule[],
+  trustedProxies: readonly AddressRule[] | ((address: string | undefined) => boolean),
 ): (peer: string | undefined, forwardedFor: string | string[] | undefined) => string {
-  const isTrusted = createAddressMatcher(trustedProxies);
+  // A caller that already matches addresses against the list (the pod router) passes its matcher.
+  const isTrusted =
+    typeof trustedProxies === 'function' ? trustedProxies : createAddressMatcher(trustedProxies);
   return (peer, forwardedFor) => {
     let client = unmapped(peer ?? 'unknown');
     if (isTrusted(peer) && forwardedFor !== undefined) {

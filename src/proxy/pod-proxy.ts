@@ -10,7 +10,6 @@ import { createPodRouter, resolvePod } from './routing.js';
 import { createUpgradeHandler } from './upgrades.js';
 import { createUpstreams } from './upstreams.js';
 import { createClientShares } from './client-shares.js';
-import { createClientResolver } from '../net/client-address.js';
 
 /** Pools of pods that stopped being served are closed this often. */
 const SWEEP_INTERVAL_MS = 30_000;
@@ -66,9 +65,6 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     now,
   });
   const totals = { inFlight: 0 };
-  const clientOf = createClientResolver(options.trustedProxies);
-  const shareKey = (hash: ManifestHash, req: IncomingMessage): string =>
-    `${hash} ${clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for'])}`;
   // A client gets a quarter of what a pod may have in flight (requests, waiting included).
   const requestShares = createClientShares(Math.max(1, Math.floor((2 * maxConnections) / 4)));
 
@@ -84,7 +80,6 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
   const upgrades = createUpgradeHandler({
     router,
     maxConnectionsPerPod: maxConnections,
-    shareKey,
     // And a quarter of a pod's WebSockets.
     tunnelShares: createClientShares(Math.max(1, Math.floor(maxConnections / 4))),
     timeoutMs: options.timeoutMs,
@@ -116,7 +111,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       });
       return true;
     }
-    const share = shareKey(hash, req);
+    const share = `${hash} ${routed.client}`;
     if (!requestShares.take(share)) {
       sendError(res, 429, `too many requests from this client to pod ${hash} at once; try again shortly`, {
         close: routed.hasBody,

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ManifestHash, PodRecord } from '../domain/types.js';
 import { createAddressMatcher, unmapped, type AddressRule } from '../net/address-list.js';
+import { createClientResolver } from '../net/client-address.js';
 import { FramingError, upstreamRequestHeaders, type RequestOrigin } from './headers.js';
 import { createPodHostMatcher } from './pod-host.js';
 import type { PodUpstream, Upstreams } from './upstreams.js';
@@ -46,6 +47,8 @@ export type Routed =
       headers: string[];
       hasBody: boolean;
       upstream: PodUpstream;
+      /** Who the request is from (see createClientResolver), for per-client shares of the pod. */
+      client: string;
     }
   | { ok: false; status: number; message: string; close: boolean };
 
@@ -68,6 +71,7 @@ export interface PodRouterOptions {
 export function createPodRouter(options: PodRouterOptions): PodRouter {
   const { lookup, upstreams, now } = options;
   const isTrusted = createAddressMatcher(options.trustedProxies);
+  const clientOf = createClientResolver(isTrusted);
   const publicProto = new URL(options.publicUri).protocol.slice(0, -1);
 
   function originOf(req: IncomingMessage): RequestOrigin {
@@ -90,7 +94,8 @@ export function createPodRouter(options: PodRouterOptions): PodRouter {
       try {
         const { headers, hasBody } = upstreamRequestHeaders(req.rawHeaders, originOf(req), upgrade);
         const upstream = upstreams.get(hash, resolution.host, resolution.port);
-        return { ok: true, path, headers, hasBody, upstream };
+        const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+        return { ok: true, path, headers, hasBody, upstream, client };
       } catch (error) {
         if (!(error instanceof FramingError)) throw error;
         return { ok: false, status: 400, message: `refused: ${error.message}`, close: true };

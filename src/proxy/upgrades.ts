@@ -20,8 +20,6 @@ export interface UpgradeHandler {
 export function createUpgradeHandler(options: {
   router: PodRouter;
   maxConnectionsPerPod: number;
-  /** The pod-and-client key of a request, for per-client shares. */
-  shareKey: (hash: ManifestHash, req: IncomingMessage) => string;
   tunnelShares: ClientShares;
   timeoutMs: number;
   logFailure: (hash: ManifestHash, status: number, error: Error & { code?: string }) => void;
@@ -47,7 +45,7 @@ export function createUpgradeHandler(options: {
       writeRawError(socket, 503, `pod ${hash} has too many open WebSocket connections; try again later`);
       return;
     }
-    const share = options.shareKey(hash, req);
+    const share = `${hash} ${routed.client}`;
     if (!options.tunnelShares.take(share)) {
       writeRawError(socket, 429, `too many WebSocket connections from this client to pod ${hash}`);
       return;

@@ -17,6 +17,7 @@ import { installStdioHook } from '../../src/runtime/podman/stdio-hook.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
 import { freePort } from './daemon.js';
 import { copyWithLibraries } from './rootfs.js';
+import { testBtpCredentials } from './moneyd.js';
 import { SELF_TEST_IMAGE_NAME } from '../../src/self-test/image.js';
 import { tempDir } from './tmp.js';
 
@@ -109,6 +110,11 @@ export interface PodmanFixture {
   driver(hostId: string, logger: Logger): PodRuntime;
   /** Deletes every pod carrying the host id, through the CLI (behind codiusd's back). */
   removePodsOf(hostId: string): Promise<void>;
+  /**
+   * The environment of a production codiusd on this fixture's Podman and network, paying through the
+   * test moneyd: no peers, no self test. Tests add or override what they vary.
+   */
+  daemonEnv(root: string, port: number): Record<string, string>;
 }
 
 async function startRegistry(dir: string): Promise<string> {
@@ -328,6 +334,18 @@ export async function setupPodman(): Promise<PodmanFixture> {
       });
     },
     removePodsOf,
+    daemonEnv: (root, port) => ({
+      CODIUS_PUBLIC_URI: 'https://codius.example.com',
+      CODIUS_ROOT: root,
+      CODIUS_PORT: String(port),
+      CODIUS_BOOTSTRAP_PEERS: '[]',
+      CODIUS_SELF_TEST: 'false',
+      CODIUS_PODMAN_SOCKET: service.socketPath,
+      CODIUS_PODMAN_NETWORK: network,
+      CODIUS_PODMAN_SUBNET: subnet,
+      CODIUS_ALLOWED_REGISTRIES: registry,
+      ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
+    }),
   };
 }
 

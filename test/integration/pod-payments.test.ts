@@ -42,18 +42,7 @@ const PRICE_600 = 2_283_106n;
 
 const root = await tempDir();
 fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
-const env = {
-  CODIUS_PUBLIC_URI: 'https://codius.example.com',
-  CODIUS_ROOT: root,
-  CODIUS_PORT: String(await freePort()),
-  CODIUS_BOOTSTRAP_PEERS: '[]',
-  CODIUS_SELF_TEST: 'false',
-  CODIUS_PODMAN_SOCKET: fixture.socketPath,
-  CODIUS_PODMAN_NETWORK: fixture.network,
-  CODIUS_PODMAN_SUBNET: fixture.subnet,
-  CODIUS_ALLOWED_REGISTRIES: fixture.registry,
-  ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
-};
+const env = fixture.daemonEnv(root, await freePort());
 let daemon: DaemonProcess & { url: string } = await startDaemon(env);
 const payer = createPayingClient();
 after(() => payer.close());

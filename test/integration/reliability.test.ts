@@ -26,17 +26,8 @@ const root = await tempDir();
 const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
 fixture.adoptHostId(hostId);
 const env = {
-  CODIUS_PUBLIC_URI: 'https://codius.example.com',
-  CODIUS_ROOT: root,
-  CODIUS_PORT: String(await freePort()),
-  CODIUS_BOOTSTRAP_PEERS: '[]',
-  CODIUS_SELF_TEST: 'false',
-  CODIUS_PODMAN_SOCKET: fixture.socketPath,
-  CODIUS_PODMAN_NETWORK: fixture.network,
-  CODIUS_PODMAN_SUBNET: fixture.subnet,
-  CODIUS_ALLOWED_REGISTRIES: fixture.registry,
+  ...fixture.daemonEnv(root, await freePort()),
   CODIUS_PAYMENT_TIMEOUT: '120',
-  ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
 };
 
 interface Payer {

@@ -55,17 +55,8 @@ const root = await tempDir();
 fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
 const port = await freePort();
 const env = {
-  CODIUS_PUBLIC_URI: 'https://codius.example.com',
-  CODIUS_ROOT: root,
-  CODIUS_PORT: String(port),
-  CODIUS_BOOTSTRAP_PEERS: '[]',
-  CODIUS_SELF_TEST: 'false',
-  CODIUS_PODMAN_SOCKET: fixture.socketPath,
-  CODIUS_PODMAN_NETWORK: fixture.network,
-  CODIUS_PODMAN_SUBNET: fixture.subnet,
-  CODIUS_ALLOWED_REGISTRIES: fixture.registry,
+  ...fixture.daemonEnv(root, port),
   CODIUS_RECONCILE_INTERVAL: '5',
-  ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
 };
 let daemon: DaemonProcess & { url: string } = await startDaemon(env);
 const payer = createPayingClient();
