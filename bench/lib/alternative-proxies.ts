@@ -32,7 +32,12 @@ async function serve(
   };
 }
 
-const origin = { clientAddress: '127.0.0.1', trusted: false, defaultTrustedProto: 'https' };
+const origin = {
+  clientAddress: '127.0.0.1',
+  trusted: false,
+  defaultTrustedProto: 'https',
+  proto: 'http',
+} as const;
 
 /** node:http server + http.request over a keep-alive Agent, streams piped. */
 export function agentProxy(podHost: string, podPort: number): Promise<AlternativeProxy> {

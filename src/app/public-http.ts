@@ -12,6 +12,7 @@ import type { PeerNetwork } from '../peers/peer-network.js';
 import { podBalanceOf, type PodPayments } from './pod-payments.js';
 import type { SelfTest } from '../self-test/self-test.js';
 import { installSelfTestGate } from '../http/self-test-gate.js';
+import { apiListen, prepareApiListener, startPublicFront } from './public-front.js';
 import type { PaymentReceiver } from '../payments/receiver.js';
 
 /** The public listener once it listens. */
@@ -114,10 +115,10 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     (started) => started.close(),
   );
   // Shutdown drains connections itself, for proxied requests as much as for the API's.
+  const listen = await apiListen(context);
   const server = await createPublicApi(
     {
-      host: config.bindIp,
-      port: config.port,
+      ...listen,
       publicUri: config.publicUri,
       quoteMode: config.quoteMode,
       maxDurationSeconds: config.payments.maxDurationSeconds,
@@ -148,6 +149,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
   server.listener.maxConnections = config.proxy.maxConnections;
   const drain = createConnectionDrain(server.listener);
   putPodProxyInFront(server.listener, proxy, drain);
+  prepareApiListener(context, server);
   // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.
   server.events.on('closing', () => {
     logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining requests');
@@ -157,9 +159,16 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     () => server.start(),
     () => stopListening(server, drain, proxy, receiver, config.shutdownTimeoutMs),
   );
+  const url = await startPublicFront(context, server, directory);
   logger.info(
-    { listening: server.info.uri, publicUri: config.publicUri, dev: config.dev, store: store.location },
-    `codiusd listening on ${server.info.uri}, public URI ${config.publicUri}`,
+    {
+      listening: url,
+      engine: config.proxy.engine,
+      publicUri: config.publicUri,
+      dev: config.dev,
+      store: store.location,
+    },
+    `codiusd listening on ${url}, public URI ${config.publicUri}`,
   );
-  return { url: () => server.info.uri };
+  return { url: () => url };
 }

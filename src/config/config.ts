@@ -56,6 +56,11 @@ export interface Config {
     maxConnectionsPerPod: number;
     /** CODIUS_MAX_CONNECTIONS: client connections of the public port at once. */
     maxConnections: number;
+    /** What serves the public port: codiusd itself, or HAProxy run by codiusd. */
+    engine: 'builtin' | 'haproxy';
+    haproxyPath: string;
+    /** The public port terminates TLS with these files. */
+    tls: { certFile: string; keyFile: string } | null;
   };
   admin: Operations['admin'];
   logLevel: LogLevel;
@@ -94,6 +99,24 @@ function readSandbox(env: Env): Config['sandbox'] {
       .map((entry) => entry.trim().toLowerCase())
       .filter(Boolean),
     imageRetentionMs: (readNumber(env, 'CODIUS_IMAGE_RETENTION') ?? 86_400) * 1000,
+  };
+}
+
+function readProxy(env: Env): Config['proxy'] {
+  const certFile = readString(env, 'CODIUS_TLS_CERT');
+  const keyFile = readString(env, 'CODIUS_TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const missing = certFile === undefined ? 'CODIUS_TLS_CERT' : 'CODIUS_TLS_KEY';
+    throw new ConfigError(missing, 'CODIUS_TLS_CERT and CODIUS_TLS_KEY are set together or not at all');
+  }
+  return {
+    trustedProxies: parseAddressList(readString(env, 'CODIUS_TRUSTED_PROXIES') ?? '127.0.0.1, ::1') ?? [],
+    timeoutMs: Math.round((readNumber(env, 'CODIUS_PROXY_TIMEOUT') ?? 300) * 1000),
+    maxConnectionsPerPod: readNumber(env, 'CODIUS_PROXY_MAX_CONNECTIONS') ?? 128,
+    maxConnections: readNumber(env, 'CODIUS_MAX_CONNECTIONS') ?? 16_384,
+    engine: (read(env, 'CODIUS_PROXY_ENGINE') as 'builtin' | 'haproxy' | undefined) ?? 'builtin',
+    haproxyPath: readString(env, 'CODIUS_HAPROXY_PATH') ?? 'haproxy',
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
   };
 }
 
@@ -148,12 +171,7 @@ export function loadConfig(env: Env): Config {
       maxFailures: readNumber(env, 'CODIUS_PEER_MAX_FAILURES') ?? 5,
       dropAfterMs: Math.round((readNumber(env, 'CODIUS_PEER_DROP_AFTER') ?? 3600) * 1000),
     },
-    proxy: {
-      trustedProxies: parseAddressList(readString(env, 'CODIUS_TRUSTED_PROXIES') ?? '127.0.0.1, ::1') ?? [],
-      timeoutMs: Math.round((readNumber(env, 'CODIUS_PROXY_TIMEOUT') ?? 300) * 1000),
-      maxConnectionsPerPod: readNumber(env, 'CODIUS_PROXY_MAX_CONNECTIONS') ?? 128,
-      maxConnections: readNumber(env, 'CODIUS_MAX_CONNECTIONS') ?? 16_384,
-    },
+    proxy: readProxy(env),
     admin,
     logLevel: (read(env, 'CODIUS_LOG_LEVEL') as LogLevel | undefined) ?? 'info',
     shutdownTimeoutMs: Math.round((readNumber(env, 'CODIUS_SHUTDOWN_TIMEOUT') ?? 10) * 1000),

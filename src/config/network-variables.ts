@@ -91,4 +91,34 @@ export const NETWORK_VARIABLES: readonly VariableSpec[] = [
     description:
       'Most client connections the public port holds at once (API, proxied requests and WebSockets together); new ones beyond are closed at once.',
   },
+  {
+    name: 'CODIUS_PROXY_ENGINE',
+    schema: Joi.string().valid('builtin', 'haproxy'),
+    expected: 'builtin or haproxy',
+    defaultText: 'builtin',
+    description:
+      'What serves the public port. builtin: codiusd itself. haproxy: codiusd runs HAProxy (apt-get install haproxy) on the public port, which sends pod traffic straight to pods and everything else to codiusd.',
+  },
+  {
+    name: 'CODIUS_HAPROXY_PATH',
+    schema: Joi.string().min(1),
+    expected: 'a path to the haproxy executable',
+    defaultText: 'haproxy (from PATH)',
+    description: 'The HAProxy that CODIUS_PROXY_ENGINE=haproxy runs.',
+  },
+  {
+    name: 'CODIUS_TLS_CERT',
+    schema: Joi.string().min(1),
+    expected: 'a path to a PEM certificate chain',
+    defaultText: 'none (plain HTTP; a TLS front such as nginx terminates TLS)',
+    description:
+      'The public port terminates TLS with this certificate, which should cover the host and *.host (with CODIUS_TLS_KEY).',
+  },
+  {
+    name: 'CODIUS_TLS_KEY',
+    schema: Joi.string().min(1),
+    expected: 'a path to the PEM private key of CODIUS_TLS_CERT',
+    defaultText: 'none',
+    description: 'The private key of CODIUS_TLS_CERT.',
+  },
 ];

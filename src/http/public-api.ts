@@ -15,7 +15,7 @@ import { podLogRoutes } from './routes/pod-logs.js';
 import { podRoutes, type PodRoutesDependencies } from './routes/pods.js';
 import { statusPageRoutes } from './routes/status-page.js';
 import { versionRoutes } from './routes/version.js';
-import { createHttpServer } from './server.js';
+import { createHttpServer, type HttpServerOptions } from './server.js';
 
 export interface PublicApiOptions {
   host: string;
@@ -30,6 +30,8 @@ export interface PublicApiOptions {
   logger: Logger;
   /** See HttpServerOptions.cleanStop. */
   cleanStop?: boolean;
+  /** See HttpServerOptions.tls. */
+  tls?: HttpServerOptions['tls'];
 }
 
 /** What the public routes are served from. */
@@ -58,6 +60,7 @@ export async function createPublicApi(
     port: options.port,
     logger: options.logger,
     ...(options.cleanStop === undefined ? {} : { cleanStop: options.cleanStop }),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   await server.register({
     plugin: paymentsPlugin,

@@ -21,6 +21,8 @@ export interface HttpServerOptions {
    * connections whose requests it does not own. Default true.
    */
   cleanStop?: boolean;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -35,6 +37,7 @@ export function createHttpServer(options: HttpServerOptions): Hapi.Server {
     host: options.host,
     port: options.port,
     operations: { cleanStop: options.cleanStop ?? true },
+    ...(options.tls ? { tls: options.tls } : {}),
     routes: {
       payload: {
         maxBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,

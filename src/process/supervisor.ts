@@ -21,11 +21,16 @@ export interface SupervisedProcessOptions {
   explainSpawnError?(error: NodeJS.ErrnoException): Error;
   /** Delays between restarts after unexpected exits; the last one repeats. */
   restartDelaysMs?: readonly number[];
+  /** The signal that asks the process to stop (SIGTERM by default), and how long it has before SIGKILL. */
+  stopSignal?: NodeJS.Signals;
+  stopTimeoutMs?: number;
+  /** The level its output is logged at (debug by default). */
+  outputLevel?: 'debug' | 'warn';
 }
 
 export interface SupervisedProcess {
   pid(): number | undefined;
-  /** Stops the process (SIGTERM, then SIGKILL after 5 s) and any pending restart. */
+  /** Stops the process (its stop signal, then SIGKILL after the stop timeout) and any pending restart. */
   stop(): Promise<void>;
 }
 
@@ -35,13 +40,18 @@ export function isAlive(child: ChildProcess): boolean {
 }
 
 /** Resolves when the child exits; rejects with a clear error if it exits first. */
-export function exitAsError(child: ChildProcess, name: string): Promise<never> {
+export function exitAsError(child: ChildProcess, name: string, lastOutput?: () => string[]): Promise<never> {
   return new Promise((_resolve, reject) => {
     child.once('exit', (code, signal) => {
-      reject(new Error(`${name} exited during start-up (${String(code ?? signal)})`));
+      const said = lastOutput?.() ?? [];
+      const detail = said.length > 0 ? `: ${said.join(' | ')}` : '';
+      reject(new Error(`${name} exited during start-up (${String(code ?? signal)})${detail}`));
     });
   });
 }
+
+/** How many of a child's last output lines a start-up failure quotes. */
+const QUOTED_LINES = 5;
 
 /**
  * Starts a helper process and keeps it running: after an unexpected exit it is started again with
@@ -56,6 +66,8 @@ export async function startSupervised(options: SupervisedProcessOptions): Promis
   let restartTimer: NodeJS.Timeout | undefined;
   let failures = 0;
 
+  const recentOutput: string[] = [];
+
   function forwardOutput(stream: NodeJS.ReadableStream | null): void {
     if (!stream) return;
     stream.setEncoding('utf8');
@@ -63,7 +75,13 @@ export async function startSupervised(options: SupervisedProcessOptions): Promis
     stream.on('data', (text: string) => {
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) logger.debug({ output: line.trim() }, name);
+      const level = options.outputLevel ?? 'debug';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        logger[level]({ output: line.trim() }, name);
+        recentOutput.push(line.trim());
+        if (recentOutput.length > QUOTED_LINES) recentOutput.shift();
+      }
     });
   }
 
@@ -103,7 +121,8 @@ export async function startSupervised(options: SupervisedProcessOptions): Promis
       });
     });
     // Either settles the start-up race below; once started, later rejections are expected and ignored.
-    const failed = Promise.race([spawnError, exitAsError(spawned, name)]);
+    recentOutput.length = 0;
+    const failed = Promise.race([spawnError, exitAsError(spawned, name, () => recentOutput)]);
     failed.catch(() => undefined);
     forwardOutput(spawned.stdout);
     forwardOutput(spawned.stderr);
@@ -137,8 +156,11 @@ export async function startSupervised(options: SupervisedProcessOptions): Promis
       const running = child;
       if (!running || !isAlive(running)) return;
       const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-      running.kill('SIGTERM');
-      const timer = setTimeout(() => running.kill('SIGKILL'), DEFAULT_STOP_TIMEOUT_MS);
+      running.kill(options.stopSignal ?? 'SIGTERM');
+      const timer = setTimeout(
+        () => running.kill('SIGKILL'),
+        options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+      );
       await exited;
       clearTimeout(timer);
     },

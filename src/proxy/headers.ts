@@ -27,6 +27,8 @@ export interface RequestOrigin {
   trusted: boolean;
   /** Scheme to report when a trusted proxy did not say (the public URI's). */
   defaultTrustedProto: string;
+  /** The scheme the peer itself used ('https' when codiusd, or HAProxy for it, terminated TLS). */
+  proto: 'http' | 'https';
 }
 
 export interface UpstreamRequestHeaders {
@@ -136,7 +138,7 @@ export function upstreamRequestHeaders(
     'X-Forwarded-For',
     believe && forwardedFor !== undefined ? `${forwardedFor}, ${origin.clientAddress}` : origin.clientAddress,
     'X-Forwarded-Proto',
-    believe ? (forwardedProto ?? origin.defaultTrustedProto) : 'http',
+    believe ? (forwardedProto ?? origin.defaultTrustedProto) : origin.proto,
     'X-Forwarded-Host',
     (believe ? forwardedHost : undefined) ?? host ?? '',
   );

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ManifestHash, PodRecord } from '../domain/types.js';
 import { createAddressMatcher, unmapped, type AddressRule } from '../net/address-list.js';
 import { createClientResolver } from '../net/client-address.js';
+import { arrivedOverTls } from '../net/proxy-protocol.js';
 import { FramingError, upstreamRequestHeaders, type RequestOrigin } from './headers.js';
 import { createPodHostMatcher } from './pod-host.js';
 import type { PodUpstream, Upstreams } from './upstreams.js';
@@ -80,6 +81,7 @@ export function createPodRouter(options: PodRouterOptions): PodRouter {
       clientAddress: address === undefined ? '' : unmapped(address),
       trusted: isTrusted(address),
       defaultTrustedProto: publicProto,
+      proto: arrivedOverTls(req.socket) ? 'https' : 'http',
     };
   }
 

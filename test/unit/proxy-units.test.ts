@@ -51,6 +51,7 @@ describe('proxied request headers', () => {
     clientAddress: '198.51.100.7',
     trusted: false,
     defaultTrustedProto: 'https',
+    proto: 'http',
   };
   const viaProxy: RequestOrigin = { ...direct, clientAddress: '127.0.0.1', trusted: true };
   const pairs = (headers: string[]): string[][] => {

@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
+import { stopLeftover } from '../../process/leftover.js';
 import { isAlive, startSupervised } from '../../process/supervisor.js';
 import { createUnixHttpClient } from '../unix-http.js';
 import { sleep } from '../../util/sleep.js';
@@ -40,38 +41,6 @@ export class PodmanNotInstalledError extends Error {
   }
 }
 
-/**
- * A service left behind by a codiusd that was killed (SIGKILL, crash) would keep the socket: stop it.
- * The pid is only trusted when that process is still a podman service on our socket.
- */
-async function stopLeftover(pidFile: string, socketPath: string, logger: Logger): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number((await readFile(pidFile, 'utf8')).trim());
-  } catch {
-    return;
-  }
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  let cmdline: string;
-  try {
-    cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
-  } catch {
-    return;
-  }
-  if (!cmdline.includes('system service') || !cmdline.includes(socketPath)) return;
-  logger.warn({ pid }, 'stopping a podman API service left by an earlier codiusd');
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 50; i += 1) {
-    await sleep(100);
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-  }
-  process.kill(pid, 'SIGKILL');
-}
-
 async function waitUntilAnswering(socketPath: string, child: ChildProcess): Promise<void> {
   const client = createUnixHttpClient(socketPath, 2_000);
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -100,7 +69,12 @@ export async function startPodmanService(options: PodmanServiceOptions): Promise
   const { root, logger } = options;
   const socketPath = join(root, PODMAN_SOCKET_FILE);
   const pidFile = join(root, PID_FILE);
-  await stopLeftover(pidFile, socketPath, logger);
+  await stopLeftover(
+    pidFile,
+    (commandLine) => commandLine.includes('system service') && commandLine.includes(socketPath),
+    'a podman API service',
+    logger,
+  );
 
   const service = await startSupervised({
     name: 'podman API service',

@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Server } from '@hapi/hapi';
+import { acceptProxyProtocol } from '../net/proxy-protocol.js';
+import type { PodDirectory } from '../pods/pod-directory.js';
+import { startHaproxyEngine } from '../proxy/haproxy/engine.js';
+import type { PhaseContext } from './phases.js';
+
+/** Where the API server listens, and how, for the proxy engine chosen. */
+export interface ApiListen {
+  host: string;
+  port: number;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+/** The built-in engine serves the public port itself (with TLS when configured); behind HAProxy, a loopback port. */
+export async function apiListen(context: PhaseContext): Promise<ApiListen> {
+  const { config } = context;
+  if (config.proxy.engine === 'haproxy') return { host: '127.0.0.1', port: 0 };
+  const files = config.proxy.tls;
+  if (!files) return { host: config.bindIp, port: config.port };
+  const [cert, key] = await Promise.all([readFile(files.certFile), readFile(files.keyFile)]);
+  return { host: config.bindIp, port: config.port, tls: { cert, key } };
+}
+
+/** A port nobody listens on now, for `CODIUS_PORT=0` (any free port) when HAProxy must be told one. */
+async function freePort(host: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, host, resolve);
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Before the API server starts: behind HAProxy it learns each client's address from the PROXY protocol. */
+export function prepareApiListener(context: PhaseContext, server: Server): void {
+  if (context.config.proxy.engine === 'haproxy') acceptProxyProtocol(server.listener);
+}
+
+/**
+ * After the API server listens: with CODIUS_PROXY_ENGINE=haproxy, HAProxy is started on the public port in
+ * front of it (and stopped first at shutdown, gracefully). Returns the public port's URL.
+ */
+export async function startPublicFront(
+  context: PhaseContext,
+  server: Server,
+  directory: PodDirectory,
+): Promise<string> {
+  const { config, lifecycle, logger } = context;
+  if (config.proxy.engine !== 'haproxy') return server.info.uri;
+  const port = config.port === 0 ? await freePort(config.bindIp) : config.port;
+  await lifecycle.start(
+    'HAProxy',
+    () =>
+      startHaproxyEngine({
+        settings: {
+          bindIp: config.bindIp,
+          port,
+          codiusd: { host: '127.0.0.1', port: Number(server.info.port) },
+          trustedProxies: config.proxy.trustedProxies,
+          publicProto: new URL(config.publicUri).protocol === 'https:' ? 'https' : 'http',
+          timeoutMs: config.proxy.timeoutMs,
+          maxConnectionsPerPod: config.proxy.maxConnectionsPerPod,
+          maxConnections: config.proxy.maxConnections,
+          shutdownTimeoutMs: config.shutdownTimeoutMs,
+        },
+        publicHostname: new URL(config.publicUri).hostname,
+        directory: join(config.root, 'haproxy'),
+        tls: config.proxy.tls,
+        command: config.proxy.haproxyPath,
+        pods: directory,
+        logger: logger.child({ component: 'haproxy' }),
+      }),
+    (engine) => engine.stop(),
+  );
+  const host = config.bindIp.includes(':') ? `[${config.bindIp}]` : config.bindIp;
+  return `${config.proxy.tls ? 'https' : 'http'}://${host}:${port}`;
+}

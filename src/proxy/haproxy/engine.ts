@@ -1,0 +1,143 @@
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ManifestHash, PodRecord } from '../../domain/types.js';
+import type { Logger } from '../../logger.js';
+import { stopLeftover } from '../../process/leftover.js';
+import { startSupervised, type SupervisedProcess } from '../../process/supervisor.js';
+import { HOP_BY_HOP_LUA, renderHaproxyConfig, type HaproxySettings } from './config-file.js';
+import { createRouteMap, type RouteMap } from './route-map.js';
+import { createHaproxyRuntimeApi, type HaproxyRuntimeApi } from './runtime-api.js';
+
+const READY_TIMEOUT_MS = 10_000;
+
+export interface HaproxyEngineOptions {
+  settings: Omit<HaproxySettings, 'paths'>;
+  /** The public URI's hostname: pods are served at `<hash>.<hostname>`. */
+  publicHostname: string;
+  /** Directory for HAProxy's files (configuration, routes, runtime socket), inside codiusd's data directory. */
+  directory: string;
+  /** CODIUS_TLS_CERT and CODIUS_TLS_KEY: HAProxy terminates TLS with them. */
+  tls: { certFile: string; keyFile: string } | null;
+  /** The haproxy executable. */
+  command: string;
+  pods: {
+    get(hash: ManifestHash): PodRecord | undefined;
+    watch(listener: (hash: ManifestHash) => void): void;
+  };
+  logger: Logger;
+}
+
+export interface HaproxyEngine {
+  /** Routes HAProxy serves straight to pods now. */
+  routes(): number;
+  /** Every route change made so far has reached HAProxy. */
+  settled(): Promise<void>;
+  /**
+   * Graceful stop: open WebSocket tunnels are ended, the public port stops accepting, requests in flight
+   * finish (their connections closing after them), then HAProxy exits.
+   */
+  stop(): Promise<void>;
+}
+
+async function waitForRuntimeApi(api: HaproxyRuntimeApi): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if (/^Name: HAProxy/m.test(await api.send('show info'))) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`HAProxy's runtime API did not answer: ${String(error)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** HAProxy wants certificate and key in one file; it is written for it, readable by codiusd only. */
+async function writeTlsBundle(path: string, tls: { certFile: string; keyFile: string }): Promise<void> {
+  const [cert, key] = await Promise.all([readFile(tls.certFile, 'utf8'), readFile(tls.keyFile, 'utf8')]);
+  await writeFile(path, `${cert.trimEnd()}\n${key.trimEnd()}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+}
+
+/**
+ * CODIUS_PROXY_ENGINE=haproxy: runs HAProxy as a supervised child on the public port, with the pod routes
+ * kept current through its runtime API (see route-map.ts). A restart after a crash writes the routes file
+ * afresh and replaces the whole map once HAProxy answers, so no change made meanwhile is lost.
+ */
+export async function startHaproxyEngine(options: HaproxyEngineOptions): Promise<HaproxyEngine> {
+  const { directory, logger } = options;
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const paths = {
+    config: join(directory, 'haproxy.cfg'),
+    routes: join(directory, 'pod-routes.map'),
+    socket: join(directory, 'runtime.sock'),
+    lua: join(directory, 'hop-by-hop.lua'),
+    tlsBundle: options.tls ? join(directory, 'tls-bundle.pem') : null,
+  };
+  await writeFile(paths.lua, HOP_BY_HOP_LUA);
+  if (options.tls && paths.tlsBundle) await writeTlsBundle(paths.tlsBundle, options.tls);
+  await writeFile(paths.config, renderHaproxyConfig({ ...options.settings, paths }));
+
+  const api = createHaproxyRuntimeApi(paths.socket);
+  const pidFile = join(directory, 'haproxy.pid');
+  const routeMap: RouteMap = createRouteMap({
+    mapPath: paths.routes,
+    publicHostname: options.publicHostname.toLowerCase(),
+    lookup: (hash) => options.pods.get(hash),
+    logger,
+  });
+  options.pods.watch((hash) => routeMap.refresh(hash));
+
+  let supervised: SupervisedProcess;
+  try {
+    supervised = await startSupervised({
+      name: 'HAProxy',
+      command: options.command,
+      args: ['-f', paths.config, '-db'],
+      logger,
+      outputLevel: 'warn',
+      // SIGUSR1 is HAProxy's soft stop; hard-stop-after in its configuration bounds it.
+      stopSignal: 'SIGUSR1',
+      stopTimeoutMs: options.settings.shutdownTimeoutMs + 2_000,
+      async beforeLaunch() {
+        routeMap.detach();
+        await stopLeftover(
+          pidFile,
+          (commandLine) => commandLine.includes(paths.config),
+          'an HAProxy',
+          logger,
+        );
+        await rm(paths.socket, { force: true });
+        await writeFile(paths.routes, routeMap.fileText());
+      },
+      waitReady: () => waitForRuntimeApi(api),
+      async afterReady(child) {
+        if (child.pid !== undefined) await writeFile(pidFile, `${child.pid}\n`, { mode: 0o600 });
+        await routeMap.attach(api);
+      },
+      explainSpawnError: (error) =>
+        error.code === 'ENOENT'
+          ? new Error(
+              `CODIUS_PROXY_ENGINE=haproxy but ${options.command} is not installed: apt-get install haproxy`,
+            )
+          : error,
+    });
+  } catch (error) {
+    routeMap.close();
+    throw error;
+  }
+
+  return {
+    routes: () => routeMap.size(),
+    settled: () => routeMap.settled(),
+    async stop() {
+      routeMap.detach();
+      // HAProxy's soft stop waits for tunnels; codiusd's engine ends them, as its own proxy does.
+      await api.send('shutdown sessions server pod_sockets/pod').catch((error: unknown) => {
+        logger.warn({ err: error }, 'could not end WebSocket tunnels before stopping HAProxy');
+      });
+      await supervised.stop();
+      await rm(pidFile, { force: true });
+      routeMap.close();
+    },
+  };
+}
