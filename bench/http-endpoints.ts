@@ -1,8 +1,11 @@
 // Throughput and latency of GET /version and GET /info on a real codiusd process (sqlite store, request
 // logging to /dev/null), next to a bare node:http server answering the same bodies in the same run.
-// Usage: npm run bench   (env BENCH_DURATION seconds per target, BENCH_CONNECTIONS)
+// Also the daemon's idle resident memory (quick-start defaults: sqlite, moneyd local, Podman), next to the
+// bare server's.
+// Usage: npm run bench   (env BENCH_DURATION seconds per target, BENCH_CONNECTIONS, BENCH_ROUNDS,
+// BENCH_IDLE_SECONDS)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,11 +32,22 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** Resident memory of a process now, from /proc (MiB). */
+async function rssMiB(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+const median = (values: number[]): number =>
+  [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? NaN;
+
 async function main(): Promise<void> {
   const options = {
     durationSeconds: Number(process.env.BENCH_DURATION ?? 5),
     connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
   };
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
   const dataDir = await mkdtemp(join(tmpdir(), 'codiusd-bench-'));
   const baseline = spawn(process.execPath, [join(root, 'dist/bench/baseline-server.js'), '3870'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -53,13 +67,41 @@ async function main(): Promise<void> {
     // From here on the daemon's per-request log lines go nowhere, as with a quiet journal.
     daemon.stdout.removeAllListeners('data');
     daemon.stdout.resume();
-    const results: LoadResult[] = [];
-    results.push(await measure('node:http /version', 'http://127.0.0.1:3870/version', options));
-    results.push(await measure('codiusd /version', 'http://127.0.0.1:3871/version', options));
-    results.push(await measure('node:http /info', 'http://127.0.0.1:3870/info', options));
-    results.push(await measure('codiusd /info', 'http://127.0.0.1:3871/info', options));
-    console.log(`${options.connections} connections, ${options.durationSeconds} s per target, autocannon`);
-    printTable(results, 'node:http /version');
+    // Idle: started, one request answered, then left alone as a host between uploads.
+    await fetch('http://127.0.0.1:3871/info');
+    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+    const idle = { codiusd: await rssMiB(daemon.pid), baseline: await rssMiB(baseline.pid) };
+    const targets = [
+      ['node:http /version', 'http://127.0.0.1:3870/version'],
+      ['codiusd /version', 'http://127.0.0.1:3871/version'],
+      ['node:http /info', 'http://127.0.0.1:3870/info'],
+      ['codiusd /info', 'http://127.0.0.1:3871/info'],
+    ] as const;
+    const samples = new Map<string, LoadResult[]>(targets.map(([label]) => [label, []]));
+    // Rounds interleave the targets, so a noisy moment on the machine hits all of them alike.
+    for (let round = 0; round < rounds; round += 1) {
+      for (const [label, url] of targets) samples.get(label)?.push(await measure(label, url, options));
+    }
+    const results = targets.map(([label]): LoadResult => {
+      const runs = samples.get(label) ?? [];
+      return {
+        label,
+        requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        failed: runs.reduce((sum, r) => sum + r.failed, 0),
+      };
+    });
+    const afterLoad = await rssMiB(daemon.pid);
+    console.log(
+      `${options.connections} connections, ${options.durationSeconds} s per target, ${rounds} rounds (median), autocannon`,
+    );
+    printTable(results.slice(0, 2), 'node:http /version');
+    printTable(results.slice(2), 'node:http /info');
+    console.log(
+      `idle RSS after ${idleSeconds} s: codiusd ${idle.codiusd.toFixed(1)} MiB (bare node:http ` +
+        `${idle.baseline.toFixed(1)} MiB); codiusd after the load: ${afterLoad.toFixed(1)} MiB`,
+    );
   } finally {
     await Promise.all([stop(baseline), stop(daemon)]);
     await rm(dataDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * The pod proxy against nginx, in one run on this machine: the same small GET (19-byte body) sent by wrk
- * straight to a pod, through codiusd's proxy (in-process, the real app), and through nginx reverse proxies
+ * straight to a pod, through codiusd's built-in proxy (in-process, the real app), through codiusd's
+ * HAProxy engine (HAProxy configured and fed its routes by codiusd's own code), and through nginx reverse proxies
  * configured like a Codius host's front proxy (keep-alive to the pod, Host and X-Forwarded-* set). The pod
  * is nginx itself (one worker), so the pod is not what limits the proxies. Prints req/s, p50 and p99 and
  * the ratios against nginx.
@@ -18,6 +19,8 @@ import { createApp } from '../src/app/app.js';
 import { createLogger } from '../src/logger.js';
 import { freePort } from '../test/helpers/daemon.js';
 import { seedPaidPod } from '../test/helpers/seed.js';
+import { startHaproxyEngine, type HaproxyEngine } from '../src/proxy/haproxy/engine.js';
+import type { PodRecord } from '../src/domain/types.js';
 import { BENCH_PUBLIC_HOST, benchHostConfig } from './lib/bench-host.js';
 import { startBenchPodman } from './lib/bench-podman.js';
 import { agentProxy, httpProxy3, type AlternativeProxy } from './lib/alternative-proxies.js';
@@ -44,6 +47,7 @@ async function ensureTools(): Promise<void> {
   for (const [tool, pkg] of [
     ['nginx', 'nginx'],
     ['wrk', 'wrk'],
+    ['haproxy', 'haproxy'],
   ] as const) {
     try {
       await run('sh', ['-c', `command -v ${tool}`]);
@@ -100,6 +104,35 @@ async function startNginxProxy(
   }
 }
 
+/**
+ * CODIUS_PROXY_ENGINE=haproxy's HAProxy, as codiusd starts it, routing the bench pod (the pod's traffic
+ * never reaches codiusd, so it needs no codiusd behind it here).
+ */
+function startHaproxyOn(dir: string, port: number, record: PodRecord): Promise<HaproxyEngine> {
+  return startHaproxyEngine({
+    settings: {
+      bindIp: '127.0.0.1',
+      port,
+      codiusd: { host: '127.0.0.1', port: 9 },
+      trustedProxies: [],
+      publicProto: 'https',
+      timeoutMs: 300_000,
+      maxConnectionsPerPod: 128,
+      maxConnections: 16_384,
+      shutdownTimeoutMs: 2_000,
+    },
+    publicHostname: BENCH_PUBLIC_HOST,
+    directory: join(dir, 'haproxy'),
+    tls: null,
+    command: 'haproxy',
+    pods: {
+      get: (hash) => (hash === record.hash ? record : undefined),
+      watch: (listener) => listener(record.hash),
+    },
+    logger: createLogger('warn'),
+  });
+}
+
 async function main(): Promise<void> {
   await ensureTools();
   const dir = await mkdtemp(join(tmpdir(), 'codiusd-bench-proxy-'));
@@ -128,6 +161,7 @@ async function main(): Promise<void> {
   });
   const nginxProxies: ChildProcess[] = [];
   const engines: AlternativeProxy[] = [];
+  let haproxy: HaproxyEngine | undefined;
   try {
     await app.start();
     const podIp = (await driver.inspectPod(pod.hash))?.ip;
@@ -137,11 +171,14 @@ async function main(): Promise<void> {
     const nginxAuto = await startNginxProxy(dir, `${podIp}:3000`, 'auto');
     const nginxOne = await startNginxProxy(dir, `${podIp}:3000`, '1');
     nginxProxies.push(nginxAuto.child, nginxOne.child);
+    const haproxyPort = await freePort();
+    haproxy = await startHaproxyOn(dir, haproxyPort, { ...pod, state: 'running', ip: podIp, port: 3000 });
     const targets: Array<{ label: string; url: string }> = [
       { label: 'pod, direct', url: direct },
       { label: NGINX_AUTO, url: nginxAuto.url },
       { label: NGINX_ONE, url: nginxOne.url },
-      { label: 'codiusd', url: app.listeningUrl() + '/' },
+      { label: 'codiusd builtin', url: app.listeningUrl() + '/' },
+      { label: 'codiusd haproxy', url: `http://127.0.0.1:${haproxyPort}/` },
     ];
     if (WITH_ENGINES) {
       engines.push(await agentProxy(podIp, 3000), await httpProxy3(podIp, 3000));
@@ -179,6 +216,7 @@ async function main(): Promise<void> {
     printTable(rows, NGINX_ONE);
   } finally {
     for (const engine of engines) await engine.close();
+    await haproxy?.stop();
     for (const child of nginxProxies) child.kill('SIGQUIT');
     await app.stop();
     await bench.tearDown({ network, images: [image] });

@@ -17,7 +17,8 @@ fi
 # Build tools for sqlite3's native addon; for the test suite, busybox-static (test pod images),
 # docker-registry (a loopback OCI registry the tests pull images from by digest), nginx (test pods laid
 # out like the official nginx image, the TLS front test and the proxy benchmark), openssl (the TLS front
-# test's certificates) and chromium (the dashboard test, driven by playwright-core).
+# test's certificates), chromium (the dashboard test, driven by playwright-core) and haproxy (the
+# CODIUS_PROXY_ENGINE=haproxy engine, its tests and the proxy benchmark).
 missing=()
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
@@ -27,13 +28,14 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing ${missing[*]}; run as root or install them with apt" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  # Packages with services (nginx) must not start them here: nothing of theirs should listen on this host.
+  # Packages with services (nginx, haproxy) must not start them here: nothing of theirs should listen on this host.
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"

@@ -3,7 +3,6 @@ import { parseEnv } from 'node:util';
 import { createApp } from './app/app.js';
 import { ConfigError, describeVariables, loadConfig } from './config/config.js';
 import { devBanner } from './dev-banner.js';
-import { formatDoctorReport, runDoctor } from './doctor/doctor.js';
 import { createLogger } from './logger.js';
 import { StoreLockedError } from './store/store.js';
 import { SecretFileError } from './secret.js';
@@ -107,6 +106,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 
   if (args.doctor) {
+    // The doctor's checks are loaded only for the doctor: a running daemon never needs them.
+    const { formatDoctorReport, runDoctor } = await import('./doctor/doctor.js');
     const report = await runDoctor(env);
     process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
     process.exitCode = report.ok ? 0 : 1;

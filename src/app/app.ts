@@ -2,7 +2,8 @@ import type { Config } from '../config/config.js';
 import { realMachine, type MachineProbe } from '../host/host-info.js';
 import type { Logger } from '../logger.js';
 import { RUNTIME_DRIVERS, type RuntimeDrivers } from '../runtime/registry.js';
-import { createHostMetrics, lateBoundSources } from '../metrics/host-metrics.js';
+import { lateBoundSources } from '../metrics/late-sources.js';
+import { quietMetrics } from '../metrics/quiet-metrics.js';
 import { createLifecycle } from './lifecycle.js';
 import { adminListener, hostSelfTest, metricsSources } from './operations.js';
 import { ilpAndPayments, peerNetwork, runtimeAndPods, storeAndSecret, type PhaseContext } from './phases.js';
@@ -40,13 +41,18 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
     logger,
     machine,
     runtimeDrivers: runtimeDrivers ?? RUNTIME_DRIVERS,
-    metrics: createHostMetrics(figures.sources, { processMetrics: config.admin.enabled }),
+    metrics: quietMetrics(),
   };
   let listening: PublicHttp | undefined;
 
   return {
     async start() {
       try {
+        // Metrics are kept only where the admin listener serves them; Prometheus's client loads only then.
+        if (config.admin.enabled) {
+          const { createHostMetrics } = await import('../metrics/host-metrics.js');
+          context.metrics = createHostMetrics(figures.sources);
+        }
         const base = await storeAndSecret(context);
         const pods = await runtimeAndPods(context, base);
         const money = await ilpAndPayments(context, base);

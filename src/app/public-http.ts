@@ -12,6 +12,8 @@ import type { PeerNetwork } from '../peers/peer-network.js';
 import { podBalanceOf, type PodPayments } from './pod-payments.js';
 import type { SelfTest } from '../self-test/self-test.js';
 import { installSelfTestGate } from '../http/self-test-gate.js';
+import { createFastAnswers } from '../http/fast-answers.js';
+import { SERVICE_NAME, VERSION } from '../version.js';
 import { apiListen, prepareApiListener, startPublicFront } from './public-front.js';
 import type { PaymentReceiver } from '../payments/receiver.js';
 
@@ -110,7 +112,12 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
         maxConnectionsPerPod: config.proxy.maxConnectionsPerPod,
         lookup: (hash) => directory.get(hash),
         logger: logger.child({ component: 'proxy' }),
-        onAnswered: (status, seconds) => context.metrics.proxyAnswered(status, seconds),
+        // Timing every proxied request is work only a host serving metrics needs.
+        ...(config.admin.enabled
+          ? {
+              onAnswered: (status: number, seconds: number) => context.metrics.proxyAnswered(status, seconds),
+            }
+          : {}),
       }),
     (started) => started.close(),
   );
@@ -148,7 +155,12 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
   // One bound for everything the port holds, under the per-pod and per-client ones.
   server.listener.maxConnections = config.proxy.maxConnections;
   const drain = createConnectionDrain(server.listener);
-  putPodProxyInFront(server.listener, proxy, drain);
+  const fastAnswer = createFastAnswers({
+    version: { name: SERVICE_NAME, version: VERSION },
+    info: () => hostInfo.info(false),
+    logger,
+  });
+  putPodProxyInFront(server.listener, proxy, drain, fastAnswer);
   prepareApiListener(context, server);
   // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.
   server.events.on('closing', () => {

@@ -10,10 +10,15 @@ type ClientErrorListener = (error: Error & { code?: string }, socket: Duplex) =>
 /**
  * Puts the pod proxy in front of the routes on the public listener: every request is offered to the proxy
  * first and reaches hapi's own listeners only if its Host is not a pod hostname, so proxied traffic costs
- * no framework work. Upgrades go to the proxy (hapi serves none). Every request is also tracked by `drain`
+ * no framework work; `fastAnswer` may then answer the hottest API requests itself. Upgrades go to the proxy (hapi serves none). Every request is also tracked by `drain`
  * for a graceful shutdown. Call once, after hapi has attached to the listener.
  */
-export function putPodProxyInFront(listener: Server, proxy: PodProxy, drain: ConnectionDrain): void {
+export function putPodProxyInFront(
+  listener: Server,
+  proxy: PodProxy,
+  drain: ConnectionDrain,
+  fastAnswer: (req: IncomingMessage, res: ServerResponse) => boolean = () => false,
+): void {
   for (const event of ['request', 'checkContinue'] as const) {
     const routed = listener.listeners(event) as RequestListener[];
     listener.removeAllListeners(event);
@@ -21,6 +26,7 @@ export function putPodProxyInFront(listener: Server, proxy: PodProxy, drain: Con
     listener.on(event, (req: IncomingMessage, res: ServerResponse) => {
       drain.track(req, res);
       if (proxy.handleRequest(req, res, expectsContinue)) return;
+      if (fastAnswer(req, res)) return;
       for (const next of routed) next.call(listener, req, res);
     });
   }

@@ -31,20 +31,7 @@ export interface HostMetrics extends MetricsRecorder {
   activityTotals(): { uploads: number; extensions: number; proxied: Record<string, number> };
 }
 
-/** Sources that exist only later in the start: bound once they do; until then the figures are zero. */
-export function lateBoundSources(): { sources: MetricsSources; bind(real: MetricsSources): void } {
-  let bound: MetricsSources | undefined;
-  return {
-    bind: (real) => (bound = real),
-    sources: {
-      podsByState: async () => (bound ? bound.podsByState() : {}),
-      peerCount: async () => (bound ? bound.peerCount() : 0),
-      ilpConnected: () => bound?.ilpConnected() ?? false,
-      selfTestPassed: () => bound?.selfTestPassed() ?? false,
-      money: async () => (bound ? bound.money() : []),
-    },
-  };
-}
+export { lateBoundSources } from './late-sources.js';
 
 const POD_STATES = ['starting', 'running', 'terminating'] as const;
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance, CreateAxiosDefaults } from 'axios';
 import { publicOnlyLookup } from '../net/address-policy.js';
 
 export interface PeerClientOptions {
@@ -32,7 +32,11 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
   const lookup = options.allowPrivateAddresses ? undefined : publicOnlyLookup;
   const httpAgent = new HttpAgent({ keepAlive: false, lookup });
   const httpsAgent = new HttpsAgent({ keepAlive: false, lookup });
-  const http: AxiosInstance = axios.create({
+  // axios is loaded with the first exchange: a host without peers never needs it.
+  let client: Promise<AxiosInstance> | undefined;
+  const http = (): Promise<AxiosInstance> =>
+    (client ??= import('axios').then(({ default: axios }) => axios.create(settings)));
+  const settings: CreateAxiosDefaults = {
     timeout: options.timeoutMs,
     maxContentLength: options.maxBodyBytes,
     maxBodyLength: options.maxBodyBytes,
@@ -43,24 +47,22 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
     responseType: 'json',
     headers: { 'User-Agent': options.userAgent, Accept: 'application/json' },
     // Only 2xx counts: a host answering 503 (self test not passed) is not a usable peer.
-    validateStatus: (status) => status >= 200 && status < 300,
-  });
+    validateStatus: (status: number) => status >= 200 && status < 300,
+  };
   // axios's timeout is per socket inactivity; this bounds the whole exchange (a slow drip included).
   const deadline = (): AbortSignal => AbortSignal.timeout(options.timeoutMs);
 
   return {
     async infoUri(peer) {
-      const response = await http.get<unknown>(`${peer}/info`, { signal: deadline() });
+      const response = await (await http()).get<unknown>(`${peer}/info`, { signal: deadline() });
       const uri = (response.data as { uri?: unknown } | null)?.uri;
       if (typeof uri !== 'string') throw new Error('GET /info has no uri');
       return uri;
     },
     async discover(peer, self) {
-      const response = await http.post<unknown>(
-        `${peer}/peers/discover`,
-        { peers: [self] },
-        { signal: deadline() },
-      );
+      const response = await (
+        await http()
+      ).post<unknown>(`${peer}/peers/discover`, { peers: [self] }, { signal: deadline() });
       return stringsOf((response.data as { peers?: unknown } | null)?.peers, 1000);
     },
     close() {

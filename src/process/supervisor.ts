@@ -24,8 +24,8 @@ export interface SupervisedProcessOptions {
   /** The signal that asks the process to stop (SIGTERM by default), and how long it has before SIGKILL. */
   stopSignal?: NodeJS.Signals;
   stopTimeoutMs?: number;
-  /** The level its output is logged at (debug by default). */
-  outputLevel?: 'debug' | 'warn';
+  /** The level each line of its output is logged at (debug by default). */
+  outputLevel?: (line: string) => 'debug' | 'warn' | 'error';
 }
 
 export interface SupervisedProcess {
@@ -75,10 +75,9 @@ export async function startSupervised(options: SupervisedProcessOptions): Promis
     stream.on('data', (text: string) => {
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
-      const level = options.outputLevel ?? 'debug';
       for (const line of lines) {
         if (!line.trim()) continue;
-        logger[level]({ output: line.trim() }, name);
+        logger[options.outputLevel?.(line) ?? 'debug']({ output: line.trim() }, name);
         recentOutput.push(line.trim());
         if (recentOutput.length > QUOTED_LINES) recentOutput.shift();
       }

@@ -636,7 +636,11 @@ describe(`pod proxy (${ENGINE}): errors are JSON responses`, () => {
     if (resolved[0] !== undefined && resolved[1] !== undefined) {
       const chunkedWins = await rawExchange(resolved[0]);
       assert.match(chunkedWins, /^HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n/i);
-      assert.equal((chunkedWins.match(/HTTP\/1\.1 /g) ?? []).length, 1, 'one answer, then the connection closed');
+      assert.equal(
+        (chunkedWins.match(/HTTP\/1\.1 /g) ?? []).length,
+        1,
+        'one answer, then the connection closed',
+      );
       assert.equal(await seenCount('GET /smuggled'), 0, 'the bytes after the chunked body were dropped');
       const sameLengthTwice = await rawExchange(resolved[1]);
       assert.match(sameLengthTwice, /^HTTP\/1\.1 200 OK\r\n/);

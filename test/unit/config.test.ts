@@ -64,6 +64,9 @@ describe('config', () => {
       timeoutMs: 300_000,
       maxConnectionsPerPod: 128,
       maxConnections: 16_384,
+      engine: 'builtin',
+      haproxyPath: 'haproxy',
+      tls: null,
     });
     assert.deepEqual(config.admin, { enabled: false, host: '127.0.0.1', port: 3001, token: null });
     assert.equal(config.logLevel, 'info');
@@ -115,6 +118,10 @@ describe('config', () => {
       CODIUS_PROXY_TIMEOUT: '2.5',
       CODIUS_PROXY_MAX_CONNECTIONS: '16',
       CODIUS_MAX_CONNECTIONS: '500',
+      CODIUS_PROXY_ENGINE: 'haproxy',
+      CODIUS_HAPROXY_PATH: '/usr/local/sbin/haproxy',
+      CODIUS_TLS_CERT: '/etc/codiusd/tls/fullchain.pem',
+      CODIUS_TLS_KEY: '/etc/codiusd/tls/privkey.pem',
       CODIUS_ADMIN_API: 'true',
       CODIUS_ADMIN_PORT: '8081',
       CODIUS_ADMIN_BIND_IP: '10.0.0.5',
@@ -166,6 +173,9 @@ describe('config', () => {
       timeoutMs: 2500,
       maxConnectionsPerPod: 16,
       maxConnections: 500,
+      engine: 'haproxy',
+      haproxyPath: '/usr/local/sbin/haproxy',
+      tls: { certFile: '/etc/codiusd/tls/fullchain.pem', keyFile: '/etc/codiusd/tls/privkey.pem' },
     });
     assert.deepEqual(config.admin, {
       enabled: true,

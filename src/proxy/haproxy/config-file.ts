@@ -143,7 +143,7 @@ export function renderHaproxyConfig(settings: HaproxySettings): string {
     'global',
     `  stats socket ${paths.socket} mode 600 level admin`,
     `  lua-load ${paths.lua}`,
-    '  log stderr format raw local0 warning',
+    '  log stderr format raw local0 err',
     `  hard-stop-after ${seconds(settings.shutdownTimeoutMs)}`,
     '',
     'defaults',

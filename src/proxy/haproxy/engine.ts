@@ -39,6 +39,14 @@ export interface HaproxyEngine {
   stop(): Promise<void>;
 }
 
+/** HAProxy's alerts are errors and its warnings warnings, but not the notices it gives at every start and stop. */
+function haproxyLineLevel(line: string): 'debug' | 'warn' | 'error' {
+  if (line.includes('[ALERT]')) return 'error';
+  if (!line.includes('[WARNING]') || /stopped \(cumulated conns|Stopping |soft-stop/.test(line))
+    return 'debug';
+  return 'warn';
+}
+
 async function waitForRuntimeApi(api: HaproxyRuntimeApi): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
@@ -94,7 +102,7 @@ export async function startHaproxyEngine(options: HaproxyEngineOptions): Promise
       command: options.command,
       args: ['-f', paths.config, '-db'],
       logger,
-      outputLevel: 'warn',
+      outputLevel: haproxyLineLevel,
       // SIGUSR1 is HAProxy's soft stop; hard-stop-after in its configuration bounds it.
       stopSignal: 'SIGUSR1',
       stopTimeoutMs: options.settings.shutdownTimeoutMs + 2_000,

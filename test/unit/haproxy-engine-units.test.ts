@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ManifestHash, PodRecord } from '../../src/domain/types.js';
+import { createLogger } from '../../src/logger.js';
+import { parseProxyHeader } from '../../src/net/proxy-protocol.js';
+import { renderHaproxyConfig } from '../../src/proxy/haproxy/config-file.js';
+import { createRouteMap } from '../../src/proxy/haproxy/route-map.js';
+import type { HaproxyRuntimeApi } from '../../src/proxy/haproxy/runtime-api.js';
+
+const SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
+
+function v2Header(
+  command: number,
+  family: number,
+  addresses: Buffer,
+  tlvs: Buffer = Buffer.alloc(0),
+): Buffer {
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(addresses.length + tlvs.length);
+  return Buffer.concat([SIGNATURE, Buffer.from([0x20 | command, family]), length, addresses, tlvs]);
+}
+
+describe('PROXY protocol v2 header', () => {
+  const ipv4 = Buffer.from([203, 0, 113, 9, 127, 0, 0, 1, 0x30, 0x39, 0x01, 0xbb]);
+  it('gives the client address and port, and the rest of the bytes untouched', () => {
+    const header = v2Header(1, 0x11, ipv4);
+    const parsed = parseProxyHeader(Buffer.concat([header, Buffer.from('GET / HTTP/1.1\r\n')]));
+    assert.deepEqual(parsed, {
+      header: { source: { address: '203.0.113.9', port: 12345, family: 'IPv4' }, tls: false },
+      length: header.length,
+    });
+  });
+
+  it('reads IPv6 in canonical form and the TLS bit of the SSL TLV', () => {
+    const v6 = Buffer.alloc(36);
+    Buffer.from('20010db8000000000000000000000042', 'hex').copy(v6, 0);
+    v6.writeUInt16BE(443, 32);
+    const ssl = Buffer.from([0x20, 0x00, 0x05, 0x01, 0, 0, 0, 0]);
+    const parsed = parseProxyHeader(v2Header(1, 0x21, v6, ssl));
+    assert.deepEqual(parsed?.header, {
+      source: { address: '2001:db8::42', port: 443, family: 'IPv6' },
+      tls: true,
+    });
+  });
+
+  it('waits for a header that is not complete, and refuses anything else', () => {
+    const header = v2Header(1, 0x11, ipv4);
+    assert.equal(parseProxyHeader(header.subarray(0, 5)), null);
+    assert.equal(parseProxyHeader(header.subarray(0, 20)), null);
+    assert.throws(
+      () => parseProxyHeader(Buffer.from('GET / HTTP/1.1\r\n')),
+      /not a PROXY protocol v2 header/,
+    );
+    assert.throws(() => parseProxyHeader(Buffer.from('GET')), /not a PROXY protocol v2 header/);
+    const v1 = Buffer.from(header);
+    v1[12] = 0x11;
+    assert.throws(() => parseProxyHeader(v1), /unsupported PROXY protocol version/);
+    assert.throws(() => parseProxyHeader(v2Header(1, 0x00, Buffer.alloc(0))), /without a usable address/);
+  });
+
+  it('takes LOCAL connections (the proxy’s own) without an address', () => {
+    assert.deepEqual(parseProxyHeader(v2Header(0, 0x00, Buffer.alloc(0)))?.header, { tls: false });
+  });
+});
+
+const HASH: ManifestHash = 'a'.repeat(52);
+const OTHER: ManifestHash = 'b'.repeat(52);
+
+function record(hash: ManifestHash, patch: Partial<PodRecord>): PodRecord {
+  return {
+    hash,
+    state: 'running',
+    ip: '10.89.240.5',
+    port: 3000,
+    expiresAt: Date.now() + 60_000,
+    ...patch,
+  } as PodRecord;
+}
+
+/** A runtime API that keeps a map as HAProxy does, and can be made to fail. */
+function fakeApi(): HaproxyRuntimeApi & { map: Map<string, string>; sent: string[]; failNext: boolean } {
+  const state = { map: new Map<string, string>(), sent: [] as string[], failNext: false };
+  let prepared: Map<string, string> | undefined;
+  return Object.assign(state, {
+    send(command: string): Promise<string> {
+      state.sent.push(command);
+      if (state.failNext) {
+        state.failNext = false;
+        return Promise.reject(new Error('connect ENOENT'));
+      }
+      const [verb = '', , ...rest] = command.split(' ');
+      const args = rest[0]?.startsWith('@') ? rest.slice(2) : rest.slice(1);
+      if (command.startsWith('prepare map')) {
+        prepared = new Map();
+        return Promise.resolve('New version created: 7\n');
+      }
+      if (command.startsWith('commit map')) {
+        state.map = prepared ?? state.map;
+        return Promise.resolve('');
+      }
+      const target = rest[0]?.startsWith('@') ? prepared : state.map;
+      const [key = '', value = ''] = args;
+      if (verb === 'add') target?.set(key, value);
+      if (verb === 'set') {
+        if (!target?.has(key)) return Promise.resolve('entry not found.\n');
+        target.set(key, value);
+      }
+      if (verb === 'del') target?.delete(key);
+      return Promise.resolve('');
+    },
+  });
+}
+
+describe('HAProxy route map', () => {
+  const logger = createLogger('silent');
+
+  it('routes running pods with a port and time left, and follows every change', async () => {
+    const records = new Map<ManifestHash, PodRecord>([[HASH, record(HASH, {})]]);
+    const routes = createRouteMap({
+      mapPath: '/m',
+      publicHostname: 'codius.test',
+      lookup: (h) => records.get(h),
+      logger,
+    });
+    routes.refresh(HASH);
+    assert.equal(routes.fileText(), `${HASH}.codius.test 10.89.240.5/3000\n`);
+    const api = fakeApi();
+    await routes.attach(api);
+    assert.deepEqual([...api.map], [[`${HASH}.codius.test`, '10.89.240.5/3000']]);
+
+    records.set(HASH, record(HASH, { ip: '10.89.240.9' }));
+    routes.refresh(HASH);
+    records.set(OTHER, record(OTHER, { state: 'starting', ip: null }));
+    routes.refresh(OTHER);
+    await routes.settled();
+    assert.equal(api.map.get(`${HASH}.codius.test`), '10.89.240.9/3000');
+    assert.equal(api.map.has(`${OTHER}.codius.test`), false, 'not running: codiusd answers');
+    assert.ok(api.sent.includes(`set map /m ${HASH}.codius.test 10.89.240.9/3000`));
+
+    records.set(OTHER, record(OTHER, { port: null }));
+    routes.refresh(OTHER);
+    records.delete(HASH);
+    routes.refresh(HASH);
+    await routes.settled();
+    assert.equal(api.map.size, 0);
+    assert.equal(routes.size(), 0);
+    routes.close();
+  });
+
+  it('removes a route the moment its pod’s time is up', async () => {
+    const records = new Map([[HASH, record(HASH, { expiresAt: Date.now() + 150 })]]);
+    const routes = createRouteMap({
+      mapPath: '/m',
+      publicHostname: 'codius.test',
+      lookup: (h) => records.get(h),
+      logger,
+    });
+    const api = fakeApi();
+    await routes.attach(api);
+    routes.refresh(HASH);
+    await routes.settled();
+    assert.equal(api.map.size, 1);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await routes.settled();
+    assert.equal(api.map.size, 0);
+    routes.close();
+  });
+
+  it('replaces the whole map after a change fails, and changes nothing while detached', async () => {
+    const records = new Map([[HASH, record(HASH, {})]]);
+    const routes = createRouteMap({
+      mapPath: '/m',
+      publicHostname: 'codius.test',
+      lookup: (h) => records.get(h),
+      logger,
+    });
+    const api = fakeApi();
+    await routes.attach(api);
+    api.failNext = true;
+    routes.refresh(HASH);
+    await routes.settled();
+    assert.deepEqual([...api.map], [[`${HASH}.codius.test`, '10.89.240.5/3000']]);
+    assert.ok(api.sent.some((command) => command.startsWith('commit map @7 /m')));
+
+    routes.detach();
+    records.delete(HASH);
+    routes.refresh(HASH);
+    await routes.settled();
+    assert.equal(api.map.size, 1, 'HAProxy is not spoken to while detached');
+    assert.equal(routes.fileText(), '', 'but the next start loads what is wanted');
+    await routes.attach(api);
+    assert.equal(api.map.size, 0);
+    routes.close();
+  });
+});
+
+describe('HAProxy configuration', () => {
+  const paths = { config: '/d/c', routes: '/d/r.map', socket: '/d/s', lua: '/d/l.lua', tlsBundle: null };
+  const settings = {
+    bindIp: '0.0.0.0',
+    port: 443,
+    codiusd: { host: '127.0.0.1', port: 40000 },
+    trustedProxies: [],
+    publicProto: 'https' as const,
+    timeoutMs: 300_000,
+    maxConnectionsPerPod: 128,
+    maxConnections: 16_384,
+    shutdownTimeoutMs: 10_000,
+    paths,
+  };
+
+  it('bounds each pod and each client as codiusd’s own proxy does', () => {
+    const text = renderHaproxyConfig(settings);
+    assert.match(text, /sc0_conn_cur gt 256 \}/);
+    assert.match(text, /sc1_conn_cur gt 64 \}/);
+    assert.match(text, /ws \{ sc0_conn_cur gt 128 \}/);
+    assert.match(text, /ws \{ sc1_conn_cur gt 32 \}/);
+    assert.match(text, /acl from_trusted always_false/);
+    assert.match(text, /server codiusd 127\.0\.0\.1:40000 send-proxy-v2-ssl/);
+    assert.match(text, /timeout server 300000ms/);
+    assert.doesNotMatch(text, / ssl crt /);
+  });
+
+  it('terminates TLS with the bundle, binds IPv6 literally and trusts the listed proxies', () => {
+    const text = renderHaproxyConfig({
+      ...settings,
+      bindIp: '::',
+      trustedProxies: [
+        { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+        { address: '::1', prefix: 128, family: 'ipv6' },
+      ],
+      paths: { ...paths, tlsBundle: '/d/tls.pem' },
+    });
+    assert.match(text, /bind \[::\]:443 ssl crt \/d\/tls\.pem alpn http\/1\.1/);
+    assert.match(text, /acl from_trusted src 10\.0\.0\.0\/8 ::1\/128/);
+    assert.match(text, /x-forwarded-proto %\[ssl_fc,iif\(https,http\)\]/);
+  });
+});
