@@ -73,6 +73,23 @@ export interface RuntimeAndPods {
   localImages: Set<string>;
 }
 
+/** Changes a runtime reports at once are reconciled within a second (one pass for a burst of them). */
+const CHANGE_RECONCILE_DELAY_MS = 500;
+
+function reconcileOnRuntimeChanges(runtime: PodRuntime, pods: PodManager, logger: Logger): void {
+  let pending: NodeJS.Timeout | undefined;
+  runtime.watchPods?.((hash) => {
+    logger.debug({ hash }, 'the runtime reports a pod change');
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      pods
+        .reconcile()
+        .catch((error: unknown) => logger.warn({ err: error }, 'reconcile after a pod change failed'));
+    }, CHANGE_RECONCILE_DELAY_MS);
+    pending.unref();
+  });
+}
+
 /** The container runtime and the pods on it, reconciled with the store before anything is served. */
 export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret): Promise<RuntimeAndPods> {
   const { lifecycle, config, logger } = context;
@@ -117,6 +134,7 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     () => pods.start(),
     () => pods.stop(),
   );
+  reconcileOnRuntimeChanges(runtime, pods, logger);
   return { runtime, directory, pods, registries, localImages };
 }
 

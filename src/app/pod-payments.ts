@@ -23,8 +23,11 @@ function endpointOf({ config }: PhaseContext): { host: string; port: number } {
   return { host, port: config.podIlp.port };
 }
 
+/** Pods in a Kubernetes cluster have no accounts yet: the connector would have to be a cluster service. */
 const podIlpOn = ({ config }: PhaseContext): boolean =>
-  config.podIlp.enabled && !(config.runtime.kind === 'hyperd' && config.runtime.hyperd.noop);
+  config.podIlp.enabled &&
+  config.runtime.kind !== 'kubernetes' &&
+  !(config.runtime.kind === 'hyperd' && config.runtime.hyperd.noop);
 
 /** The port pods may reach on this host (the firewall opens exactly it). */
 export function podHostPorts(context: PhaseContext): PortRule[] {

@@ -1,6 +1,6 @@
 import { parseAddressList, type AddressRule } from '../net/address-list.js';
 import { parsePortList, type PortRule } from '../net/port-list.js';
-import { DEFAULT_BLOCKED_PORTS } from '../firewall/policy.js';
+import { blockedNetworks, DEFAULT_BLOCKED_PORTS } from '../firewall/policy.js';
 import type { OciRuntime, RuntimeSettings } from '../runtime/registry.js';
 import { readOperations, type Operations } from './operations.js';
 import { ConfigError, read, readBoolean, readNumber, readString, type Env } from './read.js';
@@ -70,7 +70,7 @@ export interface Config {
   podIlp: { enabled: boolean; port: number; spread: number };
 }
 
-function readRuntime(env: Env): RuntimeSettings {
+function readRuntime(env: Env, sandbox: Config['sandbox']): RuntimeSettings {
   return {
     kind: (read(env, 'CODIUS_RUNTIME') as RuntimeSettings['kind'] | undefined) ?? 'podman',
     imagePullTimeoutMs: (readNumber(env, 'CODIUS_IMAGE_PULL_TIMEOUT') ?? 300) * 1000,
@@ -84,6 +84,12 @@ function readRuntime(env: Env): RuntimeSettings {
     hyperd: {
       socket: readString(env, 'CODIUS_HYPER_SOCKET') ?? '/var/run/hyper.sock',
       noop: readBoolean(env, 'CODIUS_HYPER_NOOP') ?? false,
+    },
+    kubernetes: {
+      namespace: readString(env, 'CODIUS_K8S_NAMESPACE') ?? 'codius',
+      runtimeClass: readString(env, 'CODIUS_K8S_RUNTIME_CLASS') ?? null,
+      blockedNetworks: blockedNetworks(sandbox.blockedNetworks),
+      blockedPorts: sandbox.blockedPorts,
     },
   };
 }
@@ -141,6 +147,7 @@ export function loadConfig(env: Env): Config {
     '10';
 
   const { admin, selfTest } = readOperations(env, { port, dev });
+  const sandbox = readSandbox(env);
 
   return {
     dev,
@@ -155,8 +162,8 @@ export function loadConfig(env: Env): Config {
     maxMemoryFraction: readNumber(env, 'CODIUS_MAX_MEMORY_FRACTION') ?? 0.75,
     additionalHostInfo: readBoolean(env, 'CODIUS_ADDITIONAL_HOST_INFO') ?? true,
     costPerMonth,
-    runtime: readRuntime(env),
-    sandbox: readSandbox(env),
+    runtime: readRuntime(env, sandbox),
+    sandbox,
     selfTest,
     quoteMode: (read(env, 'CODIUS_QUOTE_MODE') as 'free' | 'stream' | undefined) ?? 'free',
     payments: {

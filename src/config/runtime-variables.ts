@@ -7,8 +7,8 @@ import type { VariableSpec } from './variables.js';
 export const RUNTIME_VARIABLES: readonly VariableSpec[] = [
   {
     name: 'CODIUS_RUNTIME',
-    schema: Joi.string().valid('podman', 'hyperd'),
-    expected: 'podman or hyperd',
+    schema: Joi.string().valid('podman', 'hyperd', 'kubernetes'),
+    expected: 'podman, hyperd or kubernetes',
     defaultText: 'podman',
     description: 'Container runtime that runs pods.',
   },
@@ -66,5 +66,20 @@ export const RUNTIME_VARIABLES: readonly VariableSpec[] = [
     defaultText: 'false',
     description:
       'hyperd driver does nothing (the original no-op mode). Pods never run, so nothing can be served.',
+  },
+  {
+    name: 'CODIUS_K8S_NAMESPACE',
+    schema: Joi.string().pattern(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/),
+    expected: 'a Kubernetes namespace name (lower-case letters, digits and -, at most 63)',
+    defaultText: 'codius',
+    description:
+      'CODIUS_RUNTIME=kubernetes: the namespace pods run in (the cluster comes from KUBECONFIG or the in-cluster service account).',
+  },
+  {
+    name: 'CODIUS_K8S_RUNTIME_CLASS',
+    schema: Joi.string().pattern(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/),
+    expected: 'a RuntimeClass name, e.g. gvisor',
+    defaultText: 'none (the cluster default)',
+    description: 'CODIUS_RUNTIME=kubernetes: the RuntimeClass pods run under, e.g. gvisor.',
   },
 ];

@@ -65,6 +65,11 @@ export interface PodRuntime {
    * manifests can use. Runtimes that cannot take local images lack it.
    */
   importImage?(source: LocalImageSource): Promise<string>;
+  /**
+   * Runtimes that report changes themselves (a Kubernetes watch) call `changed` with the hash of a pod that
+   * changed or went away outside codiusd, so the host can reconcile at once rather than at the next pass.
+   */
+  watchPods?(changed: (hash: ManifestHash) => void): void;
   /** Releases connections and any process the driver started. Pods keep running. */
   close(): Promise<void>;
 }

@@ -36,5 +36,6 @@ export function observeRuntime(runtime: PodRuntime, observer: RuntimeObserver): 
   };
   const importImage = runtime.importImage?.bind(runtime);
   if (importImage) wrapped.importImage = observed('import_image', (source) => importImage(source));
+  if (runtime.watchPods) wrapped.watchPods = runtime.watchPods.bind(runtime);
   return wrapped;
 }

@@ -1,4 +1,6 @@
 import type { Logger } from '../logger.js';
+import type { AddressRule } from '../net/address-list.js';
+import type { PortRule } from '../net/port-list.js';
 import type { PodRuntime } from './driver.js';
 import { createHyperdDriver, createNoopHyperdDriver } from './hyperd/driver.js';
 import { describePodNetwork, type PodNetwork } from './pod-network.js';
@@ -27,12 +29,21 @@ export interface HyperdSettings {
   noop: boolean;
 }
 
+export interface KubernetesSettings {
+  namespace: string;
+  runtimeClass: string | null;
+  /** The host firewall's containment, which each pod's NetworkPolicy repeats. */
+  blockedNetworks: AddressRule[];
+  blockedPorts: PortRule[];
+}
+
 export interface RuntimeSettings {
   kind: keyof RuntimeDrivers;
   imagePullTimeoutMs: number;
   reconcileIntervalMs: number;
   podman: PodmanSettings;
   hyperd: HyperdSettings;
+  kubernetes: KubernetesSettings;
 }
 
 /** What every driver may need from the host, besides its own section. */
@@ -53,6 +64,7 @@ type DriverOpener<S> = (settings: S, context: RuntimeContext) => Promise<PodRunt
 export interface RuntimeDrivers {
   podman: DriverOpener<PodmanSettings>;
   hyperd: DriverOpener<HyperdSettings>;
+  kubernetes: DriverOpener<KubernetesSettings>;
 }
 
 /** The pod network a Podman host's pods join, as configured. */
@@ -109,8 +121,36 @@ async function openHyperd(settings: HyperdSettings, context: RuntimeContext): Pr
   );
 }
 
+/**
+ * Kubernetes through its client library, loaded only for this driver (it is large). The cluster and
+ * credentials come from KUBECONFIG (or ~/.kube/config), else from the in-cluster service account.
+ */
+async function openKubernetes(settings: KubernetesSettings, context: RuntimeContext): Promise<PodRuntime> {
+  const { loadKubeConfig } = await import('./kubernetes/kubeconfig.js');
+  const { createKubeApi } = await import('./kubernetes/api.js');
+  const { createKubernetesDriver } = await import('./kubernetes/driver.js');
+  const api = await createKubeApi(await loadKubeConfig(), settings.namespace);
+  return createKubernetesDriver({
+    api,
+    objects: {
+      namespace: settings.namespace,
+      hostId: context.hostId,
+      runtimeClass: settings.runtimeClass,
+      blockedNetworks: settings.blockedNetworks,
+      blockedPorts: settings.blockedPorts,
+      ilpPort: null,
+    },
+    pullTimeoutMs: context.imagePullTimeoutMs,
+    logger: context.logger,
+  });
+}
+
 /** Every runtime codiusd can drive, by the name CODIUS_RUNTIME gives it. */
-export const RUNTIME_DRIVERS: RuntimeDrivers = { podman: openPodman, hyperd: openHyperd };
+export const RUNTIME_DRIVERS: RuntimeDrivers = {
+  podman: openPodman,
+  hyperd: openHyperd,
+  kubernetes: openKubernetes,
+};
 
 /** Opens the runtime `settings.kind` names, with that driver's own section. */
 export function openRuntime(
@@ -123,6 +163,7 @@ export function openRuntime(
     imagePullTimeoutMs: settings.imagePullTimeoutMs,
     logger: context.logger.child({ runtime: settings.kind }),
   };
+  if (settings.kind === 'kubernetes') return drivers.kubernetes(settings.kubernetes, full);
   return settings.kind === 'podman'
     ? drivers.podman(settings.podman, full)
     : drivers.hyperd(settings.hyperd, full);

@@ -88,7 +88,11 @@ describe('start/stop stack', () => {
 
 /** Runtime drivers that hand out one in-memory runtime, whichever CODIUS_RUNTIME says. */
 function fakeDrivers(runtime: FakeRuntime): RuntimeDrivers {
-  return { podman: () => Promise.resolve(runtime), hyperd: () => Promise.resolve(runtime) };
+  return {
+    podman: () => Promise.resolve(runtime),
+    hyperd: () => Promise.resolve(runtime),
+    kubernetes: () => Promise.resolve(runtime),
+  };
 }
 
 async function configFor(env: Record<string, string> = {}) {
@@ -152,6 +156,7 @@ describe('the composition root', () => {
     const failing: RuntimeDrivers = {
       podman: () => Promise.reject(new Error('injected: no runtime')),
       hyperd: () => Promise.reject(new Error('injected: no runtime')),
+      kubernetes: () => Promise.reject(new Error('injected: no runtime')),
     };
     const app = createApp({ config, logger: capturingLogger().logger, runtimeDrivers: failing });
     await assert.rejects(app.start(), /injected: no runtime/);

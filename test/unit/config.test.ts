@@ -38,7 +38,14 @@ describe('config', () => {
       reconcileIntervalMs: 60_000,
       podman: { socket: null, network: 'codius', subnet: '10.89.240.0/20', ociRuntime: 'runc' },
       hyperd: { socket: '/var/run/hyper.sock', noop: false },
+      kubernetes: {
+        namespace: 'codius',
+        runtimeClass: null,
+        blockedNetworks: config.runtime.kubernetes.blockedNetworks,
+        blockedPorts: config.sandbox.blockedPorts,
+      },
     });
+    assert.equal(config.runtime.kubernetes.blockedNetworks.length, 15);
     assert.deepEqual(config.selfTest, {
       enabled: true,
       retries: 5,
@@ -96,6 +103,8 @@ describe('config', () => {
       CODIUS_PODMAN_SOCKET: '/run/podman.sock',
       CODIUS_HYPER_SOCKET: '/run/hyper.sock',
       CODIUS_HYPER_NOOP: 'true',
+      CODIUS_K8S_NAMESPACE: 'codius-pods',
+      CODIUS_K8S_RUNTIME_CLASS: 'gvisor',
       CODIUS_PODMAN_NETWORK: 'pods-1',
       CODIUS_PODMAN_SUBNET: '10.1.0.0/16',
       CODIUS_IMAGE_PULL_TIMEOUT: '30',
@@ -146,6 +155,12 @@ describe('config', () => {
       reconcileIntervalMs: 15_000,
       podman: { socket: '/run/podman.sock', network: 'pods-1', subnet: '10.1.0.0/16', ociRuntime: 'runc' },
       hyperd: { socket: '/run/hyper.sock', noop: true },
+      kubernetes: {
+        namespace: 'codius-pods',
+        runtimeClass: 'gvisor',
+        blockedNetworks: config.runtime.kubernetes.blockedNetworks,
+        blockedPorts: config.sandbox.blockedPorts,
+      },
     });
     assert.deepEqual(config.selfTest, {
       enabled: false,

@@ -18,6 +18,10 @@ describe('runtime registry', () => {
         seen.push(['hyperd', settings]);
         return Promise.resolve(createFakeRuntime());
       },
+      kubernetes: (settings) => {
+        seen.push(['kubernetes', settings.namespace, settings.runtimeClass, settings.blockedNetworks.length]);
+        return Promise.resolve(createFakeRuntime());
+      },
     };
     const context = {
       root: '/tmp/x',
@@ -33,6 +37,14 @@ describe('runtime registry', () => {
     await openRuntime(podman.runtime, context, drivers);
     const hyperd = loadConfig({ CODIUS_DEV: 'true', CODIUS_RUNTIME: 'hyperd', CODIUS_HYPER_NOOP: 'true' });
     await openRuntime(hyperd.runtime, context, drivers);
+    const kubernetes = loadConfig({
+      CODIUS_DEV: 'true',
+      CODIUS_RUNTIME: 'kubernetes',
+      CODIUS_K8S_NAMESPACE: 'pods',
+      CODIUS_K8S_RUNTIME_CLASS: 'gvisor',
+      CODIUS_POD_BLOCKED_NETWORKS: '203.0.113.0/24',
+    });
+    await openRuntime(kubernetes.runtime, context, drivers);
     assert.deepEqual(seen, [
       [
         'podman',
@@ -41,6 +53,8 @@ describe('runtime registry', () => {
         'h1',
       ],
       ['hyperd', { socket: '/var/run/hyper.sock', noop: true }],
+      // The 15 built-in non-public ranges and the operator's one.
+      ['kubernetes', 'pods', 'gvisor', 16],
     ]);
   });
 
