@@ -113,15 +113,10 @@ export async function createKubeApi(kc: k8s.KubeConfig, namespace: string): Prom
     namespace,
     async create(resource, body) {
       await call('create', resource, async () => {
-        if (resource === 'pods')
-          await core.createNamespacedPod({ namespace, body: body as k8s.V1Pod }, options);
+        if (resource === 'pods') await core.createNamespacedPod({ namespace, body: body }, options);
         else if (resource === 'secrets')
-          await core.createNamespacedSecret({ namespace, body: body as k8s.V1Secret }, options);
-        else
-          await networking.createNamespacedNetworkPolicy(
-            { namespace, body: body as k8s.V1NetworkPolicy },
-            options,
-          );
+          await core.createNamespacedSecret({ namespace, body: body }, options);
+        else await networking.createNamespacedNetworkPolicy({ namespace, body: body }, options);
       });
     },
     async read(_resource, name) {
