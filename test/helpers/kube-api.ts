@@ -26,8 +26,10 @@ export interface KubeApiFake {
   /** A kubeconfig file for the fake, for KUBECONFIG. */
   kubeconfig: string;
   objects(kind: Kind): Json[];
-  /** Requests received, as `VERB path` (query left out). */
+  /** Requests received, as `METHOD path` (query left out). */
   calls: string[];
+  /** Every API verb used on every resource, as RBAC names them (`watch pods`, `get pods/log`). */
+  verbs: Set<string>;
   /** Objects refused by schema validation: should stay empty. */
   invalid: Array<{ kind: Kind; message: string }>;
   /** Makes the fake refuse `verb` on `kind` with 403, as missing RBAC would. */
@@ -117,6 +119,7 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiFake
   const watchers = new Set<{ selector: string | null; res: ServerResponse }>();
   const forbidden = new Set<string>();
   const calls: string[] = [];
+  const verbs = new Set<string>();
   const invalid: Array<{ kind: Kind; message: string }> = [];
   let version = 100;
 
@@ -212,6 +215,7 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiFake
           : name
             ? 'get'
             : 'list';
+    verbs.add(`${verb} ${kind}${log ? '/log' : ''}`);
     if (forbidden.has(`${verb} ${kind}`)) {
       send(
         res,
@@ -368,6 +372,7 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiFake
     kubeconfig,
     objects: (kind) => [...store[kind].values()],
     calls,
+    verbs,
     invalid,
     forbid: (verb, kind) => forbidden.add(`${verb} ${kind}`),
     allow: (verb, kind) => forbidden.delete(`${verb} ${kind}`),

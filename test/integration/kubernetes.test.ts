@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access -- Kubernetes objects are walked as the plain JSON trees the API sends. */
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { createApp } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -246,5 +247,18 @@ describe('Kubernetes runtime', () => {
       ),
     );
     assert.equal((await proxied(hash)).status, 404);
+  });
+
+  it('used only what contrib/kubernetes/rbac.yaml grants, and all of it', async () => {
+    const { loadAllYaml } = await import('@kubernetes/client-node');
+    const documents = loadAllYaml(
+      await readFile(new URL('../../../contrib/kubernetes/rbac.yaml', import.meta.url), 'utf8'),
+    ) as Array<{ kind: string; rules?: Array<{ resources: string[]; verbs: string[] }> }>;
+    const granted = new Set(
+      (documents.find((d) => d.kind === 'Role')?.rules ?? []).flatMap((rule) =>
+        rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${resource}`)),
+      ),
+    );
+    assert.deepEqual([...kube.verbs].sort(), [...granted].sort());
   });
 });
