@@ -66,6 +66,9 @@ export async function podPayments(
   pods: PodManager,
 ): Promise<PodPayments | undefined> {
   const { lifecycle, config, logger } = context;
+  if (config.podIlp.enabled && config.runtime.kind === 'kubernetes') {
+    logger.warn('pods get no ILP accounts under CODIUS_RUNTIME=kubernetes yet (see docs/scale-out.md)');
+  }
   if (!podIlpOn(context)) return undefined;
   const parent = connectorParentSettings(config.ilp);
   if (!parent) {

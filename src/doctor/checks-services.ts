@@ -34,6 +34,23 @@ async function podmanVersion(config: Config, probes: DoctorProbes): Promise<Chec
   return pass(`podman ${version ?? ''} (libpod API)`);
 }
 
+/** The cluster answers and codiusd's account may list pods in its namespace (the client loads only here). */
+async function kubernetesAccess(config: Config): Promise<CheckResult> {
+  const { namespace } = config.runtime.kubernetes;
+  try {
+    const { loadKubeConfig } = await import('../runtime/kubernetes/kubeconfig.js');
+    const { createKubeApi } = await import('../runtime/kubernetes/api.js');
+    const kc = await loadKubeConfig();
+    await (await createKubeApi(kc, namespace)).list('pods', 'app.kubernetes.io/managed-by=codiusd');
+    return pass(`Kubernetes at ${kc.getCurrentCluster()?.server ?? 'the cluster'}, namespace ${namespace}`);
+  } catch (error) {
+    return fail(
+      error instanceof Error ? error.message : String(error),
+      'apply contrib/kubernetes (namespace and RBAC), and set KUBECONFIG or run codiusd in the cluster',
+    );
+  }
+}
+
 /** The services codiusd drives: the container runtime, its firewall, the ILP provider. */
 export const SERVICE_CHECKS: readonly Check[] = [
   {
@@ -41,6 +58,7 @@ export const SERVICE_CHECKS: readonly Check[] = [
     title: 'Container runtime',
     async run(config, probes) {
       if (config.runtime.kind === 'podman') return podmanVersion(config, probes);
+      if (config.runtime.kind === 'kubernetes') return kubernetesAccess(config);
       if (config.runtime.hyperd.noop)
         return warn('CODIUS_HYPER_NOOP=true: pods are not run', 'unset it on a real host');
       const answer = await probes.unixGet(config.runtime.hyperd.socket, '/version');

@@ -8,6 +8,8 @@ import { loadConfig } from '../../src/config/config.js';
 import type { Manifest } from '../../src/domain/types.js';
 import { hashManifest, hashPrivateVar } from '../../src/manifest/index.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
+import { SERVICE_CHECKS } from '../../src/doctor/checks-services.js';
+import type { DoctorProbes } from '../../src/doctor/probes.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
 import { startKubeApi } from '../helpers/kube-api.js';
 import { capturingLogger } from '../helpers/logs.js';
@@ -247,6 +249,24 @@ describe('Kubernetes runtime', () => {
       ),
     );
     assert.equal((await proxied(hash)).status, 404);
+  });
+
+  it('codiusd doctor checks the cluster and the service account’s access', async () => {
+    const check = SERVICE_CHECKS.find((candidate) => candidate.id === 'runtime');
+    assert.ok(check);
+    const config = loadConfig({
+      CODIUS_DEV: 'true',
+      CODIUS_RUNTIME: 'kubernetes',
+      CODIUS_K8S_NAMESPACE: NAMESPACE,
+    });
+    const healthy = await check.run(config, {} as DoctorProbes);
+    assert.equal(healthy.status, 'pass');
+    assert.match(healthy.detail, new RegExp(`Kubernetes at ${kube.url}, namespace ${NAMESPACE}`));
+    kube.forbid('list', 'pods');
+    const refused = await check.run(config, {} as DoctorProbes);
+    kube.allow('list', 'pods');
+    assert.equal(refused.status, 'fail');
+    assert.match(refused.detail, /needs the RBAC verb "list" on "pods"/);
   });
 
   it('used only what contrib/kubernetes/rbac.yaml grants, and all of it', async () => {
