@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure } from './lib/load.js';
-import { printTable, type LoadResult } from './lib/table.js';
+import { medianResult, printTable, type LoadResult } from './lib/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,9 +37,6 @@ async function rssMiB(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${String(pid)}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
-
-const median = (values: number[]): number =>
-  [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? NaN;
 
 async function main(): Promise<void> {
   const options = {
@@ -82,16 +79,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round += 1) {
       for (const [label, url] of targets) samples.get(label)?.push(await measure(label, url, options));
     }
-    const results = targets.map(([label]): LoadResult => {
-      const runs = samples.get(label) ?? [];
-      return {
-        label,
-        requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
-        p50Ms: median(runs.map((r) => r.p50Ms)),
-        p99Ms: median(runs.map((r) => r.p99Ms)),
-        failed: runs.reduce((sum, r) => sum + r.failed, 0),
-      };
-    });
+    const results = targets.map(([label]) => medianResult(label, samples.get(label) ?? []));
     const afterLoad = await rssMiB(daemon.pid);
     console.log(
       `${options.connections} connections, ${options.durationSeconds} s per target, ${rounds} rounds (median), autocannon`,

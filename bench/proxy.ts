@@ -24,8 +24,8 @@ import type { PodRecord } from '../src/domain/types.js';
 import { BENCH_PUBLIC_HOST, benchHostConfig } from './lib/bench-host.js';
 import { startBenchPodman } from './lib/bench-podman.js';
 import { agentProxy, httpProxy3, type AlternativeProxy } from './lib/alternative-proxies.js';
-import { importNginxImage, median } from './lib/podman-bench.js';
-import { printTable, type LoadResult } from './lib/table.js';
+import { importNginxImage } from './lib/podman-bench.js';
+import { medianResult, printTable, type LoadResult } from './lib/table.js';
 import { wrk } from './lib/wrk.js';
 
 const run = promisify(execFile);
@@ -201,16 +201,7 @@ async function main(): Promise<void> {
           );
       }
     }
-    const rows = targets.map(({ label }): LoadResult => {
-      const runs = samples.get(label) ?? [];
-      return {
-        label,
-        requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
-        p50Ms: median(runs.map((r) => r.p50Ms)),
-        p99Ms: median(runs.map((r) => r.p99Ms)),
-        failed: runs.reduce((sum, r) => sum + r.failed, 0),
-      };
-    });
+    const rows = targets.map(({ label }) => medianResult(label, samples.get(label) ?? []));
     printTable(rows, NGINX_AUTO);
     console.log('');
     printTable(rows, NGINX_ONE);

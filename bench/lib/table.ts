@@ -28,3 +28,16 @@ export function printTable(results: readonly LoadResult[], baselineLabel: string
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 }
+
+/** One target's result over several rounds: the median req/s, p50 and p99, and every failure. */
+export function medianResult(label: string, runs: readonly LoadResult[]): LoadResult {
+  const median = (values: number[]): number =>
+    [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? NaN;
+  return {
+    label,
+    requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    failed: runs.reduce((sum, r) => sum + r.failed, 0),
+  };
+}

@@ -4,7 +4,7 @@
  */
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1 and the usual non-standard ones): never forwarded. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',

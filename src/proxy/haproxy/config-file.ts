@@ -1,4 +1,5 @@
 import type { AddressRule } from '../../net/address-list.js';
+import { HOP_BY_HOP as HOP_BY_HOP_HEADERS } from '../headers.js';
 
 /** Where the files of one HAProxy instance live (all inside codiusd's data directory). */
 export interface HaproxyPaths {
@@ -35,15 +36,9 @@ function jsonError(status: number, error: string, message: string): string {
   return `content-type "application/json; charset=utf-8" lf-string '${body}'`;
 }
 
-/** The headers a proxy never forwards (the ones HAProxy does not already manage itself). */
-const HOP_BY_HOP = [
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-];
+/** Headers HAProxy manages itself; the rest of the hop-by-hop ones its rules remove. */
+const MANAGED_BY_HAPROXY = new Set(['connection', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = [...HOP_BY_HOP_HEADERS].filter((name) => !MANAGED_BY_HAPROXY.has(name));
 
 const cidr = (rule: AddressRule): string => `${rule.address}/${rule.prefix}`;
 
