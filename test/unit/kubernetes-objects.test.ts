@@ -14,6 +14,8 @@ import {
   secretObject,
 } from '../../src/runtime/kubernetes/objects.js';
 import { RuntimeApiError, RuntimeUnavailableError } from '../../src/runtime/errors.js';
+import { watchHostPods } from '../../src/runtime/kubernetes/pod-watch.js';
+import { createLogger } from '../../src/logger.js';
 
 const HASH = 'a'.repeat(52);
 const settings = {
@@ -135,5 +137,38 @@ describe('Kubernetes API errors', () => {
       'codius',
     );
     assert.ok(down instanceof RuntimeUnavailableError);
+  });
+});
+
+describe('Kubernetes pod watch', () => {
+  it('passes events on, watches again once after the API ends a watch, and stops', async () => {
+    const starts: Array<{ done: (error: unknown) => void; stopped: boolean }> = [];
+    const events: string[] = [];
+    const api = {
+      watchPods(
+        _selector: string,
+        onEvent: (type: string, pod: Record<string, unknown>) => void,
+        done: (error: unknown) => void,
+      ) {
+        const entry = { done, stopped: false };
+        starts.push(entry);
+        onEvent('MODIFIED', { metadata: { name: `pod-${starts.length}` } });
+        return Promise.resolve(() => {
+          entry.stopped = true;
+        });
+      },
+    };
+    const stop = watchHostPods(api, 'a=b', createLogger('silent'), (event) =>
+      events.push(`${event.type} ${String(event.object.metadata?.name)}`),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    // The client reports the end twice (done and a rejected promise): one new watch.
+    starts[0]?.done(new Error('watch closed'));
+    starts[0]?.done(null);
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    assert.equal(starts.length, 2);
+    assert.deepEqual(events, ['MODIFIED pod-1', 'MODIFIED pod-2']);
+    stop();
+    assert.equal(starts[1]?.stopped, true);
   });
 });

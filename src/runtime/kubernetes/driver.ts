@@ -8,6 +8,7 @@ import { ContainerExitedError, ImageUnavailableError, RuntimeApiError } from '..
 import { LABEL_MANIFEST_HASH } from '../podman/specs.js';
 import { encodeFrame } from '../stdcopy.js';
 import type { KubeApi, KubeObject } from './api.js';
+import { watchHostPods } from './pod-watch.js';
 import {
   ANNOTATION_CONTAINER_IDS,
   hostSelector,
@@ -21,7 +22,6 @@ import {
 
 const POLL_MS = 250;
 const DELETE_WAIT_MS = 30_000;
-const WATCH_RETRY_MS = 2_000;
 /** Waiting reasons that mean the image will not come. */
 const IMAGE_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
 
@@ -79,7 +79,6 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): PodRun
   const { api, objects, logger } = options;
   const selector = hostSelector(objects.hostId);
   let stopWatch: (() => void) | undefined;
-  let closed = false;
 
   async function removeObjects(hash: ManifestHash): Promise<void> {
     await api.remove('pods', podObjectName(hash), 2);
@@ -122,29 +121,6 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): PodRun
       }
       await sleep(POLL_MS);
     }
-  }
-
-  function watch(changed: (hash: ManifestHash) => void): void {
-    if (closed) return;
-    const restart = (error: unknown): void => {
-      stopWatch = undefined;
-      if (closed) return;
-      if (error) logger.warn({ err: error }, 'the Kubernetes pod watch ended; watching again');
-      setTimeout(() => watch(changed), WATCH_RETRY_MS).unref();
-    };
-    api
-      .watchPods(
-        selector,
-        (type, pod) => {
-          const hash = hashOf(pod);
-          if (hash === null) return;
-          if (type === 'DELETED' || (type === 'MODIFIED' && !runtimePodOf(hash, pod).running)) changed(hash);
-        },
-        restart,
-      )
-      .then((stop) => {
-        stopWatch = stop;
-      }, restart);
   }
 
   return {
@@ -211,9 +187,16 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): PodRun
         }),
       );
     },
-    watchPods: watch,
+    watchPods(changed) {
+      stopWatch ??= watchHostPods(api, selector, logger, (pod) => {
+        const hash = hashOf(pod.object);
+        if (hash === null) return;
+        if (pod.type === 'DELETED' || (pod.type === 'MODIFIED' && !runtimePodOf(hash, pod.object).running)) {
+          changed(hash);
+        }
+      });
+    },
     close() {
-      closed = true;
       stopWatch?.();
       return Promise.resolve();
     },
