@@ -152,7 +152,8 @@ describe('the published Codius CLI against codiusd', () => {
     await daemon.exited;
   });
 
-  it('prints the development banner with the address and an upload command', () => {
+  it('prints the development banner with the address and an upload command', async () => {
+    await daemon.waitForOutput(/scripts\/codius upload --host/);
     assert.match(daemon.output(), /running in DEVELOPMENT mode/);
     assert.ok(daemon.output().includes(`API and status page  ${host}/`));
     assert.ok(daemon.output().includes(`scripts/codius upload --host ${host} --units XRP`));

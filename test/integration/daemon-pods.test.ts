@@ -57,8 +57,8 @@ describe('bin/codiusd with Podman', () => {
       pods.map((p) => [p.hash, p.running]),
       [[paid.hash, true]],
     );
-    assert.match(daemon.output(), /paid pod is not running; recreating it/);
-    assert.match(daemon.output(), /removed a pod of this host that nobody pays for/);
+    await daemon.waitForOutput(/paid pod is not running; recreating it/);
+    await daemon.waitForOutput(/removed a pod of this host that nobody pays for/);
 
     daemon.child.kill('SIGTERM');
     assert.equal((await daemon.exited).code, 0);

@@ -231,7 +231,7 @@ describe('pod sandbox on real pods', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await assertContained('after the table was removed and re-applied');
-    assert.match(daemon.output(), /pod firewall was not in place; re-applying it/);
+    await daemon.waitForOutput(/pod firewall was not in place; re-applying it/);
   });
 
   it('refuses a registry on a loopback address before payment, with a short reason', async () => {

@@ -63,7 +63,7 @@ describe('the production front: nginx with a wildcard certificate before codiusd
       assert.ok(Date.now() < deadline, `self test did not pass:\n${daemon.output().slice(-3000)}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    assert.match(daemon.output(), /self test passed/);
+    await daemon.waitForOutput(/self test passed/);
   });
 
   it('takes a paid upload over https and serves the pod at https://<hash>.host and wss://<hash>.host', async () => {
