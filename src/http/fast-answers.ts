@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HostInfo } from '../domain/types.js';
 import type { Logger } from '../logger.js';
+import { errorBody } from '../proxy/responses.js';
 
 export interface FastAnswerSources {
   /** The /version body, fixed for the life of the process. */
@@ -59,11 +60,7 @@ export function createFastAnswers(
         },
         (error: unknown) => {
           logger.error({ err: error, method, path: url }, 'request failed');
-          const body = JSON.stringify({
-            statusCode: 500,
-            error: 'Internal Server Error',
-            message: 'An internal server error occurred',
-          });
+          const body = errorBody(500, 'An internal server error occurred');
           res.writeHead(500, headersFor(body));
           res.end(body);
           logLine(method, url, 500, started);

@@ -37,6 +37,11 @@ function hashOf(object: KubeObject): ManifestHash | null {
   return hash !== undefined && MANIFEST_HASH_PATTERN.test(hash) ? hash : null;
 }
 
+/** The manifest's container ids, in the order of the pod's containers `c0`, `c1`… */
+function containerIdsOf(pod: KubeObject): string[] {
+  return JSON.parse(pod.metadata?.annotations?.[ANNOTATION_CONTAINER_IDS] ?? '[]') as string[];
+}
+
 /** Running when the pod is and every container in it; its address is the pod's IP. */
 function runtimePodOf(hash: ManifestHash, pod: KubeObject): RuntimePod {
   const statuses = pod.status?.containerStatuses ?? [];
@@ -50,7 +55,7 @@ function runtimePodOf(hash: ManifestHash, pod: KubeObject): RuntimePod {
 
 /** Why a pod that is not running will not run, as the error the lifecycle answers with; null while it may. */
 function startFailure(plan: PodPlan, pod: KubeObject): Error | null {
-  const ids = JSON.parse(pod.metadata?.annotations?.[ANNOTATION_CONTAINER_IDS] ?? '[]') as string[];
+  const ids = containerIdsOf(pod);
   for (const status of pod.status?.containerStatuses ?? []) {
     const index = Number(status.name.slice(1));
     const id = ids[index] ?? status.name;
@@ -177,7 +182,7 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): PodRun
     async openLogs(hash, { follow, signal }) {
       const pod = await api.read('pods', podObjectName(hash));
       if (pod === null) return null;
-      const ids = JSON.parse(pod.metadata?.annotations?.[ANNOTATION_CONTAINER_IDS] ?? '[]') as string[];
+      const ids = containerIdsOf(pod);
       return Promise.all(
         ids.map(async (id, index): Promise<ContainerLogSource> => {
           const text = await api.logs(podObjectName(hash), `c${index}`, { follow, signal });
