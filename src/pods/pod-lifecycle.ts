@@ -24,6 +24,8 @@ export interface PodLifecycleOptions {
   mutex: KeyedMutex;
   logger: Logger;
   now: () => number;
+  /** Told of every new pod that failed to start, after its record is gone (see LeftoverRemoval). */
+  onStartFailed?: (hash: ManifestHash) => void;
 }
 
 /**
@@ -189,13 +191,14 @@ export function createPodLifecycle(options: PodLifecycleOptions): PodLifecycle {
     } catch (error) {
       logger.warn({ hash, err: error }, 'pod could not start');
       cooldown.failed(hash);
-      // Nothing runs, so nothing is owed: forget it (the driver removed what it created) and take the
-      // payment back as credit, in one transaction.
+      // Nothing runs, so nothing is owed: forget it and take the payment back as credit, in one
+      // transaction. The driver removed what it created, or the leftover check will.
       await records.transaction(async (repos) => {
         await records.forget(hash, repos);
         await booking?.unserved(repos);
       });
       expiryChanged();
+      options.onStartFailed?.(hash);
       throw startFailure(hash, error);
     }
   }

@@ -5,6 +5,7 @@ import type { ContainerLogSource, LogOptions, PodRuntime } from '../runtime/driv
 import type { Store } from '../store/store.js';
 import { createExpiryScheduler } from './expiry-scheduler.js';
 import { createImageRetention } from './image-retention.js';
+import { createLeftoverRemoval } from './leftover-removal.js';
 import type { PodDirectory } from './pod-directory.js';
 import { createPodHooks, type PodHooks } from './pod-hooks.js';
 import { createPodLifecycle } from './pod-lifecycle.js';
@@ -87,8 +88,19 @@ export function createPodManager(options: PodManagerOptions): PodManager {
   const hooks = createPodHooks(logger);
   const mutex = createKeyedMutex();
   const cooldown = createStartCooldown({ now });
-  const lifecycle = createPodLifecycle({ records, runtime, planner, hooks, mutex, logger, now, cooldown });
   const removal = createPodRemoval({ records, runtime, hooks, mutex, logger, now });
+  const leftovers = createLeftoverRemoval({ runtime, removal, logger });
+  const lifecycle = createPodLifecycle({
+    records,
+    runtime,
+    planner,
+    hooks,
+    mutex,
+    logger,
+    now,
+    cooldown,
+    onStartFailed: (hash) => leftovers.check(hash),
+  });
   const scheduler = createExpiryScheduler({ pods: store.pods, removal, logger, now });
   lifecycle.onExpiryChanged(() => scheduler.arm());
   const retention =
@@ -133,6 +145,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     },
     async stop() {
       scheduler.stop();
+      await leftovers.stop();
       await reconciler.stop();
       await mutex.idle();
     },

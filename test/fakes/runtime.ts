@@ -31,6 +31,8 @@ export interface FakeRuntime extends PodRuntime {
   failDeletes(n: number): void;
   /** The next start fails after creating the pod (which the fake then removes, as drivers must). */
   failNextStart(reason?: string): void;
+  /** The next start creates the pod, then the runtime goes down (`down`) before it can start or remove it. */
+  dieDuringNextStart(): void;
   /** The pod stops (its containers exited) without codiusd knowing. */
   stop(hash: ManifestHash): void;
   /** The pod vanishes without codiusd knowing. */
@@ -47,6 +49,7 @@ export function createFakeRuntime(): FakeRuntime {
   const calls: string[] = [];
   let deleteFailures = 0;
   let startFailure: string | undefined;
+  let dieDuringStart = false;
   let nextIp = 2;
 
   const fake: FakeRuntime = {
@@ -63,6 +66,9 @@ export function createFakeRuntime(): FakeRuntime {
     },
     failNextStart(reason = 'injected start failure') {
       startFailure = reason;
+    },
+    dieDuringNextStart() {
+      dieDuringStart = true;
     },
     stop(hash) {
       const pod = pods.get(hash);
@@ -90,6 +96,12 @@ export function createFakeRuntime(): FakeRuntime {
         const reason = startFailure;
         startFailure = undefined;
         throw new RuntimeApiError(500, reason);
+      }
+      if (dieDuringStart) {
+        dieDuringStart = false;
+        pods.set(plan.hash, { plan, running: false, ip: `10.0.0.${nextIp++}` });
+        fake.down = true;
+        throw new RuntimeUnavailableError('fake runtime died during a start');
       }
       const pod: FakePod = { plan, running: true, ip: `10.0.0.${nextIp++}` };
       pods.set(plan.hash, pod);

@@ -190,6 +190,25 @@ describe('pod manager over the in-memory runtime', () => {
     assert.equal(host.started.length, 0);
   });
 
+  it('removes the pod a start left when the runtime died half-way, once the runtime answers again', async () => {
+    const host = await openHost();
+    host.runtime.dieDuringNextStart();
+    await assert.rejects(host.manager.run(request(), 600), (error: unknown) =>
+      isCodiusError(error, 'pod_start_failed'),
+    );
+    assert.equal(host.runtime.pods.size, 1, 'the half-made pod is still there');
+    assert.deepEqual(await host.store.pods.list(), []);
+    host.runtime.down = false;
+    // The first check ran while the runtime was down; the retry a second later finds and removes the pod.
+    const deadline = Date.now() + 10_000;
+    const left = (): number => host.runtime.pods.size;
+    while (left() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(host.runtime.pods.size, 0);
+    assert.match(host.logs.text(), /removed a pod of this host that nobody pays for/);
+  });
+
   it('extends a live pod and answers null for an unknown one', async () => {
     const host = await openHost();
     const pod = await host.manager.run(request(), 60);
