@@ -104,6 +104,12 @@ async function until(
   }
 }
 
+// The ILP link connects in the background once the app listens, and uploads are refused until it has.
+await until('the host accepts uploads', async () => {
+  const info = (await (await fetch(`${url}/info`)).json()) as { acceptingUploads?: boolean };
+  return info.acceptingUploads === true;
+});
+
 /** GET / with the pod's Host (fetch will not send a Host of the caller's). */
 const proxied = (hash: string): Promise<{ status: number; body: string }> =>
   new Promise((resolve) => {
