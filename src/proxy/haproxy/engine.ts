@@ -30,8 +30,6 @@ export interface HaproxyEngineOptions {
 export interface HaproxyEngine {
   /** Routes HAProxy serves straight to pods now. */
   routes(): number;
-  /** Every route change made so far has reached HAProxy. */
-  settled(): Promise<void>;
   /**
    * Graceful stop: open WebSocket tunnels are ended, the public port stops accepting, requests in flight
    * finish (their connections closing after them), then HAProxy exits.
@@ -136,7 +134,6 @@ export async function startHaproxyEngine(options: HaproxyEngineOptions): Promise
 
   return {
     routes: () => routeMap.size(),
-    settled: () => routeMap.settled(),
     async stop() {
       routeMap.detach();
       // HAProxy's soft stop waits for tunnels; codiusd's engine ends them, as its own proxy does.
