@@ -45,9 +45,6 @@ interface MiniAccounts {
 }
 type MiniAccountsClass = new (options: Record<string, unknown>, modules: { log: unknown }) => MiniAccounts;
 
-const IlpPacket = requireHere('ilp-packet') as IlpPacketModule;
-const MiniAccountsPlugin = requireHere('ilp-plugin-mini-accounts') as MiniAccountsClass;
-
 export interface PodAccountsPluginOptions {
   /** The pod a BTP client's account belongs to (mini-accounts names accounts by sha256 of the token). */
   podOfAccount(account: string): Promise<ManifestHash | undefined>;
@@ -69,6 +66,9 @@ export function createPodAccountsPlugin(options: PodAccountsPluginOptions): {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 } {
   const { balances, logger } = options;
+  // Loaded here rather than at import: a host only needs them once its first pod runs.
+  const IlpPacket = requireHere('ilp-packet') as IlpPacketModule;
+  const MiniAccountsPlugin = requireHere('ilp-plugin-mini-accounts') as MiniAccountsClass;
   const log = {
     info: (...args: unknown[]) => logger.debug({ detail: args.map(String).join(' ') }, 'pod accounts'),
     warn: (...args: unknown[]) => logger.warn({ detail: args.map(String).join(' ') }, 'pod accounts'),

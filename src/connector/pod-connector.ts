@@ -129,19 +129,22 @@ export function createPodConnector(options: PodConnectorOptions): PodConnector {
     return accounts.get(account);
   }
 
-  const pods = createPodAccountsPlugin({
-    podOfAccount,
-    balances: options.balances,
-    asset: () => {
-      if (!asset) throw new Error('the pod connector is not connected');
-      return asset;
-    },
-    port: options.endpoint.port,
-    logger,
-  });
+  /** The pods' BTP server, made on the first connection attempt (the endpoint opens only after it). */
+  let pods: ReturnType<typeof createPodAccountsPlugin> | undefined;
+  const podAccounts = (): ReturnType<typeof createPodAccountsPlugin> =>
+    (pods ??= createPodAccountsPlugin({
+      podOfAccount,
+      balances: options.balances,
+      asset: () => {
+        if (!asset) throw new Error('the pod connector is not connected');
+        return asset;
+      },
+      port: options.endpoint.port,
+      logger,
+    }));
   const endpoint = createPodEndpoint({
     ...options.endpoint,
-    onUpgrade: (req, socket, head) => pods.handleUpgrade(req, socket, head),
+    onUpgrade: (req, socket, head) => podAccounts().handleUpgrade(req, socket, head),
     logger,
   });
 
@@ -167,7 +170,7 @@ export function createPodConnector(options: PodConnectorOptions): PodConnector {
       routes: [{ targetPrefix: info.clientAddress.split('.')[0], peerId: 'parent' }],
       accounts: {
         parent: { ...account, relation: 'parent', plugin, sendRoutes: false, receiveRoutes: false },
-        pods: { ...account, relation: 'child', plugin: pods.plugin },
+        pods: { ...account, relation: 'child', plugin: podAccounts().plugin },
       },
     });
     await app.listen();

@@ -1,5 +1,10 @@
-import { getDomain } from 'tldts';
+import { createRequire } from 'node:module';
+import type { getDomain as GetDomain } from 'tldts';
 import type { PeerRepository } from '../store/repositories/peers.js';
+
+// The Public Suffix List is loaded with the first peer: a host that knows none does not carry it.
+const requireHere = createRequire(import.meta.url);
+let getDomain: typeof GetDomain | undefined;
 
 /** Peers of one registrable domain kept at most: wildcard DNS must not make one party millions of peers. */
 export const MAX_PEERS_PER_DOMAIN = 10;
@@ -11,6 +16,7 @@ export type Admission = 'added' | 'known' | 'domain_full' | 'full';
 /** `codius.example.com` and `x.codius.example.com` → `example.com` (Public Suffix List); an IP stays itself. */
 export function registrableDomain(uri: string): string {
   const { hostname } = new URL(uri);
+  getDomain ??= (requireHere('tldts') as { getDomain: typeof GetDomain }).getDomain;
   return getDomain(hostname, { allowPrivateDomains: true }) ?? hostname;
 }
 

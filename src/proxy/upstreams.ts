@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool } from '../net/undici-pool.js';
 import type { ManifestHash } from '../domain/types.js';
 
 /** How long an idle keep-alive connection to a pod is kept (below common server defaults, e.g. Node's 5 s). */

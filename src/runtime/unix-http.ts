@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool } from '../net/undici-pool.js';
 import { RuntimeApiError, RuntimeUnavailableError } from './errors.js';
 
 /** A request to an HTTP API served on a unix socket (libpod, hyperd). */

@@ -163,7 +163,11 @@ async function outsideReceiver(): Promise<{ server: Server; received: () => bigi
   return { server, received: () => received };
 }
 
+// A host without pods runs no connector: the first pod starts it.
+await daemon.waitForOutput(/the pod connector starts with the first pod/);
+assert.doesNotMatch(daemon.output(), /pod connector ready/);
 const earner = await upload('earner', ilpImage);
+await daemon.waitForOutput(/pod connector ready/, 20_000);
 const other = await upload('other', ilpImage);
 
 describe('pods that earn and spend over Interledger', () => {
