@@ -74,7 +74,8 @@ const app = createApp({
       // Nothing listens there: these tests need no payments.
       ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
       // Requests from 127.0.0.2 come "from the fronting proxy"; from 127.0.0.1, from the internet.
-      CODIUS_TRUSTED_PROXIES: '127.0.0.2',
+      // 127.0.0.3 is a second trusted proxy in front of the first.
+      CODIUS_TRUSTED_PROXIES: '127.0.0.2, 127.0.0.3',
       CODIUS_PROXY_TIMEOUT: String(TIMEOUT_S),
       CODIUS_PROXY_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
       CODIUS_PROXY_ENGINE: ENGINE,
@@ -583,6 +584,14 @@ describe(`pod proxy (${ENGINE}): errors are JSON responses`, () => {
       headers: { 'X-Forwarded-For': '127.0.2.1' },
     });
     assert.equal(viaFront.status, 429);
+    // Behind a chain of trusted proxies it is the nearest entry that is no trusted proxy.
+    for (const forwardedFor of ['127.0.2.1, 127.0.0.3', '198.51.100.1, 127.0.2.1, 127.0.0.3, 127.0.0.2']) {
+      const viaTwo = await send(hostOf(pods.main), '/', {
+        from: '127.0.0.2',
+        headers: { 'X-Forwarded-For': forwardedFor },
+      });
+      assert.equal(viaTwo.status, 429, forwardedFor);
+    }
     await Promise.all(hanging);
     assert.equal((await send(hostOf(pods.main), '/', { from: '127.0.2.1' })).status, 200, 'served again');
   });

@@ -234,5 +234,18 @@ describe('HAProxy configuration', () => {
     assert.match(text, /bind \[::\]:443 ssl crt \/d\/tls\.pem alpn http\/1\.1/);
     assert.match(text, /acl from_trusted src 10\.0\.0\.0\/8 ::1\/128/);
     assert.match(text, /x-forwarded-proto %\[ssl_fc,iif\(https,http\)\]/);
+    // The client behind the proxies: four X-Forwarded-For entries walked here, a longer chain by codiusd.
+    assert.match(
+      text,
+      /set-var\(txn\.hop4\) req\.hdr_ip\(x-forwarded-for,-4\) if !to_codiusd \{ var\(txn\.hop3\) -m ip 10\.0\.0\.0\/8 ::1\/128 \}/,
+    );
+    assert.match(
+      text,
+      /to_codiusd\) bool\(true\) if \{ var\(txn\.hop4\) -m ip [^}]+\} \{ req\.hdr\(x-forwarded-for,-5\) -m found \}/,
+    );
+  });
+
+  it('trusts no X-Forwarded-For entry when no proxy is trusted', () => {
+    assert.doesNotMatch(renderHaproxyConfig(settings), /txn\.hop/);
   });
 });

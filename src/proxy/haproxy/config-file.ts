@@ -48,6 +48,38 @@ function trustedAcl(settings: HaproxySettings): string {
   return trusted ? `  acl from_trusted src ${trusted}` : '  acl from_trusted always_false';
 }
 
+/** X-Forwarded-For entries HAProxy reads itself; a longer chain of trusted proxies goes to codiusd. */
+const FORWARDED_WALK = 4;
+
+/**
+ * Who the client is, as codiusd's own proxy names it: the peer, or behind a trusted proxy the nearest
+ * X-Forwarded-For entry that is no trusted proxy itself (the leftmost when all are); an IPv6 client by its
+ * /64. The walk reads up to FORWARDED_WALK entries from the right. An entry it cannot read as codiusd does
+ * (no plain address, an address with a port, an IPv4-mapped one), or a chain longer than the walk, sends
+ * the request to codiusd, which walks the whole list.
+ */
+function clientRules(settings: HaproxySettings): string[] {
+  const trusted = settings.trustedProxies.map(cidr).join(' ');
+  const rules = ['  http-request set-var(txn.client) src,ipmask(32,64) if !to_codiusd'];
+  if (!trusted) return rules;
+  for (let k = 1; k <= FORWARDED_WALK; k += 1) {
+    const walking =
+      k === 1
+        ? 'from_trusted { req.hdr(x-forwarded-for) -m found }'
+        : `{ var(txn.hop${k - 1}) -m ip ${trusted} }`;
+    rules.push(
+      `  http-request set-var(txn.hop${k}) req.hdr_ip(x-forwarded-for,-${k}) if !to_codiusd ${walking}`,
+      `  http-request set-var(txn.to_codiusd) bool(true) if !to_codiusd ${walking} { req.hdr(x-forwarded-for,-${k}) -m found } !{ var(txn.hop${k}) -m found }`,
+      `  http-request set-var(txn.to_codiusd) bool(true) if !to_codiusd ${walking} { req.hdr(x-forwarded-for,-${k}) -m reg -i ^(::ffff:|[0-9.]+:) }`,
+      `  http-request set-var(txn.client) var(txn.hop${k}),ipmask(32,64) if !to_codiusd { var(txn.hop${k}) -m found }`,
+    );
+  }
+  rules.push(
+    `  http-request set-var(txn.to_codiusd) bool(true) if { var(txn.hop${FORWARDED_WALK}) -m ip ${trusted} } { req.hdr(x-forwarded-for,-${FORWARDED_WALK + 1}) -m found }`,
+  );
+  return rules;
+}
+
 function frontend(settings: HaproxySettings): string[] {
   const { paths, maxConnectionsPerPod: max } = settings;
   const tls = paths.tlsBundle ? ` ssl crt ${paths.tlsBundle} alpn http/1.1` : '';
@@ -72,10 +104,7 @@ function frontend(settings: HaproxySettings): string[] {
     '  acl is_upgrade_too req.hdr(upgrade) -m found',
     '  http-request set-var(txn.hash) var(txn.podhost),field(1,.) if !to_codiusd',
     '  http-request set-var(txn.port) var(txn.route),field(2,/) if !to_codiusd',
-    // Who the client is, as codiusd's own proxy names it: the peer, or behind a trusted proxy the last
-    // X-Forwarded-For entry; an IPv6 client by its /64.
-    '  http-request set-var(txn.client) src,ipmask(32,64) if !to_codiusd',
-    '  http-request set-var(txn.client) req.hdr_ip(x-forwarded-for,-1),ipmask(32,64) if !to_codiusd from_trusted { req.hdr(x-forwarded-for) -m found }',
+    ...clientRules(settings),
     '  http-request set-var(txn.kind) str(ws) if !to_codiusd is_upgrade is_upgrade_too',
     '  http-request set-var(txn.kind) str(http) if !to_codiusd !{ var(txn.kind) -m found }',
     "  http-request set-var(txn.pod_key) var(txn.kind),concat(' ',txn.hash) if !to_codiusd",
