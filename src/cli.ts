@@ -126,6 +126,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   const app = createApp({ config, logger });
 
   let stopping = false;
+  /** Read through a function: a signal sets `stopping` while the start is awaited. */
+  const isStopping = (): boolean => stopping;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting at once');
@@ -155,6 +157,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await app.start();
   } catch (error) {
+    // A signal during start-up: the stop under way ends the process once everything started is stopped.
+    if (isStopping()) return;
     if (isOperatorError(error)) fail(error.message);
     logger.fatal({ err: error }, 'could not start');
     process.exit(1);

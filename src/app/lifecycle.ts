@@ -14,7 +14,11 @@ export interface Lifecycle {
     start: () => Promise<T> | T,
     stop?: (started: T) => Promise<void> | void,
   ): Promise<T>;
-  /** Stops every started component, last started first. A stop that fails is logged; the rest still run. */
+  /**
+   * Stops every started component, last started first. A stop that fails is logged; the rest still run.
+   * A start under way is waited for first, so what it started (a child process, say) is stopped too, and
+   * no start begins after it.
+   */
   stopAll(): Promise<void>;
   /** Names of the started components, in start order. */
   started(): string[];
@@ -28,6 +32,7 @@ interface Started {
 export function createLifecycle(logger: Logger): Lifecycle {
   const stack: Started[] = [];
   let stopping: Promise<void> | undefined;
+  let pending: Promise<unknown> | undefined;
 
   async function unwind(): Promise<void> {
     for (let entry = stack.pop(); entry; entry = stack.pop()) {
@@ -42,12 +47,23 @@ export function createLifecycle(logger: Logger): Lifecycle {
   return {
     async start(name, start, stop) {
       if (stopping) throw new Error(`cannot start ${name}: stopping`);
-      const value = await start();
-      stack.push({ name, stop: () => stop?.(value) });
-      return value;
+      const starting = (async () => {
+        const value = await start();
+        stack.push({ name, stop: () => stop?.(value) });
+        return value;
+      })();
+      pending = starting;
+      try {
+        return await starting;
+      } finally {
+        if (pending === starting) pending = undefined;
+      }
     },
     stopAll() {
-      stopping ??= unwind().finally(() => {
+      stopping ??= (async () => {
+        await pending?.catch(() => undefined);
+        await unwind();
+      })().finally(() => {
         stopping = undefined;
       });
       return stopping;

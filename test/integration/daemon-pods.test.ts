@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildPodPlan } from '../../src/manifest/plan.js';
@@ -89,4 +90,31 @@ describe('bin/codiusd with Podman', () => {
     for (const pid of children)
       assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `pid ${pid} is gone`);
   });
+
+  it('stopped while its Podman service is still starting, it stops that service too', async () => {
+    const root = await tempDir();
+    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+    // A podman that is slow to start: its pid is written, then it waits a moment before serving.
+    const bin = await tempDir();
+    const started = join(bin, 'started.pid');
+    await writeFile(
+      join(bin, 'podman'),
+      `#!/bin/sh\necho $$ > ${started}\nsleep 1\nexec ${whichPodman()} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const env = { ...(await devDaemonEnv(root)), PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const daemon = runDaemon(env);
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    const pid = Number((await readFile(started, 'utf8')).trim());
+    daemon.child.kill('SIGTERM');
+    assert.equal((await daemon.exited).code, 0, daemon.output());
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the service it was starting is gone');
+  });
 });
+
+function whichPodman(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'podman'))) return join(dir, 'podman');
+  }
+  throw new Error('podman is not on PATH');
+}

@@ -37,6 +37,30 @@ describe('start/stop stack', () => {
     ]);
   });
 
+  it('stops a component whose start was under way when the stop came, and starts nothing after it', async () => {
+    const lifecycle = createLifecycle(capturingLogger().logger);
+    const events: string[] = [];
+    let finishStart = (): void => undefined;
+    const starting = lifecycle.start(
+      'service',
+      () => new Promise<void>((resolve) => (finishStart = resolve)),
+      () => {
+        events.push('stop service');
+      },
+    );
+    const stopped = lifecycle.stopAll();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(events, [], 'the stop waits for the start');
+    await assert.rejects(
+      lifecycle.start('late', () => undefined),
+      /cannot start late: stopping/,
+    );
+    finishStart();
+    await starting;
+    await stopped;
+    assert.deepEqual(events, ['stop service']);
+  });
+
   it('remembers nothing for a start that fails, and a failing stop does not keep the rest running', async () => {
     const logs = capturingLogger();
     const lifecycle = createLifecycle(logs.logger);
