@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createAdminApi } from '../admin/admin-api.js';
 import type { AdminServices, SelfTestView } from '../admin/admin-services.js';
 import { moneyByAssetCode } from '../admin/money.js';
 import { createIlpPlugin } from '../ilp/plugin.js';
@@ -132,6 +131,8 @@ export async function adminListener(
     }),
     ...(podMoney ? { podBalance: podBalanceOf(podMoney, () => inputs.money.link.asset()) } : {}),
   };
+  // Its routes and dashboard are loaded only for a host that opens it.
+  const { createAdminApi } = await import('../admin/admin-api.js');
   const server = createAdminApi(config.admin, services);
   await lifecycle.start(
     'admin listener',

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Server } from '@hapi/hapi';
 import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import type { PodDirectory } from '../pods/pod-directory.js';
-import { startHaproxyEngine } from '../proxy/haproxy/engine.js';
 import type { PhaseContext } from './phases.js';
 
 /** Where the API server listens, and how, for the proxy engine chosen. */
@@ -53,6 +52,8 @@ export async function startPublicFront(
   const { config, lifecycle, logger } = context;
   if (config.proxy.engine !== 'haproxy') return server.info.uri;
   const port = config.port === 0 ? await freePort(config.bindIp) : config.port;
+  // Loaded only for this engine: a host on the built-in one never needs it.
+  const { startHaproxyEngine } = await import('../proxy/haproxy/engine.js');
   await lifecycle.start(
     'HAProxy',
     () =>

@@ -2,7 +2,6 @@ import type { Logger } from '../logger.js';
 import type { AddressRule } from '../net/address-list.js';
 import type { PortRule } from '../net/port-list.js';
 import type { PodRuntime } from './driver.js';
-import { createHyperdDriver, createNoopHyperdDriver } from './hyperd/driver.js';
 import { describePodNetwork, type PodNetwork } from './pod-network.js';
 import { createPodmanDriver } from './podman/driver.js';
 import { checkUserNamespaceIds, hardeningFor, prepareOciRuntime } from './podman/oci-runtime.js';
@@ -109,16 +108,16 @@ async function openPodman(settings: PodmanSettings, context: RuntimeContext): Pr
   };
 }
 
+/** The original's runtime; its driver is loaded only when it is the one configured. */
 async function openHyperd(settings: HyperdSettings, context: RuntimeContext): Promise<PodRuntime> {
-  if (settings.noop) return Promise.resolve(createNoopHyperdDriver(context.logger));
-  return Promise.resolve(
-    createHyperdDriver({
-      client: createUnixHttpClient(settings.socket),
-      hostSecret: context.hostSecret,
-      logger: context.logger,
-      pullTimeoutMs: context.imagePullTimeoutMs,
-    }),
-  );
+  const { createHyperdDriver, createNoopHyperdDriver } = await import('./hyperd/driver.js');
+  if (settings.noop) return createNoopHyperdDriver(context.logger);
+  return createHyperdDriver({
+    client: createUnixHttpClient(settings.socket),
+    hostSecret: context.hostSecret,
+    logger: context.logger,
+    pullTimeoutMs: context.imagePullTimeoutMs,
+  });
 }
 
 /**
