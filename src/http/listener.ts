@@ -10,8 +10,9 @@ type ClientErrorListener = (error: Error & { code?: string }, socket: Duplex) =>
 /**
  * Puts the pod proxy in front of the routes on the public listener: every request is offered to the proxy
  * first and reaches hapi's own listeners only if its Host is not a pod hostname, so proxied traffic costs
- * no framework work; `fastAnswer` may then answer the hottest API requests itself. Upgrades go to the proxy (hapi serves none). Every request is also tracked by `drain`
- * for a graceful shutdown. Call once, after hapi has attached to the listener.
+ * no framework work; `fastAnswer` may then answer the hottest API requests itself. Upgrades go to the
+ * proxy (hapi serves none). Every request is also tracked by `drain` for a graceful shutdown. Call once,
+ * after hapi has attached to the listener.
  */
 export function putPodProxyInFront(
   listener: Server,

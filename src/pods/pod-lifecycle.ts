@@ -24,8 +24,6 @@ export interface PodLifecycleOptions {
   mutex: KeyedMutex;
   logger: Logger;
   now: () => number;
-  /** Told of every new pod that failed to start, after its record is gone (see LeftoverRemoval). */
-  onStartFailed?: (hash: ManifestHash) => void;
 }
 
 /**
@@ -192,13 +190,13 @@ export function createPodLifecycle(options: PodLifecycleOptions): PodLifecycle {
       logger.warn({ hash, err: error }, 'pod could not start');
       cooldown.failed(hash);
       // Nothing runs, so nothing is owed: forget it and take the payment back as credit, in one
-      // transaction. The driver removed what it created, or the leftover check will.
+      // transaction. The driver removed what it created; when the runtime died half-way, the next
+      // reconcile pass (soon after the runtime answers again) removes what it left.
       await records.transaction(async (repos) => {
         await records.forget(hash, repos);
         await booking?.unserved(repos);
       });
       expiryChanged();
-      options.onStartFailed?.(hash);
       throw startFailure(hash, error);
     }
   }

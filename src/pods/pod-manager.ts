@@ -5,7 +5,6 @@ import type { ContainerLogSource, LogOptions, PodRuntime } from '../runtime/driv
 import type { Store } from '../store/store.js';
 import { createExpiryScheduler } from './expiry-scheduler.js';
 import { createImageRetention } from './image-retention.js';
-import { createLeftoverRemoval } from './leftover-removal.js';
 import type { PodDirectory } from './pod-directory.js';
 import { createPodHooks, type PodHooks } from './pod-hooks.js';
 import { createPodLifecycle } from './pod-lifecycle.js';
@@ -30,6 +29,8 @@ export interface PodManagerOptions {
   /** CODIUS_PUBLIC_URI, injected into pods as CODIUS_HOST. */
   publicUri: string;
   reconcileIntervalMs: number;
+  /** How often passes are retried while the runtime does not answer (see Reconciler); 5 s by default. */
+  reconcileRetryMs?: number;
   /** Environment the host adds to every container of every pod. */
   hostEnvironment?: (hash: ManifestHash) => EnvVar[];
   /** Checked before every reconcile pass (the pod firewall); see Reconciler. */
@@ -75,7 +76,9 @@ export interface PodManager extends PodHooks {
  */
 export function createPodManager(options: PodManagerOptions): PodManager {
   const { store, logger } = options;
-  const watched = watchAvailability(options.runtime);
+  // The reconciler is made below; an outage before it exists needs nothing of it.
+  let onRuntimeLost = (): void => undefined;
+  const watched = watchAvailability(options.runtime, () => onRuntimeLost());
   const { runtime } = watched;
   const now = options.now ?? Date.now;
   const records = createPodRecords(store, options.directory);
@@ -89,18 +92,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
   const mutex = createKeyedMutex();
   const cooldown = createStartCooldown({ now });
   const removal = createPodRemoval({ records, runtime, hooks, mutex, logger, now });
-  const leftovers = createLeftoverRemoval({ runtime, removal, logger });
-  const lifecycle = createPodLifecycle({
-    records,
-    runtime,
-    planner,
-    hooks,
-    mutex,
-    logger,
-    now,
-    cooldown,
-    onStartFailed: (hash) => leftovers.check(hash),
-  });
+  const lifecycle = createPodLifecycle({ records, runtime, planner, hooks, mutex, logger, now, cooldown });
   const scheduler = createExpiryScheduler({ pods: store.pods, removal, logger, now });
   lifecycle.onExpiryChanged(() => scheduler.arm());
   const retention =
@@ -125,9 +117,11 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     logger,
     now,
     intervalMs: options.reconcileIntervalMs,
+    ...(options.reconcileRetryMs === undefined ? {} : { retryMs: options.reconcileRetryMs }),
     guards: options.reconcileGuards ?? [],
     chores: retention ? [() => retention.sweep()] : [],
   });
+  onRuntimeLost = () => reconciler.runtimeLost();
 
   return {
     async start() {
@@ -145,7 +139,6 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     },
     async stop() {
       scheduler.stop();
-      await leftovers.stop();
       await reconciler.stop();
       await mutex.idle();
     },

@@ -27,6 +27,8 @@ export interface ReconcilerOptions {
   logger: Logger;
   now: () => number;
   intervalMs: number;
+  /** Until the runtime first answers, and after it stops answering, passes come this often (5 s). */
+  retryMs?: number;
   /**
    * Run before every pass; one that fails fails the pass, and the host is not ready until a pass
    * succeeds (e.g. the pod firewall must be in place before pods are recreated).
@@ -46,6 +48,11 @@ export interface Reconciler {
   reconcile(): Promise<ReconcileReport>;
   /** Starts the periodic passes. */
   schedule(): void;
+  /**
+   * The runtime stopped answering: passes come at the quick cadence again until one succeeds, so what
+   * the outage left (a pod a start half made, a paid pod lost) is mended soon after it answers again.
+   */
+  runtimeLost(): void;
   ready(): boolean;
   /** Stops the passes and waits for one in progress. */
   stop(): Promise<void>;
@@ -132,8 +139,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   function schedule(): void {
     if (stopped) return;
-    const delay = reconciled ? options.intervalMs : Math.min(UNREADY_RETRY_MS, options.intervalMs);
+    clearTimeout(timer);
+    const retryMs = options.retryMs ?? UNREADY_RETRY_MS;
+    const delay = reconciled ? options.intervalMs : Math.min(retryMs, options.intervalMs);
     timer = setTimeout(() => {
+      timer = undefined;
       reconcile()
         .catch((error: unknown) => logger.error({ err: error, runtime: runtime.name }, 'reconcile failed'))
         .finally(schedule);
@@ -143,6 +153,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   return {
     reconcile,
     schedule,
+    runtimeLost() {
+      if (!reconciled) return;
+      reconciled = false;
+      // Re-armed at the quick cadence, unless a pass is under way (it schedules the next itself).
+      if (timer) schedule();
+    },
     ready: () => prepared && reconciled && guarded,
     async stop() {
       stopped = true;

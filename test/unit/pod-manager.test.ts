@@ -41,6 +41,7 @@ async function openHost(
     logger: logs.logger,
     publicUri: PUBLIC_URI,
     reconcileIntervalMs: 3_600_000,
+    reconcileRetryMs: 100,
     ...(options.hostEnvironment ? { hostEnvironment: options.hostEnvironment } : {}),
   });
   const started: PodStartedEvent[] = [];
@@ -199,7 +200,7 @@ describe('pod manager over the in-memory runtime', () => {
     assert.equal(host.runtime.pods.size, 1, 'the half-made pod is still there');
     assert.deepEqual(await host.store.pods.list(), []);
     host.runtime.down = false;
-    // The first check ran while the runtime was down; the retry a second later finds and removes the pod.
+    // The outage brought the reconcile passes back to their quick cadence: the next one removes the pod.
     const deadline = Date.now() + 10_000;
     const left = (): number => host.runtime.pods.size;
     while (left() > 0 && Date.now() < deadline) {

@@ -3,10 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createCapacity } from '../../src/pods/capacity.js';
-import { createLeftoverRemoval } from '../../src/pods/leftover-removal.js';
 import { createKeyedMutex } from '../../src/util/keyed-mutex.js';
-import { RuntimeUnavailableError } from '../../src/runtime/errors.js';
-import { capturingLogger } from '../helpers/logs.js';
 import { formatFrame, mergeLogSources } from '../../src/pods/log-stream.js';
 import { createPrivateVarsCipher } from '../../src/pods/private-vars.js';
 import { encodeFrame, StdcopyDemuxer, type LogFrame } from '../../src/runtime/stdcopy.js';
@@ -179,67 +176,5 @@ describe('keyed mutex', () => {
     );
     assert.ok(events.indexOf('b1-') < events.indexOf('a1-'), 'other keys do not wait');
     await mutex.idle();
-  });
-});
-
-describe('leftover removal after a failed start', () => {
-  function leftoverHost(answers: Array<'absent' | 'present' | 'down'>) {
-    const calls: string[] = [];
-    const logs = capturingLogger();
-    const leftovers = createLeftoverRemoval({
-      runtime: {
-        inspectPod(hash) {
-          const answer = answers.shift() ?? 'absent';
-          calls.push(`inspect ${answer}`);
-          if (answer === 'down') return Promise.reject(new RuntimeUnavailableError('down'));
-          return Promise.resolve(answer === 'present' ? { hash, running: false, ip: null } : null);
-        },
-      },
-      removal: {
-        removeOrphan() {
-          calls.push('removeOrphan');
-          return Promise.resolve(true);
-        },
-      },
-      logger: logs.logger,
-      retryScheduleMs: [5],
-    });
-    const settled = async (count: number): Promise<void> => {
-      const deadline = Date.now() + 5_000;
-      while (calls.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      await leftovers.stop();
-    };
-    return { calls, leftovers, settled, logs };
-  }
-
-  it('finds nothing when the driver cleaned up, and removes nothing', async () => {
-    const host = leftoverHost(['absent']);
-    host.leftovers.check(HASH);
-    await host.settled(1);
-    assert.deepEqual(host.calls, ['inspect absent']);
-  });
-
-  it('retries while the runtime is down, then removes the pod it finds', async () => {
-    const host = leftoverHost(['down', 'down', 'present']);
-    host.leftovers.check(HASH);
-    await host.settled(4);
-    assert.deepEqual(host.calls, ['inspect down', 'inspect down', 'inspect present', 'removeOrphan']);
-  });
-
-  it('gives up after twenty checks and leaves the pod to reconcile', async () => {
-    const host = leftoverHost(Array.from({ length: 30 }, () => 'down' as const));
-    host.leftovers.check(HASH);
-    await host.settled(20);
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(host.calls.length, 20);
-    assert.match(host.logs.text(), /gave up removing what a failed start left/);
-  });
-
-  it('checks nothing once stopped', async () => {
-    const host = leftoverHost(['present']);
-    await host.leftovers.stop();
-    host.leftovers.check(HASH);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(host.calls, []);
   });
 });
