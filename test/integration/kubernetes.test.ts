@@ -15,6 +15,7 @@ import { startKubeApi } from '../helpers/kube-api.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until, untilAcceptingUploads } from '../helpers/wait.js';
 
 // CODIUS_RUNTIME=kubernetes against a stand-in API server (see kube-api.ts): a paid upload through a real
 // codiusd (real moneyd, real STREAM payment) becomes a Pod, a Secret and a NetworkPolicy, and the proxy
@@ -92,23 +93,7 @@ async function upload(body: unknown, duration = 600): Promise<{ status: number; 
   return payer.request(`${url}/pods?duration=${duration}`, { method: 'POST', body, maxPrice: 10_000_000n });
 }
 
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-// The ILP link connects in the background once the app listens, and uploads are refused until it has.
-await until('the host accepts uploads', async () => {
-  const info = (await (await fetch(`${url}/info`)).json()) as { acceptingUploads?: boolean };
-  return info.acceptingUploads === true;
-});
+await untilAcceptingUploads(url);
 
 /** GET / with the pod's Host (fetch will not send a Host of the caller's). */
 const proxied = (hash: string): Promise<{ status: number; body: string }> =>

@@ -23,6 +23,7 @@ import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { dependencyClosure } from '../helpers/node-modules.js';
 import { podman, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until, untilAcceptingUploads } from '../helpers/wait.js';
 
 fixIlpProtocolStream();
 await setupMoneyd();
@@ -58,19 +59,8 @@ function outsidePlugin() {
   return plugin;
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function upload(name: string, image: string): Promise<{ hash: string; ip: string }> {
-  await waitUntil('the host accepts uploads', async () => {
-    const info = (await (await fetch(`${daemon.url}/info`)).json()) as { acceptingUploads: boolean };
-    return info.acceptingUploads;
-  });
+  await untilAcceptingUploads(daemon.url);
   const manifest: Manifest = {
     name: `${name}-${Date.now()}`,
     version: '1.0.0',
@@ -124,7 +114,7 @@ function call<T>(
 
 /** Waits until a pod's balance is `amount`: packets in flight hold money until they resolve. */
 async function settled(hash: string, amount: string, what = 'the balance settled'): Promise<void> {
-  await waitUntil(`${what} at ${amount}`, async () => (await balanceOf(hash)).amount === amount, 45_000);
+  await until(`${what} at ${amount}`, async () => (await balanceOf(hash)).amount === amount, 45_000);
 }
 
 async function balanceOf(hash: string): Promise<{ amount: string; assetCode: string; assetScale: number }> {
@@ -183,7 +173,7 @@ describe('pods that earn and spend over Interledger', () => {
   it('is paid from outside, pays an outside receiver, and can never spend more than it holds', async (t) => {
     assert.deepEqual(await balanceOf(earner.hash), { amount: '0', assetCode: 'XRP', assetScale: 9 });
     assert.equal(await payPod(earner.ip, 10_000), 10_000n);
-    await waitUntil(
+    await until(
       'the pod saw the money',
       async () => (await call<{ received: string }>(earner.ip, '/received')).received === '10000',
     );
@@ -200,7 +190,7 @@ describe('pods that earn and spend over Interledger', () => {
       'POST',
     );
     assert.equal(paid.sent, '4000', JSON.stringify(paid));
-    await waitUntil('the receiver got it', () => Promise.resolve(receiver.received() === 4000n));
+    await until('the receiver got it', () => Promise.resolve(receiver.received() === 4000n));
     // Probe packets the pod's STREAM sent are held until they resolve (at the latest when they expire).
     await settled(earner.hash, '6000');
 
@@ -216,7 +206,7 @@ describe('pods that earn and spend over Interledger', () => {
     t.diagnostic(
       `money flow: in 10000, out 4000, then asked to send 100000 holding 6000: sent ${overdraft}, refused the rest (${greedy.error ?? ''}); left ${6000n - overdraft}`,
     );
-    await waitUntil('the receiver got what was sent', () =>
+    await until('the receiver got what was sent', () =>
       Promise.resolve(receiver.received() === 4000n + overdraft),
     );
   });

@@ -14,6 +14,7 @@ import { freePort, startDaemon } from '../helpers/daemon.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { podman, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 fixIlpProtocolStream();
 const fixture = await setupPodman();
@@ -72,18 +73,6 @@ async function startUpload(url: string, manifest: Manifest, max: bigint): Promis
   return { manifest, stream, plugin, answer };
 }
 
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const manifestOf = (name: string): Manifest => ({
   name: `${name}-${randomBytes(4).toString('hex')}`,
   version: '1.0.0',
@@ -106,8 +95,10 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
       full.map(() => 200),
     );
     // The partial payers have sent all they will, and their requests wait for the rest: kill now.
-    await until('the partial payers sent their money', () =>
-      partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+    await until(
+      'the partial payers sent their money',
+      () => partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+      60_000,
     );
     first.child.kill('SIGKILL');
     await first.exited;
@@ -123,18 +114,22 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
       const record = await fetch(`${second.url}/pods?manifestHash=${hash}`);
       assert.equal(record.status, 200, `the paid pod ${hash} kept its record and expiry`);
     }
-    await until('the paid pods run again', async () => {
-      const listed = await podman([
-        'pod',
-        'ps',
-        '--filter',
-        `label=codius.host=${hostId}`,
-        '--format',
-        '{{.Status}}',
-      ]);
-      const states = listed.split('\n').filter(Boolean);
-      return states.length === full.length && states.every((state) => state === 'Running');
-    });
+    await until(
+      'the paid pods run again',
+      async () => {
+        const listed = await podman([
+          'pod',
+          'ps',
+          '--filter',
+          `label=codius.host=${hostId}`,
+          '--format',
+          '{{.Status}}',
+        ]);
+        const states = listed.split('\n').filter(Boolean);
+        return states.length === full.length && states.every((state) => state === 'Running');
+      },
+      60_000,
+    );
     second.child.kill('SIGTERM');
     await second.exited;
 
@@ -176,8 +171,10 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
     const partial = await Promise.all(
       Array.from({ length: 4 }, (_, i) => startUpload(daemon.url, manifestOf(`drained-${i}`), PARTIAL)),
     );
-    await until('the partial payers sent their money', () =>
-      partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+    await until(
+      'the partial payers sent their money',
+      () => partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+      60_000,
     );
     const started = Date.now();
     daemon.child.kill('SIGTERM');
@@ -336,8 +333,10 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
     const partial = await Promise.all(
       Array.from({ length: 6 }, (_, i) => startUpload(daemon.url, manifestOf(`moneyd-dies-${i}`), PARTIAL)),
     );
-    await until('the partial payers sent their money', () =>
-      partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+    await until(
+      'the partial payers sent their money',
+      () => partial.every((payer) => BigInt(payer.stream.totalSent) === PARTIAL),
+      60_000,
     );
     await moneyd.stop();
     const answers = await Promise.all(partial.map((payer) => payer.answer));

@@ -113,15 +113,12 @@ function fakeApi(): HaproxyRuntimeApi & { map: Map<string, string>; sent: string
 
 describe('HAProxy route map', () => {
   const logger = createLogger('silent');
+  const routeMapOver = (records: Map<ManifestHash, PodRecord>) =>
+    createRouteMap({ mapPath: '/m', publicHostname: 'codius.test', lookup: (h) => records.get(h), logger });
 
   it('routes running pods with a port and time left, and follows every change', async () => {
     const records = new Map<ManifestHash, PodRecord>([[HASH, record(HASH, {})]]);
-    const routes = createRouteMap({
-      mapPath: '/m',
-      publicHostname: 'codius.test',
-      lookup: (h) => records.get(h),
-      logger,
-    });
+    const routes = routeMapOver(records);
     routes.refresh(HASH);
     assert.equal(routes.fileText(), `${HASH}.codius.test 10.89.240.5/3000\n`);
     const api = fakeApi();
@@ -149,12 +146,7 @@ describe('HAProxy route map', () => {
 
   it('removes a route the moment its pod’s time is up', async () => {
     const records = new Map([[HASH, record(HASH, { expiresAt: Date.now() + 150 })]]);
-    const routes = createRouteMap({
-      mapPath: '/m',
-      publicHostname: 'codius.test',
-      lookup: (h) => records.get(h),
-      logger,
-    });
+    const routes = routeMapOver(records);
     const api = fakeApi();
     await routes.attach(api);
     routes.refresh(HASH);
@@ -168,12 +160,7 @@ describe('HAProxy route map', () => {
 
   it('replaces the whole map after a change fails, and changes nothing while detached', async () => {
     const records = new Map([[HASH, record(HASH, {})]]);
-    const routes = createRouteMap({
-      mapPath: '/m',
-      publicHostname: 'codius.test',
-      lookup: (h) => records.get(h),
-      logger,
-    });
+    const routes = routeMapOver(records);
     const api = fakeApi();
     await routes.attach(api);
     api.failNext = true;

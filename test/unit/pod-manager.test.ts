@@ -12,6 +12,7 @@ import { createPrivateVarsCipher } from '../../src/pods/private-vars.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { createFakeRuntime, type FakeRuntime } from '../fakes/runtime.js';
 import { capturingLogger } from '../helpers/logs.js';
+import { until } from '../helpers/wait.js';
 
 const PUBLIC_URI = 'https://codius.example.com';
 const hostSecret = randomBytes(32);
@@ -67,18 +68,6 @@ function request(extra: Partial<PodRequest['manifest']> = {}): PodRequest {
       ...extra,
     },
   };
-}
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('pod manager over the in-memory runtime', () => {
@@ -201,12 +190,7 @@ describe('pod manager over the in-memory runtime', () => {
     assert.deepEqual(await host.store.pods.list(), []);
     host.runtime.down = false;
     // The outage brought the reconcile passes back to their quick cadence: the next one removes the pod.
-    const deadline = Date.now() + 10_000;
-    const left = (): number => host.runtime.pods.size;
-    while (left() > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.equal(host.runtime.pods.size, 0);
+    await until('the half-made pod is removed', () => host.runtime.pods.size === 0, 10_000);
     assert.match(host.logs.text(), /removed a pod of this host that nobody pays for/);
   });
 
