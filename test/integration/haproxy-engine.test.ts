@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createApp } from '../../src/app/app.js';
-import { loadConfig } from '../../src/config/config.js';
 import { createHaproxyRuntimeApi } from '../../src/proxy/haproxy/runtime-api.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { freePort } from '../helpers/daemon.js';
-import { capturingLogger } from '../helpers/logs.js';
+import { startAppHost } from '../helpers/app-host.js';
 import { wildcardCertificate } from '../helpers/nginx-front.js';
 import { setupPodman } from '../helpers/podman.js';
 import { seedPaidPod } from '../helpers/seed.js';
@@ -48,29 +46,21 @@ const pods = {
 };
 fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
 const port = await freePort();
-const logs = capturingLogger();
-const app = createApp({
-  config: loadConfig({
-    CODIUS_PUBLIC_URI: `https://${HOST}`,
-    CODIUS_PORT: String(port),
-    CODIUS_ROOT: root,
-    CODIUS_PODMAN_SOCKET: fixture.socketPath,
-    CODIUS_PODMAN_NETWORK: fixture.network,
-    CODIUS_PODMAN_SUBNET: fixture.subnet,
-    CODIUS_ALLOWED_REGISTRIES: fixture.registry,
-    CODIUS_SELF_TEST: 'false',
-    CODIUS_BOOTSTRAP_PEERS: '[]',
-    CODIUS_RECONCILE_INTERVAL: '5',
-    ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
-    CODIUS_TRUSTED_PROXIES: 'none',
-    CODIUS_PROXY_ENGINE: 'haproxy',
-    CODIUS_TLS_CERT: certificate.certFile,
-    CODIUS_TLS_KEY: certificate.keyFile,
-  }),
-  logger: logs.logger,
+const { logs } = await startAppHost({
+  CODIUS_PUBLIC_URI: `https://${HOST}`,
+  CODIUS_PORT: String(port),
+  CODIUS_ROOT: root,
+  CODIUS_PODMAN_SOCKET: fixture.socketPath,
+  CODIUS_PODMAN_NETWORK: fixture.network,
+  CODIUS_PODMAN_SUBNET: fixture.subnet,
+  CODIUS_ALLOWED_REGISTRIES: fixture.registry,
+  CODIUS_RECONCILE_INTERVAL: '5',
+  ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
+  CODIUS_TRUSTED_PROXIES: 'none',
+  CODIUS_PROXY_ENGINE: 'haproxy',
+  CODIUS_TLS_CERT: certificate.certFile,
+  CODIUS_TLS_KEY: certificate.keyFile,
 });
-await app.start();
-after(() => app.stop());
 const runtimeApi = createHaproxyRuntimeApi(join(root, 'haproxy', 'runtime.sock'));
 
 function get(

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
-import { createApp } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Manifest } from '../../src/domain/types.js';
 import { hashManifest, hashPrivateVar } from '../../src/manifest/index.js';
@@ -12,7 +11,7 @@ import { SERVICE_CHECKS } from '../../src/doctor/checks-services.js';
 import type { DoctorProbes } from '../../src/doctor/probes.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
 import { startKubeApi } from '../helpers/kube-api.js';
-import { capturingLogger } from '../helpers/logs.js';
+import { startAppHost } from '../helpers/app-host.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until, untilAcceptingUploads } from '../helpers/wait.js';
@@ -59,28 +58,20 @@ const kube = await startKubeApi({
 process.env.KUBECONFIG = kube.kubeconfig;
 
 const root = await tempDir();
-const logs = capturingLogger();
-const app = createApp({
-  config: {
-    ...loadConfig({
-      CODIUS_PUBLIC_URI: `https://${PUBLIC_HOST}`,
-      CODIUS_ROOT: root,
-      CODIUS_RUNTIME: 'kubernetes',
-      CODIUS_K8S_NAMESPACE: NAMESPACE,
-      CODIUS_K8S_RUNTIME_CLASS: 'gvisor',
-      CODIUS_ALLOWED_REGISTRIES: REGISTRY,
-      CODIUS_RECONCILE_INTERVAL: '5',
-      CODIUS_IMAGE_PULL_TIMEOUT: '5',
-      CODIUS_SELF_TEST: 'false',
-      CODIUS_BOOTSTRAP_PEERS: '[]',
-      ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
-    }),
-    port: 0,
+const { app, logs } = await startAppHost(
+  {
+    CODIUS_PUBLIC_URI: `https://${PUBLIC_HOST}`,
+    CODIUS_ROOT: root,
+    CODIUS_RUNTIME: 'kubernetes',
+    CODIUS_K8S_NAMESPACE: NAMESPACE,
+    CODIUS_K8S_RUNTIME_CLASS: 'gvisor',
+    CODIUS_ALLOWED_REGISTRIES: REGISTRY,
+    CODIUS_RECONCILE_INTERVAL: '5',
+    CODIUS_IMAGE_PULL_TIMEOUT: '5',
+    ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
   },
-  logger: logs.logger,
-});
-await app.start();
-after(() => app.stop());
+  { anyPort: true },
+);
 const url = app.listeningUrl();
 const payer = createPayingClient();
 after(() => payer.close());

@@ -5,12 +5,10 @@ import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { createApp } from '../../src/app/app.js';
-import { loadConfig } from '../../src/config/config.js';
 import type { Manifest, PodRecord } from '../../src/domain/types.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { freePort } from '../helpers/daemon.js';
-import { capturingLogger } from '../helpers/logs.js';
+import { startAppHost } from '../helpers/app-host.js';
 import { httpGet, setupPodman } from '../helpers/podman.js';
 import { seedPaidPod } from '../helpers/seed.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -59,33 +57,25 @@ const pods = {
 };
 fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
 
-const logs = capturingLogger();
-const app = createApp({
-  config: {
-    ...loadConfig({
-      CODIUS_PUBLIC_URI: `https://${PUBLIC_HOST}`,
-      CODIUS_ROOT: root,
-      CODIUS_PODMAN_SOCKET: fixture.socketPath,
-      CODIUS_PODMAN_NETWORK: fixture.network,
-      CODIUS_ALLOWED_REGISTRIES: fixture.registry,
-      CODIUS_PODMAN_SUBNET: fixture.subnet,
-      CODIUS_SELF_TEST: 'false',
-      CODIUS_BOOTSTRAP_PEERS: '[]',
-      // Nothing listens there: these tests need no payments.
-      ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
-      // Requests from 127.0.0.2 come "from the fronting proxy"; from 127.0.0.1, from the internet.
-      // 127.0.0.3 is a second trusted proxy in front of the first.
-      CODIUS_TRUSTED_PROXIES: '127.0.0.2, 127.0.0.3',
-      CODIUS_PROXY_TIMEOUT: String(TIMEOUT_S),
-      CODIUS_PROXY_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
-      CODIUS_PROXY_ENGINE: ENGINE,
-    }),
-    port: 0,
+const { app, logs } = await startAppHost(
+  {
+    CODIUS_PUBLIC_URI: `https://${PUBLIC_HOST}`,
+    CODIUS_ROOT: root,
+    CODIUS_PODMAN_SOCKET: fixture.socketPath,
+    CODIUS_PODMAN_NETWORK: fixture.network,
+    CODIUS_ALLOWED_REGISTRIES: fixture.registry,
+    CODIUS_PODMAN_SUBNET: fixture.subnet,
+    // Nothing listens there: these tests need no payments.
+    ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
+    // Requests from 127.0.0.2 come "from the fronting proxy"; from 127.0.0.1, from the internet.
+    // 127.0.0.3 is a second trusted proxy in front of the first.
+    CODIUS_TRUSTED_PROXIES: '127.0.0.2, 127.0.0.3',
+    CODIUS_PROXY_TIMEOUT: String(TIMEOUT_S),
+    CODIUS_PROXY_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+    CODIUS_PROXY_ENGINE: ENGINE,
   },
-  logger: logs.logger,
-});
-await app.start();
-after(() => app.stop());
+  { anyPort: true },
+);
 const port = Number(new URL(app.listeningUrl()).port);
 const hostId = hostIdFromSecret((await loadOrCreateHostSecret(root)).secret);
 const driver = fixture.driver(hostId, logs.logger);

@@ -1,0 +1,20 @@
+import { after } from 'node:test';
+import { createApp, type App } from '../../src/app/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { capturingLogger } from './logs.js';
+
+/**
+ * A codiusd started in this process from `env` (with no self test and no bootstrap peers unless `env`
+ * says otherwise), stopped when the test file ends. `anyPort` lets it listen on a port the system picks.
+ */
+export async function startAppHost(
+  env: Record<string, string>,
+  options: { anyPort?: boolean } = {},
+): Promise<{ app: App; logs: ReturnType<typeof capturingLogger> }> {
+  const logs = capturingLogger();
+  const config = loadConfig({ CODIUS_SELF_TEST: 'false', CODIUS_BOOTSTRAP_PEERS: '[]', ...env });
+  const app = createApp({ config: options.anyPort ? { ...config, port: 0 } : config, logger: logs.logger });
+  await app.start();
+  after(() => app.stop());
+  return { app, logs };
+}
