@@ -115,6 +115,8 @@ export interface PodmanFixture {
    * test moneyd: no peers, no self test. Tests add or override what they vary.
    */
   daemonEnv(root: string, port: number): Record<string, string>;
+  /** The variables that put a codiusd on this fixture's Podman service, network and registry. */
+  podmanEnv: Record<string, string>;
 }
 
 async function startRegistry(dir: string): Promise<string> {
@@ -263,6 +265,12 @@ export async function setupPodman(): Promise<PodmanFixture> {
     return reference;
   }
 
+  const podmanEnv = {
+    CODIUS_PODMAN_SOCKET: service.socketPath,
+    CODIUS_PODMAN_NETWORK: network,
+    CODIUS_PODMAN_SUBNET: subnet,
+    CODIUS_ALLOWED_REGISTRIES: registry,
+  };
   return {
     webImage,
     nodeAppImage,
@@ -340,12 +348,10 @@ export async function setupPodman(): Promise<PodmanFixture> {
       CODIUS_PORT: String(port),
       CODIUS_BOOTSTRAP_PEERS: '[]',
       CODIUS_SELF_TEST: 'false',
-      CODIUS_PODMAN_SOCKET: service.socketPath,
-      CODIUS_PODMAN_NETWORK: network,
-      CODIUS_PODMAN_SUBNET: subnet,
-      CODIUS_ALLOWED_REGISTRIES: registry,
+      ...podmanEnv,
       ILP_CREDENTIALS: JSON.stringify(testBtpCredentials()),
     }),
+    podmanEnv,
   };
 }
 

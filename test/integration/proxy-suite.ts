@@ -61,10 +61,7 @@ const { app, logs } = await startAppHost(
   {
     CODIUS_PUBLIC_URI: `https://${PUBLIC_HOST}`,
     CODIUS_ROOT: root,
-    CODIUS_PODMAN_SOCKET: fixture.socketPath,
-    CODIUS_PODMAN_NETWORK: fixture.network,
-    CODIUS_ALLOWED_REGISTRIES: fixture.registry,
-    CODIUS_PODMAN_SUBNET: fixture.subnet,
+    ...fixture.podmanEnv,
     // Nothing listens there: these tests need no payments.
     ILP_BTP_SERVER: `btp+ws://127.0.0.1:${await freePort()}`,
     // Requests from 127.0.0.2 come "from the fronting proxy"; from 127.0.0.1, from the internet.
