@@ -31,8 +31,6 @@ export interface HostMetrics extends MetricsRecorder {
   activityTotals(): { uploads: number; extensions: number; proxied: Record<string, number> };
 }
 
-export { lateBoundSources } from './late-sources.js';
-
 const POD_STATES = ['starting', 'running', 'terminating'] as const;
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 /** Asset codes as labels are bounded: a host is paid in its provider's one or two assets. */

@@ -4,7 +4,8 @@ import { createAdminApi } from '../../src/admin/admin-api.js';
 import type { AdminServices, SelfTestView } from '../../src/admin/admin-services.js';
 import type { HostAsset, PodRecord } from '../../src/domain/types.js';
 import { loadPriceSetting } from '../../src/host/price-setting.js';
-import { createHostMetrics, lateBoundSources } from '../../src/metrics/host-metrics.js';
+import { createHostMetrics } from '../../src/metrics/host-metrics.js';
+import { lateBoundSources } from '../../src/metrics/late-sources.js';
 import { openStore } from '../../src/store/store.js';
 import { capturingLogger } from '../helpers/logs.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createHostMetrics, lateBoundSources, statusClass } from '../../src/metrics/host-metrics.js';
+import { createHostMetrics, statusClass } from '../../src/metrics/host-metrics.js';
+import { lateBoundSources } from '../../src/metrics/late-sources.js';
 import { meteredRuntime } from '../../src/metrics/metered-runtime.js';
 import { createFakeRuntime } from '../fakes/runtime.js';
 

@@ -18,7 +18,8 @@ import { createIlpPlugin, type IlpPlugin } from '../../src/ilp/plugin.js';
 import { openStore } from '../../src/store/store.js';
 import { freePort } from '../helpers/daemon.js';
 import { capturingLogger } from '../helpers/logs.js';
-import { createHostMetrics, lateBoundSources } from '../../src/metrics/host-metrics.js';
+import { createHostMetrics } from '../../src/metrics/host-metrics.js';
+import { lateBoundSources } from '../../src/metrics/late-sources.js';
 
 const requireHere = createRequire(import.meta.url);
 interface Prepare {
