@@ -25,7 +25,7 @@ import { openStore, type Store } from '../store/store.js';
 import { SERVICE_NAME, VERSION } from '../version.js';
 import type { Lifecycle } from './lifecycle.js';
 import { podEnvironment, podHostPorts } from './pod-payments.js';
-import { podFirewall, registryPolicyFor } from './sandbox.js';
+import { podContainment, registryPolicyFor } from './sandbox.js';
 
 /** A peer's answer (its /info, its peer list) is read up to this size; 1,000 URIs fit easily. */
 const MAX_PEER_RESPONSE_BYTES = 1024 * 1024;
@@ -112,8 +112,8 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     (started) => started.close(),
   );
   const runtime = meteredRuntime(opened, context.metrics);
-  // Before the first pod runs; left in place when codiusd stops, since pods keep running.
-  const firewallCheck = await podFirewall(context, podHostPorts(context));
+  // Before the first pod runs; the firewall stays in place when codiusd stops, since pods keep running.
+  const containment = await podContainment(context, runtime, podHostPorts(context));
   const hostEnvironment = podEnvironment(context, base.hostSecret);
   const directory = createPodDirectory();
   const pods = createPodManager({
@@ -124,7 +124,7 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     logger: logger.child({ component: 'pods' }),
     publicUri: config.publicUri,
     reconcileIntervalMs: config.runtime.reconcileIntervalMs,
-    reconcileGuards: firewallCheck ? [firewallCheck] : [],
+    reconcileGuards: containment ? [containment] : [],
     ...(hostEnvironment ? { hostEnvironment } : {}),
     imageRetentionMs: config.sandbox.imageRetentionMs,
   });

@@ -1,9 +1,14 @@
-import { createNft } from '../firewall/nft.js';
+import { createBridgeLink } from '../firewall/bridge-link.js';
+import { createContainment, type Containment } from '../firewall/containment.js';
+import { createNft, NftError } from '../firewall/nft.js';
 import { createPodFirewall, type PodFirewall } from '../firewall/pod-firewall.js';
 import { blockedNetworks } from '../firewall/policy.js';
 import { blockedPodResolvers } from '../firewall/resolvers.js';
 import { firewallTableName } from '../firewall/ruleset.js';
+import { requireHostDevices } from '../host/device-nodes.js';
 import type { PortRule } from '../net/port-list.js';
+import type { ReconcileGuard } from '../pods/pod-manager.js';
+import type { PodRuntime } from '../runtime/driver.js';
 import { podmanNetwork } from '../runtime/registry.js';
 import { createRegistryPolicy, type RegistryPolicy } from '../runtime/registry-policy.js';
 import type { PhaseContext } from './phases.js';
@@ -20,29 +25,12 @@ export function registryPolicyFor(
   });
 }
 
-/**
- * codiusd's firewall for the Podman pod network, applied before the first pod runs and left in place when
- * codiusd stops. A production host refuses to start without it (unless CODIUS_POD_FIREWALL=false); a dev
- * host warns and goes on. Returns the check each reconcile pass runs (re-applying a removed table).
- */
-export async function podFirewall(
-  context: PhaseContext,
-  hostPorts: readonly PortRule[] = [],
-): Promise<(() => Promise<unknown>) | undefined> {
-  const { lifecycle, config, logger } = context;
-  if (config.runtime.kind !== 'podman') return undefined;
-  if (!config.sandbox.firewall) {
-    logger.warn(
-      'CODIUS_POD_FIREWALL=false: pods can reach each other, this host, its network and private ranges unless YOUR firewall stops them',
-    );
-    return undefined;
-  }
-  const network = podmanNetwork(config.runtime.podman);
+async function firewallFor(context: PhaseContext, hostPorts: readonly PortRule[]): Promise<PodFirewall> {
+  const { config, logger } = context;
   const blocked = blockedNetworks(config.sandbox.blockedNetworks);
-  const firewall: PodFirewall = createPodFirewall({
-    table: firewallTableName(network.name),
+  return createPodFirewall({
+    table: firewallTableName(config.runtime.podman.network),
     policy: {
-      bridge: network.bridge,
       blockedNetworks: blocked,
       blockedPorts: config.sandbox.blockedPorts,
       hostPorts: [...hostPorts],
@@ -51,21 +39,70 @@ export async function podFirewall(
     nft: createNft(),
     logger: logger.child({ component: 'firewall' }),
   });
-  const applied = await lifecycle.start('pod firewall', async () => {
-    try {
-      await firewall.apply();
-      return true;
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      if (!config.dev) {
-        throw new Error(
-          `codiusd will not run pods without their firewall: ${reason}. Set CODIUS_POD_FIREWALL=false only if a firewall of your own contains the pods.`,
-          { cause: error },
-        );
+}
+
+/**
+ * What contains the pods of a Podman host: intact device nodes, the configured pod network, and codiusd's
+ * firewall on the bridge the pods really use, applied before the first pod runs and left in place when
+ * codiusd stops. A production host refuses to start when the firewall cannot be applied (unless
+ * CODIUS_POD_FIREWALL=false); a dev host warns and goes on without it. Returns the check every reconcile
+ * pass runs first (no pod starts while it fails).
+ */
+export async function podContainment(
+  context: PhaseContext,
+  runtime: PodRuntime,
+  hostPorts: readonly PortRule[] = [],
+): Promise<ReconcileGuard | undefined> {
+  const { lifecycle, config, logger } = context;
+  // Pods of a Kubernetes cluster run on its nodes, contained by their NetworkPolicy; hyperd's no-op runs none.
+  if (
+    config.runtime.kind === 'kubernetes' ||
+    (config.runtime.kind === 'hyperd' && config.runtime.hyperd.noop)
+  )
+    return undefined;
+  const podNetwork = runtime.podNetwork?.bind(runtime);
+  let firewall: PodFirewall | undefined;
+  if (!podNetwork) {
+    // hyperd runs its own network: only the devices are codiusd's to check.
+  } else if (config.sandbox.firewall) {
+    firewall = await firewallFor(context, hostPorts);
+  } else {
+    logger.warn(
+      'CODIUS_POD_FIREWALL=false: pods can reach each other, this host, its network and private ranges unless YOUR firewall stops them',
+    );
+  }
+  const make = (withFirewall: PodFirewall | undefined): Containment =>
+    createContainment({
+      expected: podmanNetwork(config.runtime.podman),
+      podNetwork: podNetwork ?? (() => Promise.reject(new Error('no pod network'))),
+      ...(withFirewall ? { firewall: withFirewall } : {}),
+      devices: () => requireHostDevices(),
+      link: createBridgeLink(),
+      logger: logger.child({ component: 'containment' }),
+    });
+  let containment = make(firewall);
+  await lifecycle.start(
+    'pod containment',
+    async () => {
+      try {
+        await containment.check();
+      } catch (error) {
+        if (!(error instanceof NftError)) {
+          // The runtime not answering yet, or devices to restore: pods wait, and the reason is logged.
+          logger.error({ err: error }, 'pods cannot run yet');
+        } else if (!config.dev) {
+          throw new Error(
+            `codiusd will not run pods without their firewall: ${error.message}. Set CODIUS_POD_FIREWALL=false only if a firewall of your own contains the pods.`,
+            { cause: error },
+          );
+        } else {
+          logger.warn({ err: error }, 'dev mode: running pods WITHOUT the pod firewall');
+          containment = make(undefined);
+        }
       }
-      logger.warn({ err: error }, 'dev mode: running pods WITHOUT the pod firewall');
-      return false;
-    }
-  });
-  return applied ? () => firewall.ensure() : undefined;
+      containment.watch();
+    },
+    () => containment.stop(),
+  );
+  return { check: () => containment.check(), holds: () => containment.holds() };
 }

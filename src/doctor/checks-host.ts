@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { deviceRepair } from '../host/device-nodes.js';
 import { SECRET_FILE } from '../secret.js';
 import { STORE_FILE } from '../store/store.js';
 import { fail, GIB, pass, warn, type Check } from './check.js';
@@ -64,6 +65,19 @@ export const HOST_CHECKS: readonly Check[] = [
       if (head.toString('latin1') !== 'SQLite format 3\0')
         return fail(`${path} is not a sqlite database`, 'restore it from a backup');
       return pass(`${path} (sqlite)`);
+    },
+  },
+  {
+    id: 'devices',
+    title: 'Device nodes',
+    async run(_config, probes) {
+      const problems = await probes.devices();
+      if (problems.length === 0)
+        return pass('/dev/null, zero, random, urandom, tty, full: root-owned, mode 666');
+      return fail(
+        `${problems.map((p) => `${p.path} (${p.found})`).join(', ')}: codiusd runs no pod until they are restored`,
+        deviceRepair(problems),
+      );
     },
   },
 ];

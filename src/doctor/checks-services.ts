@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
+import { BRIDGE_NF_CALL } from '../firewall/pod-firewall.js';
 import { firewallTableName } from '../firewall/ruleset.js';
 import { PODMAN_SOCKET_FILE } from '../runtime/podman/service.js';
 import { fail, pass, warn, type Check, type CheckResult } from './check.js';
@@ -51,6 +52,88 @@ async function kubernetesAccess(config: Config): Promise<CheckResult> {
   }
 }
 
+interface NftListing {
+  nftables?: Array<Record<string, { hook?: string; expr?: unknown[] }>>;
+}
+
+/** The bridges the table's rules match incoming pod traffic on (`iifname "<bridge>"`). */
+function filteredBridges(items: NftListing['nftables']): Set<string> {
+  const bridges = new Set<string>();
+  for (const item of items ?? []) {
+    for (const expr of item.rule?.expr ?? []) {
+      const match = (expr as { match?: { left?: { meta?: { key?: string } }; right?: unknown } }).match;
+      if (match?.left?.meta?.key === 'iifname' && typeof match.right === 'string') bridges.add(match.right);
+    }
+  }
+  return bridges;
+}
+
+/** The pod network as Podman has it, when its API answers and the network exists. */
+async function podmanNetworkOf(
+  config: Config,
+  probes: DoctorProbes,
+): Promise<{ bridge: string; subnet: string } | null> {
+  const socket = config.runtime.podman.socket ?? join(config.root, PODMAN_SOCKET_FILE);
+  const name = encodeURIComponent(config.runtime.podman.network);
+  const answer = await probes.unixGet(socket, `/v4.0.0/libpod/networks/${name}/json`);
+  if (answer?.status !== 200) return null;
+  const info = JSON.parse(answer.body) as {
+    network_interface?: string;
+    subnets?: Array<{ subnet?: string }>;
+  };
+  const subnet = (info.subnets ?? []).find((s) => s.subnet?.includes('.'))?.subnet;
+  return info.network_interface && subnet ? { bridge: info.network_interface, subnet } : null;
+}
+
+/** codiusd's table filters the bridge the pods really use, on the configured subnet, with bridged traffic seen. */
+async function podFirewall(config: Config, probes: DoctorProbes): Promise<CheckResult> {
+  if (!config.sandbox.firewall)
+    return warn(
+      'CODIUS_POD_FIREWALL=false: codiusd does not contain pods',
+      'only with a firewall of your own that does the same',
+    );
+  const table = firewallTableName(config.runtime.podman.network);
+  const listed = await probes.command('nft', ['-j', 'list', 'table', 'inet', table]);
+  if (!listed) return fail('nft is not installed', 'apt-get install nftables');
+  if (listed.code !== 0)
+    return fail(
+      `table inet ${table} is absent`,
+      'codiusd applies it at start: start codiusd (as root) and check its log',
+    );
+  const items = (JSON.parse(listed.stdout) as NftListing).nftables ?? [];
+  const hooks = new Set(items.flatMap((item) => (item.chain?.hook ? [item.chain.hook] : [])));
+  const drops = items.filter((item) => JSON.stringify(item.rule?.expr ?? []).includes('"drop"')).length;
+  if (!hooks.has('forward') || drops === 0) {
+    return fail(
+      `table inet ${table} does not filter forwarded pod traffic`,
+      `nft delete table inet ${table} and restart codiusd to apply it again`,
+    );
+  }
+  const bridging = (await probes.readStart(BRIDGE_NF_CALL, 8))?.toString('utf8').trim();
+  if (bridging !== '1') {
+    return fail(
+      `bridged pod traffic bypasses nftables (${BRIDGE_NF_CALL} is ${bridging ?? 'missing'})`,
+      'modprobe br_netfilter && sysctl -w net.bridge.bridge-nf-call-iptables=1 (scripts/setup-podman.sh makes it last)',
+    );
+  }
+  const network = config.runtime.kind === 'podman' ? await podmanNetworkOf(config, probes) : null;
+  if (network && network.subnet !== config.runtime.podman.subnet) {
+    return fail(
+      `podman network ${config.runtime.podman.network} uses subnet ${network.subnet}, not CODIUS_PODMAN_SUBNET=${config.runtime.podman.subnet}`,
+      `set CODIUS_PODMAN_SUBNET=${network.subnet}, or remove the network so codiusd makes it`,
+    );
+  }
+  const bridges = filteredBridges(items);
+  if (network && !bridges.has(network.bridge)) {
+    return fail(
+      `pods use bridge ${network.bridge}, but table inet ${table} filters ${[...bridges].join(', ') || 'no bridge'}`,
+      'restart codiusd: it renders the rules for the bridge the network really has',
+    );
+  }
+  const on = network ? ` on bridge ${network.bridge}` : '';
+  return pass(`table inet ${table}${on}: forward and input hooked, ${drops} drop rules`);
+}
+
 /** The services codiusd drives: the container runtime, its firewall, the ILP provider. */
 export const SERVICE_CHECKS: readonly Check[] = [
   {
@@ -96,36 +179,7 @@ export const SERVICE_CHECKS: readonly Check[] = [
   {
     id: 'firewall',
     title: 'Pod firewall',
-    async run(config, probes) {
-      if (!config.sandbox.firewall)
-        return warn(
-          'CODIUS_POD_FIREWALL=false: codiusd does not contain pods',
-          'only with a firewall of your own that does the same',
-        );
-      const table = firewallTableName(config.runtime.podman.network);
-      const listed = await probes.command('nft', ['-j', 'list', 'table', 'inet', table]);
-      if (!listed) return fail('nft is not installed', 'apt-get install nftables');
-      if (listed.code !== 0)
-        return fail(
-          `table inet ${table} is absent`,
-          'codiusd applies it at start: start codiusd (as root) and check its log',
-        );
-      const items =
-        (
-          JSON.parse(listed.stdout) as {
-            nftables?: Array<Record<string, { hook?: string; expr?: unknown[] }>>;
-          }
-        ).nftables ?? [];
-      const hooks = new Set(items.flatMap((item) => (item.chain?.hook ? [item.chain.hook] : [])));
-      const drops = items.filter((item) => JSON.stringify(item.rule?.expr ?? []).includes('"drop"')).length;
-      if (!hooks.has('forward') || drops === 0) {
-        return fail(
-          `table inet ${table} does not filter forwarded pod traffic`,
-          `nft delete table inet ${table} and restart codiusd to apply it again`,
-        );
-      }
-      return pass(`table inet ${table}: forward and input hooked, ${drops} drop rules`);
-    },
+    run: podFirewall,
   },
   {
     id: 'ilp',

@@ -6,6 +6,7 @@ import os from 'node:os';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { fetch as fetchIldcp } from 'ilp-protocol-ildcp';
+import { deviceProblems, type DeviceProblem } from '../host/device-nodes.js';
 import { createIlpPlugin, type IlpSettings } from '../ilp/plugin.js';
 import { createUnixHttpClient } from '../runtime/unix-http.js';
 import { payerSettings } from '../self-test/paid-request.js';
@@ -35,6 +36,8 @@ export interface DoctorProbes {
   freeBytes(path: string): Promise<number | null>;
   memory(): { total: number; free: number };
   randomHash(): string;
+  /** The host's device nodes that are not root-owned character devices with mode 666. */
+  devices(): Promise<DeviceProblem[]>;
 }
 
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -142,6 +145,7 @@ export const realProbes: DoctorProbes = {
     }
   },
   memory: () => ({ total: os.totalmem(), free: os.freemem() }),
+  devices: () => deviceProblems(),
   randomHash: () => {
     const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
     return [...randomBytes(52)].map((byte) => alphabet[byte % 32]).join('');

@@ -9,11 +9,13 @@ import type { PortRule } from '../net/port-list.js';
 export interface PodFirewallPolicy {
   /** The Linux bridge pods hang off (matched by name, so it may come and go with the pods). */
   bridge: string;
+  /** The host's address on the bridge: the one address of the host pods may reach, on `hostPorts` only. */
+  gateway: string;
   /** Destinations pods must never reach: the host's networks, private and special ranges. */
   blockedNetworks: AddressRule[];
   /** Ports refused to pods anywhere (mail, SIP): abuse that would land on the host's reputation. */
   blockedPorts: PortRule[];
-  /** Ports of the host itself that pods may use (the pods' ILP endpoint). */
+  /** Ports of the host itself that pods may use on the gateway address (the pods' ILP endpoint). */
   hostPorts: PortRule[];
   /**
    * Resolvers pods use that sit in a blocked range (a cloud's resolver on a link-local or private

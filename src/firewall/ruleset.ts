@@ -34,6 +34,8 @@ function portRules(match: string, list: readonly PortRule[], verdict: string): s
 
 /** The body of the table (what the fingerprint covers). */
 function tableBody(policy: PodFirewallPolicy): string[] {
+  if (isIP(policy.gateway) !== 4)
+    throw new Error(`not an IPv4 gateway address: ${JSON.stringify(policy.gateway)}`);
   const bridge = quoted(policy.bridge);
   const from = `iifname ${bridge}`;
   const v4 = policy.blockedNetworks.filter((r) => r.family === 'ipv4').map(cidr);
@@ -72,7 +74,7 @@ function tableBody(policy: PodFirewallPolicy): string[] {
     '  chain input {',
     '    type filter hook input priority filter - 10; policy accept;',
     `    ${from} ct state established,related accept`,
-    ...portRules(from, policy.hostPorts, 'accept'),
+    ...portRules(`${from} ip daddr ${policy.gateway}`, policy.hostPorts, 'accept'),
     // Every address of the host itself, the gateway included.
     `    ${from} drop`,
     '  }',
@@ -80,7 +82,7 @@ function tableBody(policy: PodFirewallPolicy): string[] {
 }
 
 /** A short digest of the policy as rendered: the table carries it, so a changed or edited table is seen. */
-export function policyFingerprint(policy: PodFirewallPolicy): string {
+function policyFingerprint(policy: PodFirewallPolicy): string {
   return createHash('sha256').update(tableBody(policy).join('\n')).digest('hex').slice(0, 16);
 }
 

@@ -13,11 +13,11 @@ import { createPodPlanner } from './pod-plans.js';
 import { createPodRecords, isLive } from './pod-records.js';
 import type { PrivateVarsCipher } from './private-vars.js';
 import { createKeyedMutex } from '../util/keyed-mutex.js';
-import { createReconciler, type ReconcileReport } from './reconciler.js';
+import { createReconciler, type ReconcileGuard, type ReconcileReport } from './reconciler.js';
 import { createStartCooldown } from './start-cooldown.js';
 import { watchAvailability } from '../runtime/availability.js';
 
-export type { ReconcileReport } from './reconciler.js';
+export type { ReconcileGuard, ReconcileReport } from './reconciler.js';
 
 export interface PodManagerOptions {
   store: Store;
@@ -34,7 +34,7 @@ export interface PodManagerOptions {
   /** Environment the host adds to every container of every pod. */
   hostEnvironment?: (hash: ManifestHash) => EnvVar[];
   /** Checked before every reconcile pass (the pod firewall); see Reconciler. */
-  reconcileGuards?: ReadonlyArray<() => Promise<unknown>>;
+  reconcileGuards?: readonly ReconcileGuard[];
   /** Images codiusd pulled are removed after this long unused; never when unset. */
   imageRetentionMs?: number;
   now?: () => number;

@@ -18,6 +18,17 @@ export interface ReconcileReport {
   removedOrphans: ManifestHash[];
 }
 
+/**
+ * A condition pods run under (the pod firewall): checked before every pass, and consulted whenever
+ * readiness is asked, since it may be found broken between passes.
+ */
+export interface ReconcileGuard {
+  /** Throws when pods must not run (the pass fails). */
+  check(): Promise<unknown>;
+  /** Whether the last check, wherever it ran, found the condition holding. */
+  holds(): boolean;
+}
+
 export interface ReconcilerOptions {
   runtime: Pick<PodRuntime, 'name' | 'prepare' | 'listPods'>;
   records: Pick<PodRecords, 'list'>;
@@ -30,10 +41,10 @@ export interface ReconcilerOptions {
   /** Until the runtime first answers, and after it stops answering, passes come this often (5 s). */
   retryMs?: number;
   /**
-   * Run before every pass; one that fails fails the pass, and the host is not ready until a pass
-   * succeeds (e.g. the pod firewall must be in place before pods are recreated).
+   * Checked before every pass; one that fails fails the pass, and the host is not ready while any does
+   * not hold (e.g. the pod firewall must be in place before pods are recreated).
    */
-  guards?: ReadonlyArray<() => Promise<unknown>>;
+  guards?: readonly ReconcileGuard[];
   /** Run after every pass; failures are logged (e.g. removing unused images). */
   chores?: ReadonlyArray<() => Promise<unknown>>;
 }
@@ -103,7 +114,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     running ??= (async () => {
       try {
         try {
-          for (const guard of options.guards ?? []) await guard();
+          for (const guard of options.guards ?? []) await guard.check();
           guarded = true;
         } catch (error) {
           guarded = false;
@@ -159,7 +170,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       // Re-armed at the quick cadence, unless a pass is under way (it schedules the next itself).
       if (timer) schedule();
     },
-    ready: () => prepared && reconciled && guarded,
+    ready: () => prepared && reconciled && guarded && (options.guards ?? []).every((guard) => guard.holds()),
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ManifestHash, PodPlan } from '../domain/types.js';
+import type { PodNetwork } from './pod-network.js';
 
 /** What a runtime reports about one of this host's pods. */
 export interface RuntimePod {
@@ -46,6 +47,11 @@ export interface PodRuntime {
   readonly name: string;
   /** Prepares what pods need (networks, images of sidecars); safe to call again after a failure. */
   prepare(): Promise<void>;
+  /**
+   * The host network pods join, as the runtime has it (made when missing): the bridge and subnet that
+   * whatever guards pods on this host must match. Runtimes whose pods run elsewhere lack it.
+   */
+  podNetwork?(): Promise<PodNetwork>;
   /** Pulls missing images, creates and starts the pod; resolves once it runs. Cleans up after itself on failure. */
   runPod(plan: PodPlan): Promise<RuntimePod>;
   /** The pod of that hash, or null when the runtime has none. */

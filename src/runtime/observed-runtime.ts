@@ -36,6 +36,8 @@ export function observeRuntime(runtime: PodRuntime, observer: RuntimeObserver): 
   };
   const importImage = runtime.importImage?.bind(runtime);
   if (importImage) wrapped.importImage = observed('import_image', (source) => importImage(source));
+  const podNetwork = runtime.podNetwork?.bind(runtime);
+  if (podNetwork) wrapped.podNetwork = observed('pod_network', () => podNetwork());
   if (runtime.watchPods) wrapped.watchPods = runtime.watchPods.bind(runtime);
   return wrapped;
 }

@@ -221,6 +221,8 @@ export async function setupPodman(): Promise<PodmanFixture> {
       });
     }
     await podman(['network', 'rm', '--force', network]).catch(() => undefined);
+    // netavark leaves the bridge when the network goes while it is up: the link is the test's to remove.
+    await run('ip', ['link', 'delete', `${network}0`]).catch(() => undefined);
     // The pod firewall a daemon of this file applied to the network stays after the daemon: remove it.
     await run('nft', ['delete', 'table', 'inet', firewallTableName(network)]).catch(() => undefined);
     await podman(['rmi', '--force', '--ignore', localImage, ...pushed]).catch(() => undefined);

@@ -22,6 +22,11 @@ function cert(names: string, validTo = new Date(Date.now() + 60 * 86_400_000)): 
   } as unknown as tls.PeerCertificate;
 }
 
+const NETWORK = {
+  network_interface: 'codius0',
+  subnets: [{ subnet: '10.89.240.0/20', gateway: '10.89.240.1' }],
+};
+
 /** A healthy production host, as the probes would see it; each test breaks one thing. */
 function healthy(): DoctorProbes {
   return {
@@ -33,8 +38,19 @@ function healthy(): DoctorProbes {
       ),
     writable: () => Promise.resolve(true),
     readStart: (path) =>
-      Promise.resolve(path.endsWith('secret') ? Buffer.from(SECRET) : Buffer.from('SQLite format 3\0')),
-    unixGet: () => Promise.resolve({ status: 200, body: '{"Version":"4.3.1"}' }),
+      Promise.resolve(
+        path.endsWith('secret')
+          ? Buffer.from(SECRET)
+          : path.startsWith('/proc/sys/')
+            ? Buffer.from('1\n')
+            : Buffer.from('SQLite format 3\0'),
+      ),
+    unixGet: (_socket, path) =>
+      Promise.resolve(
+        path.includes('/networks/')
+          ? { status: 200, body: JSON.stringify(NETWORK) }
+          : { status: 200, body: '{"Version":"4.3.1"}' },
+      ),
     command: (file, args) => {
       if (file === 'runsc')
         return Promise.resolve({ code: 0, stdout: 'runsc version release-20260101.0\n', stderr: '' });
@@ -44,6 +60,14 @@ function healthy(): DoctorProbes {
           { chain: { name: 'forward', hook: 'forward' } },
           { chain: { name: 'input', hook: 'input' } },
           { rule: { expr: [{ drop: null }] } },
+          {
+            rule: {
+              expr: [
+                { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'codius0' } },
+                { drop: null },
+              ],
+            },
+          },
         ];
         return Promise.resolve({ code: 0, stdout: JSON.stringify({ nftables }), stderr: '' });
       }
@@ -62,6 +86,7 @@ function healthy(): DoctorProbes {
     freeBytes: () => Promise.resolve(40 * GIB),
     memory: () => ({ total: 8 * GIB, free: 6 * GIB }),
     randomHash: () => HASH,
+    devices: () => Promise.resolve([]),
   };
 }
 
@@ -91,16 +116,20 @@ describe('codiusd doctor', () => {
     [
       'secret',
       'not 32 bytes',
-      (p) =>
-        (p.readStart = (path) =>
-          Promise.resolve(Buffer.from(path.endsWith('secret') ? 'short' : 'SQLite format 3\0'))),
+      (p) => {
+        const real = healthy();
+        p.readStart = (path, bytes) =>
+          path.endsWith('secret') ? Promise.resolve(Buffer.from('short')) : real.readStart(path, bytes);
+      },
     ],
     [
       'store',
       'not a sqlite',
-      (p) =>
-        (p.readStart = (path) =>
-          Promise.resolve(path.endsWith('secret') ? Buffer.from(SECRET) : Buffer.from('garbage'))),
+      (p) => {
+        const real = healthy();
+        p.readStart = (path, bytes) =>
+          path.endsWith('sqlite') ? Promise.resolve(Buffer.from('garbage')) : real.readStart(path, bytes);
+      },
     ],
     [
       'runtime',
@@ -125,6 +154,46 @@ describe('codiusd doctor', () => {
               ? { code: 1, stdout: '', stderr: 'No such file' }
               : { code: 0, stdout: 'runsc', stderr: '' },
           )),
+    ],
+    [
+      'firewall',
+      'pods use bridge podman1, but table inet codius filters codius0',
+      (p) =>
+        (p.unixGet = (_socket, path) =>
+          Promise.resolve({
+            status: 200,
+            body: path.includes('/networks/')
+              ? JSON.stringify({ ...NETWORK, network_interface: 'podman1' })
+              : '{"Version":"4.3.1"}',
+          })),
+    ],
+    [
+      'firewall',
+      'uses subnet 10.88.0.0/16, not CODIUS_PODMAN_SUBNET=10.89.240.0/20',
+      (p) =>
+        (p.unixGet = (_socket, path) =>
+          Promise.resolve({
+            status: 200,
+            body: path.includes('/networks/')
+              ? JSON.stringify({ ...NETWORK, subnets: [{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }] })
+              : '{"Version":"4.3.1"}',
+          })),
+    ],
+    [
+      'firewall',
+      'bypasses nftables',
+      (p) => {
+        const real = healthy();
+        p.readStart = (path, bytes) =>
+          path.startsWith('/proc/sys/') ? Promise.resolve(Buffer.from('0\n')) : real.readStart(path, bytes);
+      },
+    ],
+    [
+      'devices',
+      '/dev/null (owner 2147483647:2147483647, mode 666): codiusd runs no pod until they are restored',
+      (p) =>
+        (p.devices = () =>
+          Promise.resolve([{ path: '/dev/null', found: 'owner 2147483647:2147483647, mode 666' }])),
     ],
     [
       'ilp',
@@ -187,7 +256,19 @@ describe('codiusd doctor', () => {
         stdout:
           file === 'runc'
             ? 'runc version 1.1.5\n'
-            : '{"nftables":[{"chain":{"hook":"forward"}},{"rule":{"expr":[{"drop":null}]}}]}',
+            : JSON.stringify({
+                nftables: [
+                  { chain: { hook: 'forward' } },
+                  {
+                    rule: {
+                      expr: [
+                        { match: { left: { meta: { key: 'iifname' } }, right: 'codius0' } },
+                        { drop: null },
+                      ],
+                    },
+                  },
+                ],
+              }),
         stderr: '',
       });
     probes.ildcp = () =>

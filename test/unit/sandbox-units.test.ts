@@ -14,8 +14,9 @@ import { createRegistryPolicy, registryOf } from '../../src/runtime/registry-pol
 import { answerOf } from '../helpers/errors.js';
 import { capturingLogger } from '../helpers/logs.js';
 
+const network = { bridge: 'codius0', gateway: '10.89.240.1' };
 const policy = {
-  bridge: 'codius0',
+  ...network,
   blockedNetworks: blockedNetworks(parseAddressList('198.51.100.0/24') ?? []),
   blockedPorts: parsePortList(DEFAULT_BLOCKED_PORTS) ?? [],
   hostPorts: parsePortList('7768/tcp') ?? [],
@@ -81,13 +82,14 @@ describe('pod firewall ruleset', () => {
     const input = script.slice(script.indexOf('chain input'));
     assert.match(
       input,
-      /iifname "codius0" ct state established,related accept\n\s+iifname "codius0" tcp dport \{ 7768 \} accept\n\s+iifname "codius0" drop/,
+      /iifname "codius0" ct state established,related accept\n\s+iifname "codius0" ip daddr 10\.89\.240\.1 tcp dport \{ 7768 \} accept\n\s+iifname "codius0" drop/,
     );
   });
 });
 
 describe('pod firewall upkeep', () => {
   function fakeNft(): Nft & { applied: string[]; table: string | null } {
+    // Lists the table as applied, so a table edited behind codiusd's back lists differently.
     const nft = {
       applied: [] as string[],
       table: null as string | null,
@@ -102,7 +104,7 @@ describe('pod firewall upkeep', () => {
   }
   const sysctl = (value: string) => () => Promise.resolve(`${value}\n`);
 
-  it('re-applies a table that was removed or edited, and leaves a correct one alone', async () => {
+  it('re-applies a table that was removed, flushed or edited, or rendered for another bridge', async () => {
     const nft = fakeNft();
     const firewall = createPodFirewall({
       table: 'codius',
@@ -111,25 +113,48 @@ describe('pod firewall upkeep', () => {
       logger: capturingLogger().logger,
       readSysctl: sysctl('1'),
     });
-    await firewall.apply();
-    assert.equal(await firewall.ensure(), 'present');
+    await firewall.apply(network);
+    assert.equal(await firewall.ensure(network), 'present');
     nft.table = null;
-    assert.equal(await firewall.ensure(), 'reapplied');
-    nft.table = 'table inet codius { }';
-    assert.equal(await firewall.ensure(), 'reapplied');
-    assert.equal(nft.applied.length, 3);
+    assert.equal(await firewall.ensure(network), 'reapplied');
+    // Chains flushed: the comment (and so any marker in it) is still there, the rules are not.
+    nft.table = String(nft.applied.at(-1)).replace(/^\s+(iifname|oifname).*$/gm, '');
+    assert.equal(await firewall.ensure(network), 'reapplied');
+    assert.equal(await firewall.ensure({ bridge: 'podman1', gateway: '10.89.240.1' }), 'reapplied');
+    assert.match(String(nft.applied.at(-1)), /iifname "podman1" oifname "podman1" drop/);
+    assert.equal(nft.applied.length, 4);
     assert.equal(await firewall.listing(), nft.table);
   });
 
-  it('refuses when bridged traffic would bypass nftables', async () => {
+  it('sets bridge filtering back to 1, and refuses when it cannot or when the module is missing', async () => {
+    let value = '0';
+    const written: string[] = [];
+    const restoring = createPodFirewall({
+      table: 'codius',
+      policy,
+      nft: fakeNft(),
+      logger: capturingLogger().logger,
+      readSysctl: () => Promise.resolve(`${value}\n`),
+      writeSysctl: (_path, next) => {
+        written.push(next);
+        value = next;
+        return Promise.resolve();
+      },
+    });
+    await restoring.apply(network);
+    assert.deepEqual(written, ['1']);
+    value = '0';
+    assert.equal(await restoring.ensure(network), 'present', 'the rules themselves were intact');
+    assert.deepEqual(written, ['1', '1']);
     const off = createPodFirewall({
       table: 'codius',
       policy,
       nft: fakeNft(),
       logger: capturingLogger().logger,
       readSysctl: sysctl('0'),
+      writeSysctl: () => Promise.reject(new Error('EPERM')),
     });
-    await assert.rejects(off.apply(), /bridge-nf-call-iptables is 0/);
+    await assert.rejects(off.apply(network), /bridge-nf-call-iptables is 0/);
     const missing = createPodFirewall({
       table: 'codius',
       policy,
@@ -137,7 +162,7 @@ describe('pod firewall upkeep', () => {
       logger: capturingLogger().logger,
       readSysctl: () => Promise.reject(new Error('ENOENT')),
     });
-    await assert.rejects(missing.apply(), /br_netfilter kernel module is not loaded/);
+    await assert.rejects(missing.apply(network), /br_netfilter kernel module is not loaded/);
   });
 
   it('opens port 53 only on the resolvers pods are given that sit in blocked ranges', async () => {

@@ -184,6 +184,7 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
       if (options.ociRuntime) await checkServiceRuntime(call, options.ociRuntime);
       await ensurePodNetwork(call, network, logger);
     },
+    podNetwork: () => ensurePodNetwork(call, network, logger),
     async runPod(plan) {
       const pulledImages: string[] = [];
       for (const image of new Set(plan.containers.map((c) => c.image))) {

@@ -1,29 +1,37 @@
 import type { Logger } from '../../logger.js';
+import { RuntimeApiError } from '../errors.js';
 import type { PodNetwork } from '../pod-network.js';
 import { parseJson } from '../unix-http.js';
 import { expectStatus, type LibpodCall } from './libpod.js';
 
 interface NetworkInspect {
-  subnets?: Array<{ subnet: string }> | null;
+  network_interface?: string;
+  subnets?: Array<{ subnet?: string; gateway?: string }> | null;
+}
+
+/** The network as Podman has it: the bridge and the IPv4 subnet its pods really use. */
+function asPodNetwork(name: string, info: NetworkInspect): PodNetwork {
+  const ipv4 = (info.subnets ?? []).find((s) => s.subnet?.includes('.') && s.gateway);
+  if (!info.network_interface || !ipv4?.subnet || !ipv4.gateway) {
+    throw new RuntimeApiError(0, `podman network ${name} has no bridge or no IPv4 subnet with a gateway`);
+  }
+  return { name, bridge: info.network_interface, subnet: ipv4.subnet, gateway: ipv4.gateway };
 }
 
 /**
- * Makes sure the pod network exists: created with its bridge name and subnet when missing; an existing
- * one is used as it is (with a warning when its subnet is not the configured one).
+ * Makes sure the pod network exists (created with the configured bridge name and subnet when missing) and
+ * returns it as Podman has it. A network made by other hands keeps its own bridge name and subnet: what
+ * guards the pods reads them from here rather than assuming them.
  */
-export async function ensurePodNetwork(call: LibpodCall, network: PodNetwork, logger: Logger): Promise<void> {
-  const existing = await call('GET', `/networks/${encodeURIComponent(network.name)}/json`);
-  if (existing.status === 200) {
-    const info = parseJson(existing, 'network inspect') as NetworkInspect;
-    const subnets = (info.subnets ?? []).map((s) => s.subnet);
-    if (!subnets.includes(network.subnet)) {
-      logger.warn(
-        { network: network.name, subnets, configured: network.subnet },
-        `podman network ${network.name} exists with another subnet; using it as it is`,
-      );
-    }
-    return;
-  }
+export async function ensurePodNetwork(
+  call: LibpodCall,
+  network: PodNetwork,
+  logger: Logger,
+): Promise<PodNetwork> {
+  const path = `/networks/${encodeURIComponent(network.name)}/json`;
+  const existing = await call('GET', path);
+  if (existing.status === 200)
+    return asPodNetwork(network.name, parseJson(existing, 'network inspect') as NetworkInspect);
   expectStatus(existing, 'network inspect', 404);
   const created = await call('POST', '/networks/create', {
     name: network.name,
@@ -33,9 +41,12 @@ export async function ensurePodNetwork(call: LibpodCall, network: PodNetwork, lo
     dns_enabled: false,
     labels: { 'codius.network': 'true' },
   });
-  // 409: another process created it between our two calls, which is what we wanted.
+  // 409: another process created it between our two calls; it is read back below either way.
   expectStatus(created, 'network create', 200, 409);
   if (created.status === 200) {
     logger.info({ network: network.name, subnet: network.subnet }, 'created podman network');
   }
+  const made = await call('GET', path);
+  expectStatus(made, 'network inspect', 200);
+  return asPodNetwork(network.name, parseJson(made, 'network inspect') as NetworkInspect);
 }
