@@ -1,6 +1,6 @@
 import type { Server } from '@hapi/hapi';
 import { createHttpServer } from '../http/server.js';
-import { requireAdminToken } from './admin-auth.js';
+import { guardAdminRequests } from './admin-guard.js';
 import type { AdminServices } from './admin-services.js';
 import { adminApiRoutes } from './api-routes.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -9,8 +9,10 @@ import { legacyAdminRoutes } from './legacy-routes.js';
 export interface AdminApiOptions {
   host: string;
   port: number;
-  /** When set, every request must carry it (bearer, or basic-auth password). */
-  token: string | null;
+  /** Every request but the dashboard's empty page must carry it (bearer, or the basic-auth password). */
+  token: string;
+  /** Names the listener answers to besides its addresses and localhost (CODIUS_ADMIN_HOSTS). */
+  hostnames: readonly string[];
 }
 
 /**
@@ -24,7 +26,7 @@ export function createAdminApi(options: AdminApiOptions, services: AdminServices
     logger: services.logger,
     maxPayloadBytes: 16 * 1024,
   });
-  if (options.token !== null) requireAdminToken(server, options.token);
+  guardAdminRequests(server, { token: options.token, hostnames: options.hostnames });
   server.route([...legacyAdminRoutes(services), ...adminApiRoutes(services), ...dashboardRoutes(services)]);
   return server;
 }

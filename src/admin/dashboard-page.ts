@@ -1,28 +1,15 @@
-import type { PodRecord } from '../domain/types.js';
-
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export interface DashboardData {
   publicUri: string;
-  pods: PodRecord[];
   refreshSeconds: number;
 }
 
-function podRow(pod: PodRecord): string {
-  const cells = [
-    `<td class="hash" title="${escapeHtml(pod.hash)}">${escapeHtml(pod.hash.slice(0, 12))}…</td>`,
-    `<td>${escapeHtml(pod.state)}</td>`,
-    `<td class="countdown" data-expiry="${pod.expiresAt}">${new Date(pod.expiresAt).toISOString()}</td>`,
-    `<td>${pod.memoryMiB} MiB</td>`,
-    `<td>${escapeHtml(pod.ip ?? '')}</td>`,
-    '<td class="balance"></td>',
-  ];
-  return `<tr data-hash="${escapeHtml(pod.hash)}">${cells.join('')}</tr>`;
-}
-
 /**
- * The dashboard: rendered with the pods already in the table, then kept current by dashboard.js (served
- * beside it, so the page's content security policy allows no inline script).
+ * The dashboard's page: no data in it, so a browser may load it before it has the token. dashboard.js
+ * (served beside it, so the page's content security policy allows no inline script) asks for the token
+ * once per browser session, keeps it in the tab's session storage (never in a URL or a cookie) and fills
+ * the page from the JSON routes.
  */
 export function renderDashboard(data: DashboardData): string {
   return `<!doctype html>
@@ -30,16 +17,25 @@ export function renderDashboard(data: DashboardData): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
 <title>codiusd · ${escapeHtml(new URL(data.publicUri).host)}</title>
 <link rel="stylesheet" href="/assets/uPlot.min.css">
 <link rel="stylesheet" href="/assets/dashboard.css">
 </head>
 <body data-refresh="${data.refreshSeconds}">
 <header><h1>codiusd</h1><span id="host">${escapeHtml(data.publicUri)}</span><span id="self-test">self test: …</span></header>
+<form id="login" hidden>
+<p id="login-problem" role="alert"></p>
+<label for="token">Admin token</label>
+<input id="token" name="token" type="password" autocomplete="off" required>
+<button type="submit">Open the dashboard</button>
+<p class="hint">It is CODIUS_ADMIN_TOKEN, or the content of the admin-token file in CODIUS_ROOT. This tab keeps it until it closes.</p>
+</form>
+<main id="board" hidden>
 <section id="money"><h2>Money</h2><table id="money-table"><thead><tr><th>asset</th><th>received</th><th>earned</th><th>credit</th></tr></thead><tbody></tbody></table></section>
-<section><h2>Pods <span id="pod-count">${data.pods.length}</span></h2>
+<section><h2>Pods <span id="pod-count"></span></h2>
 <table id="pods"><thead><tr><th>manifest</th><th>state</th><th>expires in</th><th>memory</th><th>address</th><th>ILP balance</th></tr></thead>
-<tbody>${data.pods.map(podRow).join('')}</tbody></table></section>
+<tbody></tbody></table></section>
 <section class="plots">
 <figure><figcaption>Earnings per hour (last 24 h)</figcaption><div id="earnings-plot" class="plot"></div></figure>
 <figure><figcaption>Uploads and extensions (since this page opened)</figcaption><div id="uploads-plot" class="plot"></div></figure>
@@ -47,7 +43,8 @@ export function renderDashboard(data: DashboardData): string {
 </section>
 <section><h2>Peers <span id="peer-count"></span></h2><ul id="peers"></ul></section>
 <section><h2>Settings</h2><table id="settings"><tbody></tbody></table></section>
-<footer>Refreshes every ${data.refreshSeconds} s · <a href="/metrics">/metrics</a> · <a href="/api/money">/api/money</a></footer>
+<footer>Refreshes every ${data.refreshSeconds} s · <button type="button" id="logout">Forget the token</button></footer>
+</main>
 <script src="/assets/uPlot.iife.min.js"></script>
 <script src="/assets/dashboard.js"></script>
 </body>
@@ -63,13 +60,21 @@ table { border-collapse: collapse; } td, th { padding: .25rem .75rem; border-bot
 td.hash { font-family: ui-monospace, monospace; }
 .plots { display: flex; flex-wrap: wrap; gap: 1rem; } figure { margin: 0; } .plot { width: 440px; height: 220px; }
 #self-test.ok { color: #0a7a32; } #self-test.bad { color: #b3261e; }
+#login { display: grid; gap: .5rem; max-width: 24rem; margin-top: 2rem; } #login[hidden], main[hidden] { display: none; }
+#login-problem { color: #b3261e; margin: 0; } .hint { color: #555; font-size: .9em; }
 `;
 
 /** The dashboard's script: polls the JSON routes, updates the tables and the three plots. */
 export const DASHBOARD_JS = `
 'use strict';
 const refreshMs = Number(document.body.dataset.refresh || 5) * 1000;
-const get = (path) => fetch(path, { credentials: 'same-origin' }).then((r) => {
+const TOKEN_KEY = 'codiusd-admin-token';
+class Unauthorized extends Error {}
+const get = (path) => fetch(path, {
+  credentials: 'omit',
+  headers: { authorization: 'Bearer ' + (sessionStorage.getItem(TOKEN_KEY) || '') },
+}).then((r) => {
+  if (r.status === 401) throw new Unauthorized(path + ' answered 401');
   if (!r.ok) throw new Error(path + ' answered ' + r.status);
   return r.json();
 });
@@ -181,12 +186,36 @@ async function refreshSettings() {
     cell(row, value && typeof value === 'object' ? JSON.stringify(value) : String(value));
   }
 }
+function showLogin(problem) {
+  document.getElementById('board').hidden = true;
+  document.getElementById('login').hidden = false;
+  text(document.getElementById('login-problem'), problem || '');
+  document.getElementById('token').focus();
+}
 async function refresh() {
+  if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin('');
   const parts = [refreshPods(), refreshMoney(), refreshEarnings(), refreshActivity(), refreshPeers(), refreshSettings()];
   const results = await Promise.allSettled(parts);
+  if (results.some((r) => r.status === 'rejected' && r.reason instanceof Unauthorized)) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return showLogin('That token was refused.');
+  }
+  document.getElementById('login').hidden = true;
+  document.getElementById('board').hidden = false;
   document.body.dataset.refreshed = String(Date.now());
   document.body.dataset.errors = String(results.filter((r) => r.status === 'rejected').length);
 }
+document.getElementById('login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = document.getElementById('token');
+  sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+  input.value = '';
+  refresh();
+});
+document.getElementById('logout').addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  showLogin('');
+});
 tick();
 setInterval(tick, 1000);
 refresh();

@@ -38,13 +38,9 @@ export function dashboardRoutes(services: AdminServices, refreshSeconds = 5): Se
     {
       method: 'GET',
       path: '/',
-      handler: async (request, h) => {
+      handler: (request, h) => {
         if (!wantsHtml(request)) return ADMIN_GREETING;
-        const html = renderDashboard({
-          publicUri: services.publicUri,
-          pods: await services.pods.list(),
-          refreshSeconds,
-        });
+        const html = renderDashboard({ publicUri: services.publicUri, refreshSeconds });
         return h
           .response(html)
           .type('text/html; charset=utf-8')

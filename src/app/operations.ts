@@ -133,14 +133,20 @@ export async function adminListener(
   };
   // Its routes and dashboard are loaded only for a host that opens it.
   const { createAdminApi } = await import('../admin/admin-api.js');
-  const server = createAdminApi(config.admin, services);
+  const { loadOrCreateAdminToken } = await import('../admin/admin-token.js');
+  // The listener always needs a token: a page in the operator's browser can reach loopback too.
+  const kept = config.admin.token === null ? await loadOrCreateAdminToken(config.root) : null;
+  const server = createAdminApi(
+    { ...config.admin, token: config.admin.token ?? kept?.token ?? '' },
+    services,
+  );
   await lifecycle.start(
     'admin listener',
     () => server.start(),
     () => server.stop({ timeout: 2_000 }),
   );
   logger.info(
-    { listening: server.info.uri, token: config.admin.token !== null },
-    `admin API on ${server.info.uri}`,
+    { listening: server.info.uri, token: kept ? kept.path : 'CODIUS_ADMIN_TOKEN' },
+    `admin API on ${server.info.uri}; its token is in ${kept ? kept.path : 'CODIUS_ADMIN_TOKEN'}`,
   );
 }

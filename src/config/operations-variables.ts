@@ -25,7 +25,7 @@ export const OPERATIONS_VARIABLES: readonly VariableSpec[] = [
     expected: 'an IPv4 or IPv6 address',
     defaultText: '127.0.0.1',
     description:
-      'Address the admin listener binds. Anything but a loopback address needs CODIUS_ADMIN_TOKEN.',
+      'Address the admin listener binds. Keep it on loopback or a private address: it is guarded by a token, but it shows earnings and sets the price.',
   },
   {
     name: 'CODIUS_ADMIN_TOKEN',
@@ -34,10 +34,18 @@ export const OPERATIONS_VARIABLES: readonly VariableSpec[] = [
       .max(512)
       .pattern(/^[\x21-\x7e]+$/),
     expected: 'at least 16 printable characters without spaces',
-    defaultText: 'unset (no authentication, loopback only)',
+    defaultText: 'unset: a token generated on first start, kept in CODIUS_ROOT/admin-token (mode 600)',
     description:
-      'Bearer token of the admin listener (Authorization: Bearer <token>; browsers may send it as the password of HTTP basic authentication).',
+      'Bearer token of the admin listener (Authorization: Bearer <token>, or the password of HTTP basic authentication); the dashboard asks for it once per browser session.',
     secret: true,
+  },
+  {
+    name: 'CODIUS_ADMIN_HOSTS',
+    schema: Joi.string().pattern(/^\s*[a-zA-Z0-9.-]+(\s*,\s*[a-zA-Z0-9.-]+)*\s*$/),
+    expected: 'a comma-separated list of host names, e.g. admin.example.com',
+    defaultText: "none: only the listener's addresses and localhost",
+    description:
+      'Host names the admin listener answers to besides its own addresses and localhost (a request with any other Host header is refused, against DNS rebinding).',
   },
   {
     name: 'CODIUS_SELF_TEST',

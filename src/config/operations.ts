@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { ConfigError, readBoolean, readNumber, readString, type Env } from './read.js';
 
 export interface Operations {
@@ -6,8 +5,10 @@ export interface Operations {
     enabled: boolean;
     host: string;
     port: number;
-    /** Bearer token; null when the listener is loopback-only without authentication. */
+    /** CODIUS_ADMIN_TOKEN; null: the token kept in CODIUS_ROOT/admin-token (made on first start). */
     token: string | null;
+    /** Host names the listener answers to besides its addresses and localhost (CODIUS_ADMIN_HOSTS). */
+    hostnames: string[];
   };
   selfTest: {
     enabled: boolean;
@@ -18,10 +19,6 @@ export interface Operations {
     /** Where to connect instead of resolving the public host name. */
     address: { host: string; port: number } | null;
   };
-}
-
-function isLoopback(address: string): boolean {
-  return address === '::1' || (isIP(address) === 4 && address.startsWith('127.'));
 }
 
 function parseHostPort(text: string): { host: string; port: number } {
@@ -41,18 +38,15 @@ export function readOperations(env: Env, context: { port: number; dev: boolean }
     host: readString(env, 'CODIUS_ADMIN_BIND_IP') ?? '127.0.0.1',
     port: readNumber(env, 'CODIUS_ADMIN_PORT') ?? 3001,
     token: readString(env, 'CODIUS_ADMIN_TOKEN') ?? null,
+    hostnames: (readString(env, 'CODIUS_ADMIN_HOSTS') ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name !== ''),
   };
   if (admin.enabled && admin.port === context.port) {
     throw new ConfigError(
       'CODIUS_ADMIN_PORT',
       `CODIUS_ADMIN_PORT must differ from CODIUS_PORT; both are ${context.port}`,
-    );
-  }
-  // The admin listener moves money settings and shows earnings: never reachable from elsewhere unguarded.
-  if (admin.enabled && !isLoopback(admin.host) && admin.token === null) {
-    throw new ConfigError(
-      'CODIUS_ADMIN_TOKEN',
-      `CODIUS_ADMIN_BIND_IP=${admin.host} is not a loopback address: set CODIUS_ADMIN_TOKEN too`,
     );
   }
   const address = readString(env, 'CODIUS_SELF_TEST_ADDRESS');

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ADMIN_TOKEN_FILE } from '../admin/admin-token.js';
 import { deviceRepair } from '../host/device-nodes.js';
 import { SECRET_FILE } from '../secret.js';
 import { STORE_FILE } from '../store/store.js';
@@ -98,14 +99,15 @@ export const CAPACITY_CHECKS: readonly Check[] = [
           ),
         );
       }
+      const token =
+        admin.token === null
+          ? `its token in ${join(config.root, ADMIN_TOKEN_FILE)}`
+          : 'its token in CODIUS_ADMIN_TOKEN';
       const loopback = admin.host === '::1' || admin.host.startsWith('127.');
-      if (loopback)
-        return Promise.resolve(
-          pass(`on ${admin.host}:${admin.port} only${admin.token ? ', with a token' : ''}`),
-        );
+      if (loopback) return Promise.resolve(pass(`on ${admin.host}:${admin.port} only, ${token}`));
       return Promise.resolve(
         warn(
-          `on ${admin.host}:${admin.port}, guarded by CODIUS_ADMIN_TOKEN`,
+          `on ${admin.host}:${admin.port}, ${token}`,
           'keep it off the internet: firewall the port or bind 127.0.0.1 and use an SSH tunnel',
         ),
       );

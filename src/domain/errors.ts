@@ -60,6 +60,9 @@ export interface ErrorDetails {
   logs_pod_stopped: { hash: string };
   // The admin listener.
   admin_unauthorized: Record<string, never>;
+  admin_host_refused: { host: string };
+  admin_cross_site: Record<string, never>;
+  admin_needs_json: Record<string, never>;
   admin_pod_id_missing: Record<string, never>;
   admin_config_invalid: { reason: string };
 }

@@ -142,10 +142,23 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     message: `pod manifest does not allow debugging. id=${hash}`,
   }),
   logs_pod_stopped: ({ hash }) => ({ status: 503, message: `pod has stopped. manifestHash=${hash}` }),
+  // No basic-auth challenge: a browser would keep the password and send it with other sites' requests.
   admin_unauthorized: () => ({
     status: 401,
-    message: 'The admin API needs the admin token: Authorization: Bearer <CODIUS_ADMIN_TOKEN>',
-    headers: { 'WWW-Authenticate': 'Basic realm="codiusd admin", charset="UTF-8"' },
+    message:
+      'The admin API needs the admin token: Authorization: Bearer <token> (CODIUS_ADMIN_TOKEN, else the admin-token file in CODIUS_ROOT)',
+  }),
+  admin_host_refused: ({ host }) => ({
+    status: 421,
+    message: `this admin listener answers only to its own addresses, localhost and CODIUS_ADMIN_HOSTS, not ${JSON.stringify(host)}`,
+  }),
+  admin_cross_site: () => ({
+    status: 403,
+    message: 'the admin API takes changes only from its own pages and from programs, not from other sites',
+  }),
+  admin_needs_json: () => ({
+    status: 415,
+    message: 'changes to the admin API are JSON: send Content-Type: application/json',
   }),
   admin_pod_id_missing: () => ({ status: 400, message: 'missing manifestHash' }),
   admin_config_invalid: ({ reason }) => ({

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createApp, type App } from '../../src/app/app.js';
@@ -63,7 +65,14 @@ interface PageWindow {
   document: PageDocument;
 }
 
-const getJson = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
+/** The admin listener's token, generated on the first start (no CODIUS_ADMIN_TOKEN here). */
+const adminToken = async (): Promise<string> => (await readFile(join(root, 'admin-token'), 'utf8')).trim();
+const getJson = async <T>(url: string): Promise<T> => {
+  const headers: Record<string, string> = url.startsWith(admin)
+    ? { authorization: `Bearer ${await adminToken()}` }
+    : {};
+  return (await (await fetch(url, { headers })).json()) as T;
+};
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -110,7 +119,9 @@ describe('the operator side on a production host (real Podman, moneyd, Chromium)
       aggregate_pod_uptime: '300',
       aggregate_earnings: { XRP: '0.001141553' },
     });
-    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${admin}/metrics`, { headers: { authorization: `Bearer ${await adminToken()}` } })
+    ).text();
     const value = (sample: string): number => {
       const line = metrics.split('\n').find((l) => l.startsWith(`${sample} `));
       assert.ok(line, `${sample} is exposed`);
@@ -161,6 +172,9 @@ describe('the operator side on a production host (real Podman, moneyd, Chromium)
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`${admin}/`);
+    // The page asks for the token once; the tab keeps it for its later requests.
+    await page.fill('#token', await adminToken());
+    await page.click('#login button[type=submit]');
     // Two refreshes: the activity plots draw from the second sample on.
     await page.waitForFunction(
       () => (globalThis as unknown as PageWindow).document.body.dataset.refreshed !== undefined,
@@ -210,10 +224,44 @@ describe('the operator side on a production host (real Podman, moneyd, Chromium)
     process.stdout.write(`# dashboard screenshot: ${screenshot}\n`);
   });
 
+  it("a page of another site in the operator's browser cannot change the price or read the admin API", async () => {
+    const priceBefore = (await getJson<HostInfo>(`${api}/info`)).costPerMonth;
+    // The attacker's page, on another origin of this machine, tries what a page may send without asking.
+    const page = `<!doctype html><body><script>
+      const target = 'http://127.0.0.1:${adminPort}';
+      const body = '{"hostCostPerMonth":0.000000001}';
+      Promise.allSettled([
+        fetch(target + '/config', { method: 'POST', mode: 'no-cors', body: new Blob([body]) }),
+        fetch(target + '/config', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body }),
+        fetch(target + '/config', { method: 'POST', mode: 'no-cors', credentials: 'include', body }),
+        fetch(target + '/api/money').then((r) => r.text()),
+      ]).then((results) => { document.body.dataset.results = JSON.stringify(results.map((r) => r.status + ':' + (r.value && typeof r.value === 'string' ? r.value.slice(0, 40) : ''))); });
+    </script></body>`;
+    const site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page));
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    after(() => site.close());
+    const sitePort = (site.address() as { port: number }).port;
+    const browser = await launchChromium();
+    const tab = await browser.newPage();
+    await tab.goto(`http://localhost:${sitePort}/`);
+    await tab.waitForFunction(
+      () => (globalThis as unknown as PageWindow).document.body.dataset.results !== undefined,
+    );
+    const results = await tab.evaluate(
+      () => (globalThis as unknown as PageWindow).document.body.dataset.results,
+    );
+    assert.doesNotMatch(results ?? '', /fulfilled:\{/, 'nothing of the admin API was read');
+    assert.equal(
+      (await getJson<HostInfo>(`${api}/info`)).costPerMonth,
+      priceBefore,
+      'the price is unchanged',
+    );
+  });
+
   it('keeps a price set with POST /config across a restart', async () => {
     const set = await fetch(`${admin}/config`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await adminToken()}` },
       body: JSON.stringify({ hostCostPerMonth: 25 }),
     });
     assert.equal(set.status, 204);

@@ -70,9 +70,11 @@ function services(overrides: Partial<AdminServices> = {}): Promise<AdminServices
   }));
 }
 
-const admin = createAdminApi({ host: '127.0.0.1', port: 0, token: null }, await services());
+const token = 'an-admin-token-of-some-length';
+const bearer = { authorization: `Bearer ${token}`, host: '127.0.0.1:3001' };
+const admin = createAdminApi({ host: '127.0.0.1', port: 0, token, hostnames: [] }, await services());
 const get = async (url: string, headers: Record<string, string> = {}) => {
-  const response = await admin.inject({ method: 'GET', url, headers });
+  const response = await admin.inject({ method: 'GET', url, headers: { ...bearer, ...headers } });
   return { status: response.statusCode, json: () => JSON.parse(response.payload) as unknown, response };
 };
 
@@ -111,7 +113,12 @@ describe('admin API: the original routes', () => {
 
   it('POST /config keeps the price; 0 leaves it; other keys are 400 "Invalid request payload"', async () => {
     const post = (payload: unknown) =>
-      admin.inject({ method: 'POST', url: '/config', payload: payload as object });
+      admin.inject({
+        method: 'POST',
+        url: '/config',
+        payload: payload as object,
+        headers: { ...bearer, 'content-type': 'application/json' },
+      });
     assert.equal((await post({ hostCostPerMonth: 0.0000001 })).statusCode, 204);
     const reloaded = await services();
     assert.equal(reloaded.price.current(), '0.0000001', 'survives a restart (read again from the store)');
@@ -135,11 +142,26 @@ describe('admin API: the original routes', () => {
     const greeting = { test: 'This shows that you are running the Codiusd Admin API.' };
     assert.deepEqual((await get('/whatever/else')).json(), greeting);
     assert.deepEqual((await get('/')).json(), greeting);
-    const page = await get('/', { accept: 'text/html,application/xhtml+xml' });
-    assert.match(String(page.response.headers['content-type']), /^text\/html/);
-    assert.match(String(page.response.headers['content-security-policy']), /script-src 'self'/);
-    assert.match(page.response.payload, new RegExp(`data-hash="${HASH}"`));
+    // The page and its assets hold no data: a browser loads them without the token, then asks for it.
+    const page = await admin.inject({
+      method: 'GET',
+      url: '/',
+      headers: { host: '127.0.0.1:3001', accept: 'text/html,application/xhtml+xml' },
+    });
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
+    assert.doesNotMatch(page.payload, new RegExp(HASH));
+    assert.match(page.payload, /<input id="token" name="token" type="password"/);
     for (const asset of ['uPlot.iife.min.js', 'uPlot.min.css', 'dashboard.js', 'dashboard.css']) {
+      const response = await admin.inject({
+        method: 'GET',
+        url: `/assets/${asset}`,
+        headers: { host: 'localhost:3001' },
+      });
+      assert.equal(response.statusCode, 200, asset);
+      assert.ok(response.payload.length > 100, asset);
+    }
+    for (const asset of ['dashboard.js']) {
       const response = await get(`/assets/${asset}`);
       assert.equal(response.status, 200, asset);
       assert.ok(response.response.payload.length > 100, asset);
@@ -213,17 +235,26 @@ describe('admin API: JSON for the operator', () => {
   });
 });
 
-const token = 'an-admin-token-of-some-length';
-const guarded = createAdminApi({ host: '127.0.0.1', port: 0, token }, await services());
+describe('admin API guards', () => {
+  const request = (options: {
+    method?: string;
+    url?: string;
+    headers?: Record<string, string>;
+    payload?: string;
+  }) =>
+    admin.inject({
+      method: options.method ?? 'GET',
+      url: options.url ?? '/getPods',
+      headers: options.headers ?? {},
+      ...(options.payload === undefined ? {} : { payload: options.payload }),
+    });
 
-describe('admin API with a token', () => {
-  const status = async (headers: Record<string, string>, url = '/getPods') =>
-    (await guarded.inject({ method: 'GET', url, headers })).statusCode;
-
-  it('needs the token on every route, as bearer or as the basic-auth password', async () => {
-    const refused = await guarded.inject({ method: 'GET', url: '/metrics' });
+  it('needs the token on every route, as bearer or as the basic-auth password, without a browser challenge', async () => {
+    const status = async (headers: Record<string, string>, url = '/getPods') =>
+      (await request({ url, headers: { host: '127.0.0.1:3001', ...headers } })).statusCode;
+    const refused = await request({ url: '/metrics', headers: { host: '127.0.0.1:3001' } });
     assert.equal(refused.statusCode, 401);
-    assert.match(String(refused.headers['www-authenticate']), /^Basic realm="codiusd admin"/);
+    assert.equal(refused.headers['www-authenticate'], undefined, 'a browser would keep basic credentials');
     assert.ok(!refused.payload.includes(token));
     assert.equal(await status({ authorization: 'Bearer wrong-token-of-some-length' }), 401);
     assert.equal(await status({ authorization: 'Bearer' }), 401);
@@ -235,5 +266,56 @@ describe('admin API with a token', () => {
       200,
     );
     assert.equal(await status({ authorization: `Bearer ${token}` }, '/'), 200);
+    assert.equal(await status({}, '/'), 401, 'the greeting for programs needs it too');
+  });
+
+  it('answers only to its own addresses, localhost and configured names (no DNS rebinding)', async () => {
+    for (const host of ['127.0.0.1:3001', 'localhost:3001', '[::1]:3001', '10.0.0.5:3001']) {
+      assert.equal((await request({ headers: { ...bearer, host } })).statusCode, 200, host);
+    }
+    const rebound = await request({ headers: { ...bearer, host: 'attacker.example:3001' } });
+    assert.equal(rebound.statusCode, 421);
+    assert.match(rebound.payload, /answers only to its own addresses, localhost and CODIUS_ADMIN_HOSTS/);
+    assert.equal(
+      (await request({ headers: { authorization: bearer.authorization, host: '' } })).statusCode,
+      421,
+    );
+    const named = createAdminApi(
+      { host: '0.0.0.0', port: 0, token, hostnames: ['admin.example.com'] },
+      await services(),
+    );
+    const answer = await named.inject({
+      method: 'GET',
+      url: '/getPods',
+      headers: { ...bearer, host: 'Admin.Example.com' },
+    });
+    assert.equal(answer.statusCode, 200);
+  });
+
+  it('takes changes only as JSON and never from another site, token or not', async () => {
+    const change = (headers: Record<string, string>) =>
+      request({
+        method: 'POST',
+        url: '/config',
+        headers: { ...bearer, ...headers },
+        payload: '{"hostCostPerMonth":1e-9}',
+      });
+    // What a page of another site can send without asking first: no type, or a form's.
+    const untyped = await change({});
+    assert.equal(untyped.statusCode, 415);
+    assert.match(untyped.payload, /Content-Type: application\/json/);
+    assert.equal((await change({ 'content-type': 'text/plain' })).statusCode, 415);
+    assert.equal((await change({ 'content-type': 'application/x-www-form-urlencoded' })).statusCode, 415);
+    const json = { 'content-type': 'application/json' };
+    assert.equal((await change({ ...json, 'sec-fetch-site': 'cross-site' })).statusCode, 403);
+    assert.equal((await change({ ...json, 'sec-fetch-site': 'same-site' })).statusCode, 403);
+    assert.equal((await change({ ...json, origin: 'http://attacker.example' })).statusCode, 403);
+    assert.equal((await change({ ...json, origin: 'http://127.0.0.1:9999' })).statusCode, 403);
+    assert.equal((await change({ ...json, origin: 'null' })).statusCode, 403);
+    assert.equal((await services()).price.current() === '0.000000001', false, 'nothing was stored');
+    // The dashboard's own page, and a program (no Origin, no Sec-Fetch-Site).
+    const own = await change({ ...json, origin: 'http://127.0.0.1:3001', 'sec-fetch-site': 'same-origin' });
+    assert.equal(own.statusCode, 204);
+    assert.equal((await change({ ...json })).statusCode, 204);
   });
 });

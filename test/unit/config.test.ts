@@ -75,7 +75,13 @@ describe('config', () => {
       haproxyPath: 'haproxy',
       tls: null,
     });
-    assert.deepEqual(config.admin, { enabled: false, host: '127.0.0.1', port: 3001, token: null });
+    assert.deepEqual(config.admin, {
+      enabled: false,
+      host: '127.0.0.1',
+      port: 3001,
+      token: null,
+      hostnames: [],
+    });
     assert.equal(config.logLevel, 'info');
     assert.equal(config.dev, false);
     assert.deepEqual(config.ilp, { plugin: 'ilp-plugin-btp', credentials: null, btpServer: null });
@@ -197,6 +203,7 @@ describe('config', () => {
       host: '10.0.0.5',
       port: 8081,
       token: 'an-admin-token-of-some-length',
+      hostnames: [],
     });
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.shutdownTimeoutMs, 2500);
@@ -296,13 +303,16 @@ describe('config', () => {
     assert.doesNotMatch(error.message, /hunter2/);
   });
 
-  it('refuses an admin listener off loopback without a token, and never echoes the token', () => {
+  it('leaves the admin token to the generated file when unset, reads the host names, never echoes the token', () => {
     const base = { CODIUS_PUBLIC_URI: 'https://h.example', CODIUS_ADMIN_API: 'true' };
-    assert.throws(
-      () => loadConfig({ ...base, CODIUS_ADMIN_BIND_IP: '0.0.0.0' }),
-      (error: Error) => error instanceof ConfigError && /CODIUS_ADMIN_TOKEN too/.test(error.message),
+    const generated = loadConfig({ ...base, CODIUS_ADMIN_BIND_IP: '0.0.0.0' }).admin;
+    assert.equal(generated.token, null);
+    assert.deepEqual(generated.hostnames, []);
+    assert.deepEqual(
+      loadConfig({ ...base, CODIUS_ADMIN_HOSTS: 'Admin.Example.com, ops.example' }).admin.hostnames,
+      ['admin.example.com', 'ops.example'],
     );
-    assert.equal(loadConfig({ ...base, CODIUS_ADMIN_BIND_IP: '::1' }).admin.token, null);
+    rejects({ ...base, CODIUS_ADMIN_HOSTS: 'http://admin.example.com/' }, 'CODIUS_ADMIN_HOSTS');
     assert.throws(
       () => loadConfig({ ...base, CODIUS_ADMIN_TOKEN: 'short secret' }),
       (error: Error) => /value hidden/.test(error.message) && !error.message.includes('short secret'),
