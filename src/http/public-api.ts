@@ -79,6 +79,7 @@ export async function createPublicApi(
         quoteMode: options.quoteMode,
         maxDurationSeconds: options.maxDurationSeconds,
         maxContainers: options.maxContainers,
+        paymentTimeoutMs: options.paymentTimeoutMs,
       },
       {
         pods: services.pods,

@@ -15,6 +15,19 @@ export interface CollectedPayment {
   /** Whether `received` reached the amount asked for in time. */
   complete: boolean;
   payToken: Buffer;
+  /** The money was refused as it began to arrive: what it would buy was not available (nothing arrived). */
+  refused?: boolean;
+}
+
+/** What a payment is for: every packet of it is written with this before it is fulfilled. */
+export interface PaymentPurpose {
+  hash: ManifestHash;
+  asset: HostAsset;
+  /**
+   * Asked once, as the first money arrives: whether what the money buys can still be had (the memory of
+   * a new pod). False refuses the money; nothing is taken.
+   */
+  admit?: () => Promise<boolean>;
 }
 
 /**
@@ -23,7 +36,7 @@ export interface CollectedPayment {
  */
 export interface PaymentCollector {
   /** `purpose` says what the money is for, so every packet of it is written with that before it is fulfilled. */
-  collect(amount: bigint, purpose?: { hash: ManifestHash; asset: HostAsset }): Promise<CollectedPayment>;
+  collect(amount: bigint, purpose?: PaymentPurpose): Promise<CollectedPayment>;
 }
 
 /** The repositories a booking writes through: the ledger, and the hook telling it the write committed. */
@@ -56,13 +69,15 @@ export interface BillingService {
    * Charges for `durationSeconds` of a manifest's pod: sets the manifest's credit aside, collects the rest
    * with `collector` (a short payment is kept as credit and ends in `payment_timeout`), then lets `serve`
    * book it. If `serve` fails without booking, the payment becomes credit, and a credit-bearing error
-   * says how much.
+   * says how much. `admit`, when given, is asked as the first money arrives (or before serving, when
+   * credit pays for everything); false ends the charge in `host_full` with nothing taken.
    */
   charge<T>(
     hash: ManifestHash,
     durationSeconds: number,
     collector: PaymentCollector,
     serve: (booking: PaymentBooking) => Promise<T>,
+    admit?: () => Promise<boolean>,
   ): Promise<Charge<T>>;
 }
 
@@ -139,9 +154,15 @@ export function createBillingService(options: BillingOptions): BillingService {
     collector: PaymentCollector,
     due: bigint,
     free: Payment,
+    admit: (() => Promise<boolean>) | undefined,
   ): Promise<Payment> {
-    if (due <= 0n) return free;
-    const collected = await collector.collect(due, { hash, asset: free.asset });
+    if (due <= 0n) {
+      if (admit && !(await admit())) throw codiusError('host_full');
+      return free;
+    }
+    const collected = await collector.collect(due, { hash, asset: free.asset, ...(admit ? { admit } : {}) });
+    // Refused before any of it was taken: nothing to book, and the payer is told the host is full.
+    if (collected.refused === true && collected.received === 0n) throw codiusError('host_full');
     const payment: Payment = {
       ...free,
       received: collected.received,
@@ -167,7 +188,7 @@ export function createBillingService(options: BillingOptions): BillingService {
       const current = asset();
       return { asset: current, amount: priceFor(options.costPerMonth(), current.scale, durationSeconds) };
     },
-    async charge(hash, durationSeconds, collector, serve) {
+    async charge(hash, durationSeconds, collector, serve, admit) {
       const { asset: current, amount: price } = this.price(durationSeconds);
       const reservation = await credits.reserve(hash, current, price);
       try {
@@ -177,7 +198,7 @@ export function createBillingService(options: BillingOptions): BillingService {
           creditUsed: reservation.amount,
           payTokenHash: null,
         };
-        const payment = await collect(hash, collector, price - reservation.amount, free);
+        const payment = await collect(hash, collector, price - reservation.amount, free, admit);
         const { booking, state } = createBooking(hash, payment);
         try {
           const result = await serve(booking);

@@ -19,7 +19,8 @@ export interface PaymentStream {
     amount: bigint,
     timeoutMs: number,
     payment?: PaymentInFlight,
-  ): Promise<{ received: bigint; complete: boolean }>;
+    admit?: () => Promise<boolean>,
+  ): Promise<{ received: bigint; complete: boolean; refused: boolean }>;
   /** Ends the stream and its connection; call once the response has gone out. */
   finish(): void;
 }
@@ -85,6 +86,10 @@ class Collection {
   payment: PaymentInFlight | undefined;
   recorded = 0n;
   frozen = false;
+  /** Asked once, as the first packet arrives; false refuses every packet of this payment. */
+  admit: (() => Promise<boolean>) | undefined;
+  admission: Promise<boolean> | undefined;
+  refused = false;
   readonly writes = new Set<Promise<void>>();
   private thaw: (() => void) | undefined;
   readonly frozenSignal = new Promise<void>((resolve) => (this.thaw = resolve));
@@ -103,8 +108,9 @@ function paymentStream(
 ): PaymentStream {
   let finished = false;
   return {
-    async collect(amount, timeoutMs, payment) {
+    async collect(amount, timeoutMs, payment, admit) {
       collection.payment = payment;
+      collection.admit = admit;
       if (amount > 0n && payment) {
         // Ends when the amount arrived, the time is up, the payer closed, or shutdown froze it.
         await Promise.race([
@@ -122,7 +128,7 @@ function paymentStream(
       // Packets being written when the freeze came are fulfilled once written: count them in.
       await Promise.allSettled([...collection.writes]);
       const received = collection.recorded;
-      return { received, complete: received >= amount };
+      return { received, complete: received >= amount, refused: collection.refused };
     },
     finish() {
       if (finished) return;
@@ -172,6 +178,17 @@ export function createPaymentReceiver(options: PaymentReceiverOptions): PaymentR
     const collection = collecting.get(tag);
     const payment = collection?.payment;
     if (!collection || !payment || collection.frozen) throw new Error('no payment is being collected here');
+    // What the money buys is set aside as it starts to arrive, not when it was asked for: a payer who
+    // never pays holds nothing. If it cannot be had, no packet is taken and the request ends at once.
+    if (collection.admit) {
+      collection.admission ??= collection.admit();
+      if (!(await collection.admission)) {
+        collection.refused = true;
+        collection.freeze();
+        throw new Error('what this payment would buy is no longer available');
+      }
+      if (collection.frozen) throw new Error('no payment is being collected here');
+    }
     const write = options.packets.record(payment, amount).then(() => {
       collection.recorded += amount;
     });

@@ -23,9 +23,9 @@ export interface Capacity {
   /** Whether a pod of `memoryMiB` for this manifest fits; extensions of live pods always do (fixes B7). */
   admits(hash: ManifestHash, memoryMiB: number): Promise<boolean>;
   /**
-   * Sets memory aside for an upload from its challenge until it is paid and started (or not): under
-   * `key` (the payment's), for `ttlMs` at most. True when it fits (or `key` holds it already); the memory
-   * of every hold counts against all other uploads, so concurrent payers cannot overcommit the host.
+   * Sets memory aside for an upload whose money is arriving, until its pod started (or not): under `key`
+   * (the request's), for `ttlMs` at most. True when it fits (or `key` holds it already). Holds are taken
+   * one at a time and count against every other upload, so concurrent payers cannot overcommit the host.
    */
   hold(key: string, hash: ManifestHash, memoryMiB: number, ttlMs: number): Promise<boolean>;
   release(key: string): void;
@@ -39,6 +39,8 @@ export function createCapacity(
   const podMemoryBudgetBytes = Math.floor(options.totalMemoryBytes * options.maxMemoryFraction);
   const now = options.now ?? Date.now;
   const holds = new Map<string, { hash: ManifestHash; memoryMiB: number; until: number }>();
+  /** The hold being decided: each one sees every hold decided before it. */
+  let deciding: Promise<unknown> = Promise.resolve();
 
   /** Memory of the store's pods and of holds for manifests the store has no pod of yet (one per manifest). */
   async function reservedBytes(exceptHash?: ManifestHash): Promise<number> {
@@ -70,16 +72,20 @@ export function createCapacity(
       // Holds for the same manifest share its one pod: they do not count against it.
       return (await reservedBytes(hash)) + memoryMiB * MiB <= podMemoryBudgetBytes;
     },
-    async hold(key, hash, memoryMiB, ttlMs) {
-      const known = holds.get(key);
-      if (known && known.until > now()) {
-        known.until = now() + ttlMs;
+    hold(key, hash, memoryMiB, ttlMs) {
+      const decided = deciding.then(async () => {
+        const known = holds.get(key);
+        if (known && known.until > now()) {
+          known.until = now() + ttlMs;
+          return true;
+        }
+        if (await sources.hasLivePod(hash)) return true;
+        if ((await reservedBytes(hash)) + memoryMiB * MiB > podMemoryBudgetBytes) return false;
+        holds.set(key, { hash, memoryMiB, until: now() + ttlMs });
         return true;
-      }
-      if (await sources.hasLivePod(hash)) return true;
-      if ((await reservedBytes(hash)) + memoryMiB * MiB > podMemoryBudgetBytes) return false;
-      holds.set(key, { hash, memoryMiB, until: now() + ttlMs });
-      return true;
+      });
+      deciding = decided.catch(() => undefined);
+      return decided;
     },
     release(key) {
       holds.delete(key);

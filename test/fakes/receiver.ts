@@ -50,9 +50,13 @@ export function createFakeReceiver(options: { maxPending?: number } = {}): FakeR
       challenged.delete(tag);
       spent.add(tag);
       return {
-        collect(amount) {
+        async collect(amount, _timeoutMs, _payment, admit) {
+          // As the real one: what the money buys is asked for as the first of it arrives.
+          if (available > 0n && admit && !(await admit())) {
+            return { received: 0n, complete: false, refused: true };
+          }
           const received = available < amount ? available : amount;
-          return Promise.resolve({ received, complete: received >= amount });
+          return { received, complete: received >= amount, refused: false };
         },
         finish() {
           receiver.finished += 1;

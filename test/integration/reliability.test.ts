@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createConnection, type DataAndMoneyStream } from 'ilp-protocol-stream';
@@ -239,6 +241,56 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
     assert.equal(answer.status, 200, answer.body);
     assert.equal(challenged + refused, 10_000);
     assert.ok(challenged <= 16, 'one client holds at most its share of challenges');
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+  });
+
+  it('unpaid challenges for many manifests from 64 addresses hold no memory: an honest upload still fits', async (t) => {
+    // Room for two pods of 512 MiB on this machine, whatever its size.
+    const fraction = (2.5 * 512 * 2 ** 20) / totalmem();
+    const daemon = await startDaemon({
+      ...env,
+      CODIUS_PORT: String(await freePort()),
+      CODIUS_MAX_MEMORY_FRACTION: fraction.toFixed(6),
+    });
+    const { port } = new URL(daemon.url);
+    /** A challenge from a loopback address of its own, as 64 different clients would send them. */
+    const challengeFrom = (address: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const body = JSON.stringify({ manifest: manifestOf(`unpaid-${address}`) });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: Number(port),
+            localAddress: address,
+            method: 'POST',
+            path: '/pods?duration=600',
+            headers: {
+              'content-type': 'application/json',
+              'pay-token': randomBytes(16).toString('base64url'),
+            },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const statuses = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => challengeFrom(`127.0.1.${i + 1}`)),
+    );
+    const info = (await (await fetch(`${daemon.url}/info`)).json()) as { fullMem: boolean };
+    const payer = await startUpload(daemon.url, manifestOf('honest-after-flood'), PRICE_600);
+    const answer = await payer.answer;
+    await payer.plugin.disconnect().catch(() => undefined);
+    t.diagnostic(
+      `64 unpaid challenges: ${statuses.filter((s) => s === 402).length} answered 402; fullMem ${String(info.fullMem)}; the honest upload answered ${answer.status}`,
+    );
+    assert.deepEqual(new Set(statuses), new Set([402]));
+    assert.equal(info.fullMem, false);
+    assert.equal(answer.status, 200, answer.body);
     daemon.child.kill('SIGTERM');
     await daemon.exited;
   });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { hashManifest } from '../../src/manifest/hash.js';
+import type { Manifest } from '../../src/domain/types.js';
 import { bodyOf, openApiHost, PRICE_300, PRICE_600, webManifest } from '../helpers/api-host.js';
 
 const host = await openApiHost();
@@ -384,71 +385,78 @@ describe('runtime readiness', () => {
   });
 });
 
-describe('capacity held from the challenge on', () => {
-  it('concurrent payers cannot overcommit memory: the third challenge is refused before payment', async () => {
+describe('memory held as the money arrives', () => {
+  it('unpaid challenges hold nothing: a flood of them leaves room for a paying client', async () => {
     // Room for two pods of 512 MiB: 1.5 GiB × 0.75 = 1152 MiB.
     const host = await openApiHost({ totalMemoryBytes: 1.5 * 2 ** 30 });
+    for (let i = 0; i < 20; i += 1) {
+      const challenge = await host.inject({
+        method: 'POST',
+        url: '/pods?duration=600',
+        payload: { manifest: webManifest(`flood-${i}`) },
+      });
+      assert.equal(challenge.statusCode, 402);
+    }
+    const info = JSON.parse((await host.inject({ method: 'GET', url: '/info', token: null })).payload) as {
+      fullMem: boolean;
+    };
+    assert.equal(info.fullMem, false);
+    const honest = await host.paid({
+      method: 'POST',
+      url: '/pods?duration=600',
+      payload: { manifest: webManifest('honest') },
+      pays: PRICE_600,
+    });
+    assert.equal(honest.response.statusCode, 200);
+  });
+
+  it('concurrent payers cannot overcommit: the one whose money comes last is refused, nothing taken', async () => {
+    const host = await openApiHost({ totalMemoryBytes: 1.5 * 2 ** 30 });
     const manifests = ['a', 'b', 'c'].map((name) => webManifest(`capacity-${name}`));
-    const tokens = manifests.map(() => randomBytes(16));
-    const challenges = [];
-    for (const [i, manifest] of manifests.entries()) {
-      challenges.push(
+    const paid = await Promise.all(
+      manifests.map((manifest) =>
+        host.paid({ method: 'POST', url: '/pods?duration=600', payload: { manifest }, pays: PRICE_600 }),
+      ),
+    );
+    assert.deepEqual(
+      paid.map((p) => p.first.statusCode),
+      [402, 402, 402],
+      'every challenge fits while nothing is paid',
+    );
+    assert.deepEqual(paid.map((p) => p.response.statusCode).sort(), [200, 200, 503]);
+    const refused = paid.findIndex((p) => p.response.statusCode === 503);
+    const third = paid[refused];
+    assert.ok(third);
+    assert.equal(bodyOf(third.response).message, 'Memory usage exceeded. Send pod request later.');
+    const refusedHash = hashManifest(manifests[refused] as Manifest);
+    assert.deepEqual(
+      await host.store.ledger.listForManifest(refusedHash),
+      [],
+      'no money taken, nothing booked',
+    );
+    assert.equal(
+      (
         await host.inject({
           method: 'POST',
           url: '/pods?duration=600',
-          payload: { manifest },
-          token: tokens[i] ?? null,
-        }),
-      );
-    }
-    assert.deepEqual(
-      challenges.map((c) => c.statusCode),
-      [402, 402, 503],
-    );
-    const [, , third] = challenges;
-    assert.ok(third);
-    assert.equal(bodyOf(third).message, 'Memory usage exceeded. Send pod request later.');
-    // The two that were challenged pay and start.
-    for (const [i, manifest] of manifests.slice(0, 2).entries()) {
-      const paid = await host.paid({
-        method: 'POST',
-        url: '/pods?duration=600',
-        payload: { manifest },
-        pays: PRICE_600,
-        token: tokens[i] ?? null,
-      });
-      assert.equal(paid.response.statusCode, 200);
-    }
-    assert.equal(
-      (await host.inject({ method: 'POST', url: '/pods?duration=600', payload: { manifest: manifests[2] } }))
-        .statusCode,
+          payload: { manifest: manifests[refused] },
+        })
+      ).statusCode,
       503,
+      'the host is full before any challenge now',
     );
   });
 
-  it('a payment that fails releases what its challenge held', async () => {
+  it('a payment whose pod fails releases what it held', async () => {
     const host = await openApiHost({ totalMemoryBytes: 2 ** 30 });
     const first = webManifest('held-then-failed');
     const second = webManifest('after-release');
-    const token = randomBytes(16);
     host.runtime.failNextStart();
-    assert.equal(
-      (await host.inject({ method: 'POST', url: '/pods?duration=60', payload: { manifest: first }, token }))
-        .statusCode,
-      402,
-    );
-    assert.equal(
-      (await host.inject({ method: 'POST', url: '/pods?duration=60', payload: { manifest: second } }))
-        .statusCode,
-      503,
-      'held',
-    );
     const failed = await host.paid({
       method: 'POST',
       url: '/pods?duration=60',
       payload: { manifest: first },
       pays: PRICE_600,
-      token,
     });
     assert.equal(failed.response.statusCode, 503);
     assert.equal(

@@ -58,8 +58,13 @@ export const paymentsPlugin: Plugin<PaymentsPluginOptions> = {
             manifestHash: purpose.hash,
             asset: purpose.asset,
           };
-          const { received, complete } = await stream.collect(amount, options.timeoutMs, payment);
-          return { received, complete, payToken: parsed.token };
+          const { received, complete, refused } = await stream.collect(
+            amount,
+            options.timeoutMs,
+            payment,
+            purpose?.admit,
+          );
+          return { received, complete, refused, payToken: parsed.token };
         },
       };
     }

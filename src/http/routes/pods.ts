@@ -1,5 +1,5 @@
 import type { Request, ServerRoute } from '@hapi/hapi';
-import { CodiusError, codiusError, isCodiusError } from '../../domain/errors.js';
+import { CodiusError, codiusError } from '../../domain/errors.js';
 import type { ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../../domain/types.js';
 import { checkQuotedManifest, MANIFEST_HASH_PATTERN, parsePodRequest } from '../../manifest/index.js';
 import type { BillingService } from '../../payments/billing.js';
@@ -17,15 +17,12 @@ export interface PodRoutesOptions {
   maxDurationSeconds: number;
   /** CODIUS_MAX_CONTAINERS: more containers in one manifest is a 400. */
   maxContainers: number;
-  /** How long a payment challenge (and the memory held for it) lasts. */
-  challengeTtlMs?: number;
+  /** The longest a payment may take to arrive: the memory held for it lapses after that (and a margin). */
+  paymentTimeoutMs?: number;
 }
 
-/** The key memory is held under for one payment: its Pay-Token, when it has a plausible one. */
-function holdKey(request: Request): string | null {
-  const token: unknown = request.headers['pay-token'];
-  return typeof token === 'string' && token.length > 0 && token.length <= 64 ? `pay-token:${token}` : null;
-}
+/** Memory held for an upload outlives its payment by this much at most, should its release be missed. */
+const HOLD_MARGIN_MS = 60_000;
 
 export interface PodRoutesDependencies {
   pods: Pick<PodManager, 'plan' | 'run' | 'extend' | 'get' | 'manifest' | 'ready' | 'checkStart'>;
@@ -131,27 +128,23 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
         requireRuntime();
         // A manifest whose pod keeps failing waits before it may pay for another try.
         if (!(await pods.get(plan.hash))) pods.checkStart(plan.hash);
-        // The memory is set aside from the challenge on, so payers waiting at once cannot overcommit.
-        let key = holdKey(request);
         const memoryMiB = plan.resources.memoryMiB;
-        const fits = key
-          ? await capacity.hold(key, plan.hash, memoryMiB, options.challengeTtlMs ?? 120_000)
-          : await capacity.admits(plan.hash, memoryMiB);
-        if (!fits) throw codiusError('host_full');
+        if (!(await capacity.admits(plan.hash, memoryMiB))) throw codiusError('host_full');
+        // The memory is held only once money arrives (a challenge holds nothing, so unpaid ones cannot
+        // fill the host), and one hold at a time, so payers arriving together cannot overcommit it.
+        const key = `upload:${request.info.id}`;
+        const holdMs = (options.paymentTimeoutMs ?? 120_000) + HOLD_MARGIN_MS;
         try {
           const { result, payment } = await billing.charge(
             plan.hash,
             duration,
             request.payments(),
             (booking) => pods.run(podRequest, duration, booking),
+            () => capacity.hold(key, plan.hash, memoryMiB, holdMs),
           );
           return answer(result, payment);
-        } catch (error) {
-          // A challenge keeps the memory for the payer's retry; it lapses with the challenge.
-          if (key && isCodiusError(error, 'payment_required')) key = null;
-          throw error;
         } finally {
-          if (key) capacity.release(key);
+          capacity.release(key);
         }
       },
     },
