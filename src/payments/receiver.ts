@@ -98,6 +98,11 @@ class Collection {
     this.frozen = true;
     this.thaw?.();
   }
+
+  /** Whether packets may still be taken (read anew after every wait: shutdown may freeze it meanwhile). */
+  taking(): boolean {
+    return !this.frozen;
+  }
 }
 
 function paymentStream(
@@ -187,7 +192,7 @@ export function createPaymentReceiver(options: PaymentReceiverOptions): PaymentR
         collection.freeze();
         throw new Error('what this payment would buy is no longer available');
       }
-      if (collection.frozen) throw new Error('no payment is being collected here');
+      if (!collection.taking()) throw new Error('no payment is being collected here');
     }
     const write = options.packets.record(payment, amount).then(() => {
       collection.recorded += amount;

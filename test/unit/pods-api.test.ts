@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
