@@ -3,13 +3,28 @@ import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { HostAsset, ManifestHash } from '../domain/types.js';
 import type { Logger } from '../logger.js';
+import { createTokenBuckets } from '../util/token-buckets.js';
 import type { PodBalances } from './pod-balances.js';
+
+/**
+ * The largest WebSocket message the pods' endpoint reads: an ILP packet is at most 32 KiB of data plus its
+ * envelope, and a BTP frame wraps one packet. Anything larger ends the connection before it is buffered.
+ */
+export const BTP_MAX_FRAME_BYTES = 64 * 1024;
+/** A connection that has not authenticated as a pod of this host within this is closed. */
+export const BTP_AUTH_DEADLINE_MS = 5_000;
+/** Packets one pod may send: this many at once, and this many per second on average. */
+export const POD_PACKET_BURST = 1_000;
+export const POD_PACKETS_PER_SECOND = 500;
 
 const requireHere = createRequire(import.meta.url);
 
 interface IlpPrepare {
   amount: string;
   destination: string;
+}
+interface WebSocketLike {
+  terminate(): void;
 }
 interface IlpPacketModule {
   Type: { TYPE_ILP_PREPARE: number; TYPE_ILP_FULFILL: number; TYPE_ILP_REJECT: number };
@@ -53,6 +68,8 @@ export interface PodAccountsPluginOptions {
   asset(): HostAsset;
   port: number;
   logger: Logger;
+  /** How long a connection may take to authenticate (BTP_AUTH_DEADLINE_MS by default). */
+  authDeadlineMs?: number;
 }
 
 /**
@@ -76,7 +93,14 @@ export function createPodAccountsPlugin(options: PodAccountsPluginOptions): {
     debug: () => undefined,
     trace: () => undefined,
   };
-  const base = new MiniAccountsPlugin({ port: options.port, wsOpts: { noServer: true } }, { log });
+  const base = new MiniAccountsPlugin(
+    { port: options.port, wsOpts: { noServer: true, maxPayload: BTP_MAX_FRAME_BYTES } },
+    { log },
+  );
+  /** Each pod's own allowance of packets: one pod's flood does not slow another's payments. */
+  const packets = createTokenBuckets({ burst: POD_PACKET_BURST, perSecond: POD_PACKETS_PER_SECOND });
+  /** Connections not yet authenticated, each with the timer that closes it. */
+  const unauthenticated = new Map<WebSocketLike, NodeJS.Timeout>();
 
   const reject = (code: string, message: string): Buffer =>
     IlpPacket.serializeIlpReject({
@@ -97,6 +121,11 @@ export function createPodAccountsPlugin(options: PodAccountsPluginOptions): {
     const { ilp } = base.protocolDataToIlpAndCustom(btpPacket.data);
     if (!ilp || !base._dataHandler) throw new Error('invalid packet, no ilp protocol data.');
     const hash = await podOf(from);
+    if (!packets.take(hash)) {
+      return base.ilpAndCustomToProtocolData({
+        ilp: reject('T05', 'too many packets from this pod; slow down'),
+      });
+    }
     const amount = BigInt(IlpPacket.deserializeIlpPrepare(ilp).amount);
     if (amount > 0n && (await balances.debit(hash, amount, options.asset())) === null) {
       return base.ilpAndCustomToProtocolData({ ilp: reject('T04', 'account has insufficient balance.') });
@@ -134,10 +163,16 @@ export function createPodAccountsPlugin(options: PodAccountsPluginOptions): {
   };
 
   // Only pods of this host get in: mini-accounts would give any token an account of its own.
-  const connect = (base as unknown as { _connect: (address: string) => Promise<void> })._connect;
-  (base as unknown as { _connect: (address: string) => Promise<void> })._connect = async (address) => {
+  type Connect = (address: string, auth: unknown, opts?: { ws?: WebSocketLike }) => Promise<void>;
+  const connect = (base as unknown as { _connect: Connect })._connect;
+  (base as unknown as { _connect: Connect })._connect = async (address, auth, opts) => {
     await podOf(address);
-    await connect.call(base, address);
+    const ws = opts?.ws;
+    if (ws) {
+      clearTimeout(unauthenticated.get(ws));
+      unauthenticated.delete(ws);
+    }
+    await connect.call(base, address, auth, opts);
   };
 
   return {
@@ -148,7 +183,20 @@ export function createPodAccountsPlugin(options: PodAccountsPluginOptions): {
         socket.destroy();
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const client = ws as WebSocketLike;
+        const timer = setTimeout(() => {
+          unauthenticated.delete(client);
+          client.terminate();
+        }, options.authDeadlineMs ?? BTP_AUTH_DEADLINE_MS);
+        timer.unref();
+        unauthenticated.set(client, timer);
+        socket.once('close', () => {
+          clearTimeout(unauthenticated.get(client));
+          unauthenticated.delete(client);
+        });
+        wss.emit('connection', ws, req);
+      });
     },
   };
 }

@@ -170,7 +170,14 @@ export function createPodConnector(options: PodConnectorOptions): PodConnector {
       routes: [{ targetPrefix: info.clientAddress.split('.')[0], peerId: 'parent' }],
       accounts: {
         parent: { ...account, relation: 'parent', plugin, sendRoutes: false, receiveRoutes: false },
-        pods: { ...account, relation: 'child', plugin: podAccounts().plugin },
+        // Pods are limited one by one in their plugin; the connector's own limit would be one bucket
+        // shared by all of them, so one pod's flood would slow every other pod's payments.
+        pods: {
+          ...account,
+          relation: 'child',
+          plugin: podAccounts().plugin,
+          rateLimit: { refillPeriod: 1_000, refillCount: Number.MAX_SAFE_INTEGER },
+        },
       },
     });
     await app.listen();

@@ -4,6 +4,9 @@ import type { Logger } from '../logger.js';
 
 /** While the address cannot be bound yet (no bridge), binding is tried again this often. */
 const RETRY_MS = 2_000;
+/** BTP connections from one address (one pod) at once, and from all pods: a pod's apps need a few. */
+export const MAX_CONNECTIONS_PER_POD = 8;
+export const MAX_CONNECTIONS = 1_024;
 
 /**
  * The port pods reach the connector on, bound to one address of the host (the pod network's gateway),
@@ -25,8 +28,11 @@ export function createPodEndpoint(options: {
   port: number;
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   logger: Logger;
+  limits?: { perAddress: number; total: number };
 }): PodEndpoint {
   const { host, port, logger } = options;
+  const limits = options.limits ?? { perAddress: MAX_CONNECTIONS_PER_POD, total: MAX_CONNECTIONS };
+  const perAddress = new Map<string, number>();
   let server: Server | undefined;
   let listening = false;
   let binding = false;
@@ -45,8 +51,20 @@ export function createPodEndpoint(options: {
       res.end('BTP over WebSocket only\n');
     });
     candidate.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const address = req.socket.remoteAddress ?? '';
+      const fromAddress = perAddress.get(address) ?? 0;
+      if (fromAddress >= limits.perAddress || sockets.size >= limits.total) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      perAddress.set(address, fromAddress + 1);
       sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
+      socket.once('close', () => {
+        sockets.delete(socket);
+        const left = (perAddress.get(address) ?? 1) - 1;
+        if (left > 0) perAddress.set(address, left);
+        else perAddress.delete(address);
+      });
       options.onUpgrade(req, socket, head);
     });
     candidate.once('error', (error: NodeJS.ErrnoException) => {

@@ -2,6 +2,7 @@
 // with its connector, real pods whose app uses nothing but `require('ilp-plugin')()` and
 // ilp-protocol-stream, an outside payer and an outside receiver on moneyd.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { freePort, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
+import { createTestHost } from '../helpers/netns.js';
 import { dependencyClosure } from '../helpers/node-modules.js';
 import { podman, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -241,6 +243,27 @@ describe('pods that earn and spend over Interledger', () => {
     );
   });
 
+  it('reads no oversized frame from a pod before it authenticates: three 95 MiB frames leave codiusd’s memory alone', async (t) => {
+    const probe = await upload('flooder', probeImage);
+    const rss = async (): Promise<number> =>
+      Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${daemon.child.pid}/status`, 'utf8'))?.[1]) / 1024;
+    const before = await rss();
+    const flood = await call<{ upgraded: number; mibSent: number[] }>(
+      probe.ip,
+      `/btp-flood?host=${gateway}&port=7768&connections=3&mib=95`,
+    );
+    const afterwards = await rss();
+    t.diagnostic(
+      `RSS ${before.toFixed(0)} MiB before, ${afterwards.toFixed(0)} MiB after; MiB sent per connection before it was cut: ${flood.mibSent.join(', ')}`,
+    );
+    assert.equal(flood.upgraded, 3);
+    assert.ok(afterwards - before < 40, `codiusd grew by ${(afterwards - before).toFixed(0)} MiB`);
+    assert.ok(
+      flood.mibSent.every((mib) => mib < 95),
+      'every connection was cut before its frame ended',
+    );
+  });
+
   it('keeps the exact balance through kill -9 and a restart', async (t) => {
     const before = await balanceOf(earner.hash);
     t.diagnostic(`balance before kill -9: ${before.amount} ${before.assetCode} (scale ${before.assetScale})`);
@@ -254,7 +277,14 @@ describe('pods that earn and spend over Interledger', () => {
     const probe = await upload('probe', probeImage);
     const outcome = async (host: string, port: number) =>
       (await call<{ outcome: string }>(probe.ip, `/tcp?host=${host}&port=${port}`)).outcome;
+    // An address of this host on a link of the test's own: the connector's port is open on the gateway only.
+    const elsewhere = await createTestHost({ linkRange: '10.213.0.0/16' });
     assert.equal(await outcome(gateway, 7768), 'connected', "the connector's BTP endpoint");
+    assert.equal(
+      await outcome(elsewhere.hostSide, 7768),
+      'timeout',
+      'that port on another address of this host',
+    );
     assert.equal(await outcome(gateway, 7769), 'timeout', 'any other port of this host');
     assert.equal(
       await outcome('127.0.0.1', 7768),

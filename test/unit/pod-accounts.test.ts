@@ -13,7 +13,9 @@ import {
   podAccountId,
   podIlpEnvironment,
 } from '../../src/connector/pod-connector.js';
-import { createPodEndpoint } from '../../src/connector/pod-endpoint.js';
+import { createPodEndpoint, MAX_CONNECTIONS_PER_POD } from '../../src/connector/pod-endpoint.js';
+import { BTP_MAX_FRAME_BYTES, POD_PACKET_BURST } from '../../src/connector/pod-accounts-plugin.js';
+import WebSocket from 'ws';
 import { createIlpPlugin, type IlpPlugin } from '../../src/ilp/plugin.js';
 import { openStore } from '../../src/store/store.js';
 import { freePort } from '../helpers/daemon.js';
@@ -71,6 +73,7 @@ const accounts = createPodAccountsPlugin({
   asset: () => XRP,
   port: 0,
   logger: capturingLogger().logger,
+  authDeadlineMs: 300,
 });
 accounts.plugin.registerDataHandler(async (data: Buffer) => {
   const prepare = IlpPacket.deserializeIlpPrepare(data);
@@ -188,6 +191,59 @@ describe('pod accounts', () => {
         new Promise((_, reject) => setTimeout(() => reject(new Error('not accepted')), 3_000)),
       ]),
     );
+  });
+});
+
+describe('the pods’ BTP endpoint under abuse', () => {
+  /** A raw WebSocket to the endpoint, as a pod could open one; resolves once open (or refused). */
+  function raw(): Promise<{ ws: WebSocket; closed: Promise<number> } | { refused: number }> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+      const closed = new Promise<number>((done) => ws.once('close', (code) => done(code)));
+      ws.once('open', () => resolve({ ws, closed }));
+      ws.once('unexpected-response', (_req, res) => resolve({ refused: res.statusCode ?? 0 }));
+      ws.on('error', () => undefined);
+    });
+  }
+
+  it('ends a connection whose frame is larger than BTP needs, before reading it', async () => {
+    const opened = await raw();
+    assert.ok('ws' in opened);
+    // Read whole, a frame this size would be taken as a (bad) authentication and closed normally.
+    opened.ws.send(Buffer.alloc(16 * BTP_MAX_FRAME_BYTES));
+    assert.ok([1006, 1009].includes(await opened.closed), 'cut off as too big, not read');
+  });
+
+  it('closes a connection that does not authenticate in time', async () => {
+    const opened = await raw();
+    assert.ok('ws' in opened);
+    const started = Date.now();
+    await opened.closed;
+    assert.ok(Date.now() - started < 3_000);
+  });
+
+  it('takes a bounded number of connections from one pod', async () => {
+    const connections = [];
+    for (let i = 0; i < MAX_CONNECTIONS_PER_POD + 1; i += 1) connections.push(await raw());
+    const statuses = connections.map((c) => ('refused' in c ? c.refused : 101));
+    // The earner's own plugin holds one already.
+    assert.equal(statuses.filter((s) => s === 503).length, 2, statuses.join(','));
+    for (const c of connections) if ('ws' in c) c.ws.terminate();
+  });
+
+  it('limits packets per pod: one pod’s flood is refused (T05) while another pod’s payment goes through', async () => {
+    upstream = 'fulfill';
+    const strangerPod = await podPlugin(stranger, fulfillAll);
+    const flood = await Promise.all(
+      Array.from({ length: POD_PACKET_BURST + 200 }, () => earnerPod.sendData(prepare(0, 'test.elsewhere'))),
+    );
+    const codes = flood.map((b) => IlpPacket.deserializeIlpPacket(b).data.code ?? 'fulfilled');
+    assert.ok(
+      codes.filter((c) => c === 'T05').length >= 150,
+      `the flood was limited: ${codes.filter((c) => c === 'T05').length}`,
+    );
+    const other = IlpPacket.deserializeIlpPacket(await strangerPod.sendData(prepare(0, 'test.elsewhere')));
+    assert.equal(other.type, 13, 'the other pod is not slowed by the first one’s flood');
   });
 });
 
