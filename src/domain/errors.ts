@@ -54,6 +54,7 @@ export interface ErrorDetails {
   start_cooling_down: { hash: string; retryAfterSeconds: number };
   too_many_containers: { count: number; max: number };
   registry_not_allowed: { image: string; registry: string; reason: string };
+  image_reference_invalid: { image: string; reason: string };
   too_many_log_followers: { hash: string; limit: number; scope: 'pod' | 'host' };
   logs_pod_not_found: { hash: string };
   logs_not_allowed: { hash: string };

@@ -1,5 +1,5 @@
 import type { AddressRule } from '../net/address-list.js';
-import { parseAddressList } from '../net/address-list.js';
+import { nonPublicRules } from '../net/non-public.js';
 import type { PortRule } from '../net/port-list.js';
 
 /**
@@ -24,31 +24,13 @@ export interface PodFirewallPolicy {
   resolvers: string[];
 }
 
-/** Ranges that are not the public internet (a pod has no business there), IPv4 and IPv6. */
-export const NON_PUBLIC_NETWORKS: readonly string[] = [
-  '0.0.0.0/8',
-  '10.0.0.0/8',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '172.16.0.0/12',
-  '192.0.0.0/24',
-  '192.168.0.0/16',
-  '198.18.0.0/15',
-  '224.0.0.0/4',
-  '240.0.0.0/4',
-  '::1/128',
-  'fc00::/7',
-  'fe80::/10',
-  'ff00::/8',
-];
-
 /** Mail submission and relay, and SIP: refused to pods in every direction they could abuse. */
 export const DEFAULT_BLOCKED_PORTS = '25/tcp, 465/tcp, 587/tcp, 5060/tcp, 5060/udp';
 
-/** The default blocked ranges followed by the operator's own (CODIUS_POD_BLOCKED_NETWORKS). */
+/**
+ * What pods may not reach: every range that is not the public internet (addresses carrying an IPv4 address
+ * inside included, which a firewall cannot look into), then the operator's own (CODIUS_POD_BLOCKED_NETWORKS).
+ */
 export function blockedNetworks(extra: readonly AddressRule[]): AddressRule[] {
-  const defaults = parseAddressList(NON_PUBLIC_NETWORKS.join(', '));
-  if (!defaults) throw new Error('the built-in list of blocked networks does not parse');
-  return [...defaults, ...extra];
+  return [...nonPublicRules(), ...extra];
 }

@@ -128,6 +128,10 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     status: 422,
     message: `image ${image} cannot be pulled on this host: its registry ${registry} ${reason}`,
   }),
+  image_reference_invalid: ({ image, reason }) => ({
+    status: 422,
+    message: `image ${image} cannot run on this host: ${reason}`,
+  }),
   too_many_log_followers: ({ hash, limit, scope }) => ({
     status: 429,
     message:

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { IlpPlugin } from './plugin.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, scheduledDelay } from '../util/backoff.js';
 import { sleep } from '../util/sleep.js';
+import { refuseLatePrepares } from './late-prepares.js';
 import { fixIlpProtocolStream } from './stream-compat.js';
 
 export type IlpState = 'connecting' | 'ready' | 'disconnected' | 'stopped';
@@ -170,6 +171,8 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
     start() {
       if (running || stopped) return;
       const current = options.createPlugin();
+      // Payers' packets reach the STREAM server through the handler it registers: late ones are refused.
+      refuseLatePrepares(current);
       plugin = current;
       current.on('disconnect', () => {
         if (stopped || state !== 'ready') return;

@@ -1,5 +1,6 @@
 import type { ContainerPlan, EnvVar, ManifestHash, PodPlan, PodRequest } from '../domain/types.js';
 import { hashManifest } from './hash.js';
+import { qualifiedImage } from './image-reference.js';
 import { resolveContainerEnv } from './vars.js';
 
 /** Resources of each machine size, for the whole pod (spec §2.7). Unknown sizes fall back to small. */
@@ -41,7 +42,7 @@ export function buildPodPlan(request: PodRequest, options: PlanOptions): PodPlan
     return {
       id: container.id,
       name: `${hash}__${container.id}`,
-      image: container.image,
+      image: qualifiedImage(container.image),
       ...(container.command === undefined ? {} : { command: [...container.command] }),
       ...(container.workdir === undefined ? {} : { workdir: container.workdir }),
       env: [...injected, ...hostEnv.filter((v) => !ownNames.has(v.name)), ...own],
@@ -63,6 +64,7 @@ export function buildPodPlan(request: PodRequest, options: PlanOptions): PodPlan
  */
 export function checkQuotedManifest(request: PodRequest): ManifestHash {
   for (const container of request.manifest.containers) {
+    qualifiedImage(container.image);
     resolveContainerEnv(request, container.environment, 'optional');
   }
   return hashManifest(request.manifest);

@@ -1,35 +1,14 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { unmapped } from './address-list.js';
+import { NEVER_PUBLIC_RULES } from './non-public.js';
 
 /**
- * Addresses a peer may not be or resolve to on a production host: a peer list must not be able to point
- * codiusd's requests at its own machine or network (the original allowed that: SSRF).
+ * Addresses a peer or a registry may not be or resolve to on a production host: a peer list or a manifest
+ * must not be able to point codiusd's requests at its own machine or network (the original allowed that).
  */
 const FORBIDDEN = new BlockList();
-for (const [address, prefix] of [
-  ['0.0.0.0', 8], // "this network", includes the unspecified address
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10], // carrier-grade NAT
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16], // link-local
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved, includes broadcast
-] as const) {
-  FORBIDDEN.addSubnet(address, prefix, 'ipv4');
-}
-for (const [address, prefix] of [
-  ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible ::a.b.c.d (e.g. ::7f00:1)
-  ['::ffff:0:0:0', 96], // IPv4-translated ::ffff:0:a.b.c.d (e.g. ::ffff:0:7f00:1)
-  ['100::', 64], // discard-only
-  ['fc00::', 7], // unique local
-  ['fe80::', 10], // link-local
-  ['ff00::', 8], // multicast
-] as const) {
-  FORBIDDEN.addSubnet(address, prefix, 'ipv6');
-}
+for (const rule of NEVER_PUBLIC_RULES) FORBIDDEN.addSubnet(rule.address, rule.prefix, rule.family);
 
 /** The eight 16-bit groups of an IPv6 address (which may end in a dotted IPv4 part). */
 function ipv6Groups(address: string): number[] {

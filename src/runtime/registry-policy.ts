@@ -33,6 +33,11 @@ export interface RegistryPolicy {
    * or resolves to, a loopback, private or link-local address (and is not allowed by name).
    */
   check(image: string): Promise<void>;
+  /**
+   * Whether an image found in local storage may run without its registry confirming it: in dev mode, and
+   * for images this host built itself. Otherwise the registry must serve the reference at every start.
+   */
+  trustsLocalStorage(image: string): boolean;
 }
 
 export interface RegistryPolicyOptions {
@@ -57,6 +62,7 @@ export function createRegistryPolicy(options: RegistryPolicyOptions): RegistryPo
   }
 
   return {
+    trustsLocalStorage: (image) => options.allowPrivate || options.isLocalImage?.(image) === true,
     async check(image) {
       if (options.allowPrivate || options.isLocalImage?.(image)) return;
       const registry = registryOf(image);

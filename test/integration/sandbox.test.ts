@@ -5,6 +5,7 @@
 // this test did not create.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { request, type ClientRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
@@ -247,6 +248,37 @@ describe('pod sandbox on real pods', () => {
       ((await response.json()) as { message: string }).message,
       /its registry 127\.0\.0\.1:\d+ is not a public address$/,
     );
+  });
+
+  it('refuses images this host holds by ID or short name, and never runs a stored image under another name', async () => {
+    const id = (await podman(['image', 'inspect', '--format', '{{.Id}}', fixture.webImage])).trim();
+    const digest = fixture.webImage.split('@')[1] ?? '';
+    const attempt = (image: string) =>
+      fetch(`${daemon.url}/pods?duration=60`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Pay-Token': randomBytes(16).toString('base64') },
+        body: JSON.stringify({ manifest: manifest('stored', image) }),
+      });
+    for (const image of [`sha256:${id}`, id, id.slice(0, 12)]) {
+      const response = await attempt(image);
+      assert.equal(response.status, 422, image);
+      assert.equal(response.headers.get('pay'), null);
+      assert.match(
+        ((await response.json()) as { message: string }).message,
+        /an image ID is not a reference/,
+      );
+    }
+    const unpinned = await attempt('codius-test/web');
+    assert.equal(unpinned.status, 422);
+    assert.match(((await unpinned.json()) as { message: string }).message, /not pinned by digest/);
+    // The stored image's digest under a name its registry does not have: pulled by that name, so not found.
+    const renamed = await payer.request(`${daemon.url}/pods?duration=600`, {
+      method: 'POST',
+      body: { manifest: manifest('renamed', `${fixture.registry}/codius-test/not-pushed@${digest}`) },
+      maxPrice: PRICE_600,
+    });
+    assert.equal(renamed.status, 422, renamed.body);
+    assert.match(renamed.body, /not found in its registry/);
   });
 
   it('bounds log followers: 4 on one pod, 429 beyond, while another upload goes through', async () => {

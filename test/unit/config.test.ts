@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { NON_PUBLIC_NETWORKS, TRANSLATED_NETWORKS } from '../../src/net/non-public.js';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
@@ -45,7 +46,10 @@ describe('config', () => {
         blockedPorts: config.sandbox.blockedPorts,
       },
     });
-    assert.equal(config.runtime.kubernetes.blockedNetworks.length, 15);
+    assert.equal(
+      config.runtime.kubernetes.blockedNetworks.length,
+      NON_PUBLIC_NETWORKS.length + TRANSLATED_NETWORKS.length,
+    );
     assert.deepEqual(config.selfTest, {
       enabled: true,
       retries: 5,

@@ -55,7 +55,17 @@ describe('public HTTP endpoints', () => {
     root = await tempDir();
     // Pods and peers written by an earlier run of the daemon.
     const store = await openStore({ root, inMemory: false });
-    const manifest = { name: 'paid', version: '1.0.0', containers: [{ id: 'app', image: 'busybox' }] };
+    const manifest = {
+      name: 'paid',
+      version: '1.0.0',
+      containers: [
+        {
+          id: 'app',
+          image:
+            'docker.io/library/busybox@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+        },
+      ],
+    };
     const hash = hashManifest(manifest);
     await store.pods.save({
       hash,

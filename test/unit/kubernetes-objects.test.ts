@@ -78,6 +78,8 @@ describe('Kubernetes objects', () => {
     assert.equal(web.securityContext.allowPrivilegeEscalation, false);
     assert.equal(web.securityContext.readOnlyRootFilesystem, true);
     assert.deepEqual(web.securityContext.capabilities.drop, ['ALL']);
+    assert.equal(web.imagePullPolicy, 'Always', 'the registry confirms the reference at every start');
+    assert.equal(pod.spec.hostUsers, false);
     assert.ok(!JSON.stringify(pod).includes('hidden'), 'the private value is only in the Secret');
     assert.deepEqual(worker.env, [
       { name: 'KEY', valueFrom: { secretKeyRef: { name: `codius-${HASH}-env`, key: 'v0' } } },
@@ -104,6 +106,17 @@ describe('Kubernetes objects', () => {
       { protocol: 'TCP', port: 53 },
     ]);
     assert.deepEqual(ilp.ports, [{ protocol: 'TCP', port: 7768 }]);
+    // Peers by label are selected in their own namespace: a tenant's look-alike elsewhere is no peer.
+    assert.deepEqual(ilp.to[0].namespaceSelector, {
+      matchLabels: { 'kubernetes.io/metadata.name': 'codius' },
+    });
+    assert.deepEqual(dns.to[0].namespaceSelector, {
+      matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
+    });
+    assert.deepEqual(policy.spec.ingress[0].from[0].namespaceSelector, {
+      matchLabels: { 'kubernetes.io/metadata.name': 'codius' },
+    });
+    assert.ok(internet.to[1].ipBlock.except.includes('64:ff9b::/96'), 'NAT64 of a private address');
     const closed = networkPolicyObject(plan({ port: null }), { ...settings, ilpPort: null }) as {
       spec: Record<string, any>;
     };

@@ -21,7 +21,18 @@ const readme = (): PodRequest =>
 
 function minimal(extra: Record<string, unknown> = {}, container: Record<string, unknown> = {}): unknown {
   return {
-    manifest: { name: 'n', version: '1', containers: [{ id: 'a', image: 'i', ...container }], ...extra },
+    manifest: {
+      name: 'n',
+      version: '1',
+      containers: [
+        {
+          id: 'a',
+          image: 'registry.example/i@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+          ...container,
+        },
+      ],
+      ...extra,
+    },
   };
 }
 
@@ -65,7 +76,18 @@ describe('pod request schema', () => {
     ['no containers', { manifest: { name: 'n', version: '1', containers: [] } }, ['manifest', 'containers']],
     [
       'missing version',
-      { manifest: { name: 'n', containers: [{ id: 'a', image: 'i' }] } },
+      {
+        manifest: {
+          name: 'n',
+          containers: [
+            {
+              id: 'a',
+              image:
+                'registry.example/i@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+            },
+          ],
+        },
+      },
       ['manifest', 'version'],
     ],
     ['container without image', minimal({}, { image: undefined }), ['manifest', 'containers', '0', 'image']],

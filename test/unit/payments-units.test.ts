@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { parseDuration, podUrl } from '../../src/http/routes/pods.js';
+import { MIN_FULFILL_WINDOW_MS, refuseLatePrepares } from '../../src/ilp/late-prepares.js';
+import type { IlpPlugin } from '../../src/ilp/plugin.js';
 import { createCreditBook } from '../../src/payments/credits.js';
 import { paidLine, shortfallLine, unservedLine } from '../../src/payments/ledger-lines.js';
 import { parsePayToken } from '../../src/payments/pay-token.js';
@@ -125,5 +128,50 @@ describe('credit', () => {
     assert.equal(d.amount, b.amount, 'released, unspent credit is available again');
     await d.release();
     await store.close();
+  });
+});
+
+describe('packets too late to book', () => {
+  const requireHere = createRequire(import.meta.url);
+  const IlpPacket = requireHere('ilp-packet') as {
+    serializeIlpPrepare(p: {
+      amount: string;
+      destination: string;
+      executionCondition: Buffer;
+      expiresAt: Date;
+      data: Buffer;
+    }): Buffer;
+    deserializeIlpPacket(b: Buffer): { type: number; data: { code?: string } };
+  };
+
+  it('refuses a prepare with less than a second to live before the handler (and the store) sees it', async () => {
+    const NOW = 1_800_000_000_000;
+    let registered: ((data: Buffer) => Promise<Buffer>) | undefined;
+    const plugin = {
+      registerDataHandler(handler: (data: Buffer) => Promise<Buffer>) {
+        registered = handler;
+      },
+    } as unknown as IlpPlugin;
+    refuseLatePrepares(plugin, MIN_FULFILL_WINDOW_MS, () => NOW);
+    const seen: number[] = [];
+    plugin.registerDataHandler((data) => {
+      seen.push(data.length);
+      return Promise.resolve(Buffer.from('fulfilled'));
+    });
+    const prepare = (leftMs: number) =>
+      IlpPacket.serializeIlpPrepare({
+        amount: '10',
+        destination: 'test.host.stream',
+        executionCondition: randomBytes(32),
+        expiresAt: new Date(NOW + leftMs),
+        data: Buffer.alloc(0),
+      });
+    const handle = registered;
+    assert.ok(handle);
+    const late = IlpPacket.deserializeIlpPacket(await handle(prepare(400)));
+    assert.deepEqual([late.type, late.data.code], [14, 'R02']);
+    assert.deepEqual(seen, [], 'the handler never saw it');
+    assert.equal((await handle(prepare(30_000))).toString(), 'fulfilled');
+    assert.equal(seen.length, 1);
   });
 });

@@ -115,6 +115,12 @@ describe('peer address policy', () => {
       '2002:7f00:1::',
       '2002:a00:1::1',
       '100::1',
+      // Ranges of the one list of non-public networks that peers once missed.
+      '192.0.0.1',
+      '198.18.0.1',
+      '198.19.255.254',
+      'fec0::1',
+      '64:ff9b:1::a00:1',
       'not an address',
     ]) {
       assert.equal(isPublicAddress(address), false, address);

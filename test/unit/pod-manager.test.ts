@@ -121,7 +121,11 @@ describe('pod manager over the in-memory runtime', () => {
       ...request({ vars: { SECRET: { value: hashPrivateVar(privateVar), encoding: 'private:sha256' } } }),
       private: { vars: { SECRET: privateVar } },
     };
-    upload.manifest.containers[0] = { id: 'web', image: 'img', environment: { TOKEN: '$SECRET' } };
+    upload.manifest.containers[0] = {
+      id: 'web',
+      image: 'registry.example/img@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      environment: { TOKEN: '$SECRET' },
+    };
     const pod = await host.manager.run(upload, 600);
     const sealed = await host.store.manifests.getSealedPrivateVars(pod.hash);
     assert.ok(sealed && !sealed.includes('the private value'), 'sealed at rest');
@@ -211,8 +215,17 @@ describe('pod manager over the in-memory runtime', () => {
     });
     const upload = request({
       containers: [
-        { id: 'a', image: 'img' },
-        { id: 'b', image: 'img', environment: { ILP_PLUGIN: 'my-own-plugin' } },
+        {
+          id: 'a',
+          image:
+            'registry.example/img@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+        },
+        {
+          id: 'b',
+          image:
+            'registry.example/img@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+          environment: { ILP_PLUGIN: 'my-own-plugin' },
+        },
       ],
     });
     const pod = await host.manager.run(upload, 60);

@@ -150,7 +150,17 @@ describe('the /pods API over the in-memory runtime', () => {
           method: 'POST',
           url: '/pods',
           payload: {
-            manifest: { ...manifest, containers: [{ id: 'a', image: 'i', environment: { CODIUS_X: '1' } }] },
+            manifest: {
+              ...manifest,
+              containers: [
+                {
+                  id: 'a',
+                  image:
+                    'registry.example/i@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+                  environment: { CODIUS_X: '1' },
+                },
+              ],
+            },
           },
         },
         422,

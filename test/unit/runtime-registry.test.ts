@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { NON_PUBLIC_NETWORKS, TRANSLATED_NETWORKS } from '../../src/net/non-public.js';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/config.js';
 import { describePodNetwork } from '../../src/runtime/pod-network.js';
@@ -53,8 +54,8 @@ describe('runtime registry', () => {
         'h1',
       ],
       ['hyperd', { socket: '/var/run/hyper.sock', noop: true }],
-      // The 15 built-in non-public ranges and the operator's one.
-      ['kubernetes', 'pods', 'gvisor', 16],
+      // The built-in non-public ranges and the operator's one.
+      ['kubernetes', 'pods', 'gvisor', NON_PUBLIC_NETWORKS.length + TRANSLATED_NETWORKS.length + 1],
     ]);
   });
 

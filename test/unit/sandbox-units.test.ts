@@ -73,7 +73,16 @@ describe('pod firewall ruleset', () => {
     ]) {
       assert.ok(script.includes(range), range);
     }
-    for (const range of ['fc00::/7', 'fe80::/10', '::1/128', 'ff00::/8'])
+    for (const range of [
+      'fc00::/7',
+      'fe80::/10',
+      '::/96',
+      'ff00::/8',
+      'fec0::/10',
+      '64:ff9b::/96',
+      '64:ff9b:1::/48',
+      '2002::/16',
+    ])
       assert.ok(script.includes(range), range);
     assert.doesNotMatch(script, /203\.0\.113/, 'documentation ranges stay reachable');
   });

@@ -1,7 +1,12 @@
 import type { Request, ServerRoute } from '@hapi/hapi';
 import { CodiusError, codiusError } from '../../domain/errors.js';
 import type { ManifestHash, Payment, PodPlan, PodRecord, PodRequest } from '../../domain/types.js';
-import { checkQuotedManifest, MANIFEST_HASH_PATTERN, parsePodRequest } from '../../manifest/index.js';
+import {
+  checkQuotedManifest,
+  MANIFEST_HASH_PATTERN,
+  parsePodRequest,
+  qualifiedImage,
+} from '../../manifest/index.js';
 import type { BillingService } from '../../payments/billing.js';
 import type { Capacity } from '../../pods/capacity.js';
 import type { RegistryPolicy } from '../../runtime/registry-policy.js';
@@ -80,9 +85,9 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
     return { podRequest, duration: parseDuration(request.query.duration, options.maxDurationSeconds) };
   }
 
-  /** Every image of the manifest must come from a registry this host may pull from (422). */
+  /** Every image of the manifest, as it will be pulled, must come from a registry this host may pull from (422). */
   async function checkRegistries(podRequest: PodRequest): Promise<void> {
-    for (const image of new Set(podRequest.manifest.containers.map((c) => c.image)))
+    for (const image of new Set(podRequest.manifest.containers.map((c) => qualifiedImage(c.image))))
       await registries.check(image);
   }
 

@@ -1,5 +1,6 @@
 import type { ManifestHash, PodPlan } from '../../domain/types.js';
 import { podSecret } from '../../secret.js';
+import { familiarImage } from '../../manifest/image-reference.js';
 
 /** The original's moneyd sidecar image (spec §4.1), pinned by digest. */
 export const MONEYD_SIDECAR_IMAGE =
@@ -36,7 +37,7 @@ export function hyperPodSpec(plan: PodPlan, hostSecret: Buffer): HyperPodSpec {
     containers: [
       ...plan.containers.map((container): HyperContainerSpec => ({
         name: container.name,
-        image: container.image,
+        image: familiarImage(container.image),
         ...(container.command ? { command: container.command } : {}),
         ...(container.workdir === undefined ? {} : { workdir: container.workdir }),
         envs: container.env.map((v) => ({ env: v.name, value: v.value })),

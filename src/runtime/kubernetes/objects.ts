@@ -10,6 +10,8 @@ export const MANAGED_BY = 'codiusd';
 export const ANNOTATION_CONTAINER_IDS = 'codius.org/container-ids';
 /** codiusd's own pods (its Deployment) carry this label: pods may reach only them, on the ILP port. */
 export const CODIUSD_POD_LABELS = { 'app.kubernetes.io/name': 'codiusd' };
+/** The label every namespace carries with its own name (set by the API server). */
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 const WRITABLE_DIR_LIMIT = '128Mi';
 const STOP_GRACE_SECONDS = 2;
@@ -21,7 +23,7 @@ export interface ObjectSettings {
   /** Destinations pods must not reach (the host firewall's list), and ports refused everywhere. */
   blockedNetworks: readonly AddressRule[];
   blockedPorts: readonly PortRule[];
-  /** The pods' ILP port on codiusd's pods, when pods have accounts. */
+  /** The pods' ILP port on codiusd's pods (which run in `namespace` too), when pods have accounts. */
   ilpPort: number | null;
 }
 
@@ -92,7 +94,9 @@ function containerObject(
   return {
     name: `c${index}`,
     image: container.image,
-    imagePullPolicy: 'IfNotPresent',
+    // A node finds a stored image by its digest whatever the name: the registry must serve this reference
+    // at every start, or a pod could run an image the node pulled for someone else.
+    imagePullPolicy: 'Always',
     // An empty command means the image's own.
     ...(container.command?.length ? { command: container.command } : {}),
     ...(container.workdir ? { workingDir: container.workdir } : {}),
@@ -133,6 +137,9 @@ export function podObject(plan: PodPlan, settings: ObjectSettings): Record<strin
       hostNetwork: false,
       hostPID: false,
       hostIPC: false,
+      // A user namespace per pod (container root is not the node's root); clusters without the feature
+      // ignore the field.
+      hostUsers: false,
       ...(settings.runtimeClass ? { runtimeClassName: settings.runtimeClass } : {}),
       securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
     },
@@ -170,7 +177,12 @@ export function networkPolicyObject(plan: PodPlan, settings: ObjectSettings): Re
   const v6 = settings.blockedNetworks
     .filter((rule) => rule.family === 'ipv6')
     .map((rule) => `${rule.address}/${rule.prefix}`);
-  const codiusd = { namespaceSelector: {}, podSelector: { matchLabels: CODIUSD_POD_LABELS } };
+  // Selected by namespace too: a pod labelled like codiusd or the cluster's DNS in any other namespace
+  // (a tenant's own, on a shared cluster) must not become reachable.
+  const codiusd = {
+    namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.namespace } },
+    podSelector: { matchLabels: CODIUSD_POD_LABELS },
+  };
   const egress: Array<Record<string, unknown>> = [
     {
       to: [{ ipBlock: { cidr: '0.0.0.0/0', except: v4 } }, { ipBlock: { cidr: '::/0', except: v6 } }],
@@ -180,7 +192,12 @@ export function networkPolicyObject(plan: PodPlan, settings: ObjectSettings): Re
       ],
     },
     {
-      to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+      to: [
+        {
+          namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: 'kube-system' } },
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+        },
+      ],
       ports: [
         { protocol: 'UDP', port: 53 },
         { protocol: 'TCP', port: 53 },

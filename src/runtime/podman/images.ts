@@ -54,14 +54,14 @@ export function createImagePuller(
     return false;
   }
 
-  async function pull(image: string): Promise<void> {
+  async function pull(image: string, mode: 'missing' | 'always'): Promise<void> {
     await policy?.check(image);
     const started = Date.now();
     let response: UnixResponse;
     try {
       response = await call(
         'POST',
-        `/images/pull?reference=${encodeURIComponent(image)}&quiet=true&policy=missing`,
+        `/images/pull?reference=${encodeURIComponent(image)}&quiet=true&policy=${mode}`,
         undefined,
         pullTimeoutMs,
       );
@@ -119,14 +119,20 @@ export function createImagePuller(
       return `${source.name}@${digest}`;
     },
     async pullImage(image) {
-      if (await imageExists(image)) return false;
+      const stored = await imageExists(image);
+      // Podman finds a stored image by its digest under any name, so a manifest could name a public
+      // repository and run what the host pulled for someone else. Unless local storage is trusted (dev
+      // mode, images codiusd built), the registry must serve this very name and digest: the pull asks it
+      // every time (layers already stored are not fetched again).
+      const trusted = !policy || policy.trustsLocalStorage(image);
+      if (stored && trusted) return false;
       let inFlight = pulls.get(image);
       if (!inFlight) {
-        inFlight = pull(image).finally(() => pulls.delete(image));
+        inFlight = pull(image, trusted ? 'missing' : 'always').finally(() => pulls.delete(image));
         pulls.set(image, inFlight);
       }
       await inFlight;
-      return true;
+      return !stored;
     },
     async removeImage(image) {
       const response = await call('DELETE', `/images/${encodeURIComponent(image)}`);
