@@ -70,6 +70,8 @@ export interface PodAccountsPluginOptions {
   logger: Logger;
   /** How long a connection may take to authenticate (BTP_AUTH_DEADLINE_MS by default). */
   authDeadlineMs?: number;
+  /** Packets each pod may send (POD_PACKET_BURST at once, POD_PACKETS_PER_SECOND on average by default). */
+  packetLimit?: { burst: number; perSecond: number };
 }
 
 /**
@@ -98,7 +100,9 @@ export function createPodAccountsPlugin(options: PodAccountsPluginOptions): {
     { log },
   );
   /** Each pod's own allowance of packets: one pod's flood does not slow another's payments. */
-  const packets = createTokenBuckets({ burst: POD_PACKET_BURST, perSecond: POD_PACKETS_PER_SECOND });
+  const packets = createTokenBuckets(
+    options.packetLimit ?? { burst: POD_PACKET_BURST, perSecond: POD_PACKETS_PER_SECOND },
+  );
   /** Connections not yet authenticated, each with the timer that closes it. */
   const unauthenticated = new Map<WebSocketLike, NodeJS.Timeout>();
 

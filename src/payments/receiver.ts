@@ -152,6 +152,39 @@ function paymentStream(
 }
 
 /**
+ * Takes one packet of a claimed payment: written to the store before it is fulfilled (the store's write is
+ * what the request books), refused when nobody collects for it. What the money buys is set aside as it
+ * starts to arrive, not when it was asked for, so a payer who never pays holds nothing; if it cannot be
+ * had, no packet is taken and the request ends at once.
+ */
+async function takePacket(
+  collection: Collection | undefined,
+  amount: bigint,
+  packets: Pick<PaymentPacketRepository, 'record'>,
+): Promise<void> {
+  const payment = collection?.payment;
+  if (!collection || !payment || collection.frozen) throw new Error('no payment is being collected here');
+  if (collection.admit) {
+    collection.admission ??= collection.admit();
+    if (!(await collection.admission)) {
+      collection.refused = true;
+      collection.freeze();
+      throw new Error('what this payment would buy is no longer available');
+    }
+    if (!collection.taking()) throw new Error('no payment is being collected here');
+  }
+  const write = packets.record(payment, amount).then(() => {
+    collection.recorded += amount;
+  });
+  collection.writes.add(write);
+  try {
+    await write;
+  } finally {
+    collection.writes.delete(write);
+  }
+}
+
+/**
  * The HTTP-ILP handshake's server side, fixing the original's replay hole (B1): a token is challenged, its
  * payer opens one STREAM connection tagged with it and gets the ready byte, and the retried request claims
  * that stream exactly once. Claimed tokens are spent; unclaimed ones expire; both sets are bounded.
@@ -179,31 +212,7 @@ export function createPaymentReceiver(options: PaymentReceiverOptions): PaymentR
   const collecting = new Map<string, Collection>();
 
   // Every packet is written before it is fulfilled; one nobody is collecting for is refused.
-  link.guardFulfillment(async (amount, tag) => {
-    const collection = collecting.get(tag);
-    const payment = collection?.payment;
-    if (!collection || !payment || collection.frozen) throw new Error('no payment is being collected here');
-    // What the money buys is set aside as it starts to arrive, not when it was asked for: a payer who
-    // never pays holds nothing. If it cannot be had, no packet is taken and the request ends at once.
-    if (collection.admit) {
-      collection.admission ??= collection.admit();
-      if (!(await collection.admission)) {
-        collection.refused = true;
-        collection.freeze();
-        throw new Error('what this payment would buy is no longer available');
-      }
-      if (!collection.taking()) throw new Error('no payment is being collected here');
-    }
-    const write = options.packets.record(payment, amount).then(() => {
-      collection.recorded += amount;
-    });
-    collection.writes.add(write);
-    try {
-      await write;
-    } finally {
-      collection.writes.delete(write);
-    }
-  });
+  link.guardFulfillment((amount, tag) => takePacket(collecting.get(tag), amount, options.packets));
   /** tag → when it was spent; Map order is insertion order, so the oldest come first. */
   const spent = new Map<string, number>();
 
