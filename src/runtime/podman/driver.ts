@@ -10,6 +10,7 @@ import type { RegistryPolicy } from '../registry-policy.js';
 import { parseJson, type UnixHttpClient } from '../unix-http.js';
 import { createImagePuller } from './images.js';
 import { ensurePodNetwork } from './network.js';
+import { followPodEvents } from './pod-events.js';
 import { settle, whyNotRunning } from './settle.js';
 import { errorMessage, expectStatus, LIBPOD_API, libpodCaller, type LibpodCall } from './libpod.js';
 import {
@@ -114,6 +115,7 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
   const { client, network, hostId, hardening, logger } = options;
   const call = libpodCaller(client);
   const images = createImagePuller(client, options.pullTimeoutMs, logger, options.registryPolicy);
+  const stopWatching: Array<() => void> = [];
 
   async function inspectRaw(hash: ManifestHash): Promise<PodInspect | null> {
     const response = await call('GET', `/pods/${podName(hash)}/json`);
@@ -221,7 +223,11 @@ export function createPodmanDriver(options: PodmanDriverOptions): PodRuntime {
       if (!pod) return null;
       return openLogStreams(client, await logTargets(call, pod, follow), signal);
     },
+    watchPods(changed) {
+      stopWatching.push(followPodEvents(client, hostId, changed, logger));
+    },
     async close() {
+      for (const stop of stopWatching.splice(0)) stop();
       client.close();
       await Promise.resolve();
     },
