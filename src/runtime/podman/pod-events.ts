@@ -62,7 +62,9 @@ export function followPodEvents(
           if (hash) changed(hash);
         });
         body.once('close', reopen);
+        // The stream ends with an error when the service goes or close() aborts it: reopened, or done.
         body.on('error', () => undefined);
+        lines.on('error', () => undefined);
       },
       () => reopen(),
     );
