@@ -74,6 +74,8 @@ function crossSite(request: Request, configured: ReadonlySet<string>): boolean {
  * and all but the dashboard's empty page and assets must carry the token.
  */
 export function guardAdminRequests(server: Server, options: AdminGuardOptions): void {
+  // An empty token would let an empty basic-auth password in.
+  if (options.token.length < 16) throw new Error('the admin token must be at least 16 characters');
   const expected = digest(options.token);
   const configured = new Set(options.hostnames.map((name) => name.toLowerCase()));
   server.ext('onRequest', (request, h) => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, open, readFile } from 'node:fs/promises';
+import { chmod, link, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -15,26 +15,31 @@ export async function loadOrCreateAdminToken(
   root: string,
 ): Promise<{ token: string; path: string; created: boolean }> {
   const path = join(root, ADMIN_TOKEN_FILE);
+  // Written whole under another name, then linked into place: a crash never leaves an empty token file,
+  // and of two starts at once only one link succeeds (the other reads the winner's token).
+  const draft = `${path}.${randomBytes(6).toString('hex')}`;
+  const token = randomBytes(32).toString('base64url');
+  const handle = await open(draft, 'wx', 0o600);
   try {
-    // 'wx' fails if the file exists, so two starts never both write one.
-    const handle = await open(path, 'wx', 0o600);
-    const token = randomBytes(32).toString('base64url');
-    try {
-      await handle.writeFile(`${token}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await handle.writeFile(`${token}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(draft, path);
     return { token, path, created: true };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await rm(draft, { force: true });
   }
-  const token = (await readFile(path, 'utf8')).trim();
-  if (!TOKEN_PATTERN.test(token)) {
+  const kept = (await readFile(path, 'utf8')).trim();
+  if (!TOKEN_PATTERN.test(kept)) {
     throw new Error(
       `admin token ${path} is not 16 to 512 printable characters: remove it to have a new one made`,
     );
   }
   await chmod(path, 0o600);
-  return { token, path, created: false };
+  return { token: kept, path, created: false };
 }

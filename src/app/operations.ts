@@ -136,10 +136,9 @@ export async function adminListener(
   const { loadOrCreateAdminToken } = await import('../admin/admin-token.js');
   // The listener always needs a token: a page in the operator's browser can reach loopback too.
   const kept = config.admin.token === null ? await loadOrCreateAdminToken(config.root) : null;
-  const server = createAdminApi(
-    { ...config.admin, token: config.admin.token ?? kept?.token ?? '' },
-    services,
-  );
+  const token = kept ? kept.token : config.admin.token;
+  if (!token) throw new Error('the admin listener has no token');
+  const server = createAdminApi({ ...config.admin, token }, services);
   await lifecycle.start(
     'admin listener',
     () => server.start(),

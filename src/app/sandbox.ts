@@ -74,7 +74,7 @@ export async function podContainment(
   const make = (withFirewall: PodFirewall | undefined): Containment =>
     createContainment({
       expected: podmanNetwork(config.runtime.podman),
-      podNetwork: podNetwork ?? (() => Promise.reject(new Error('no pod network'))),
+      ...(podNetwork ? { podNetwork } : {}),
       ...(withFirewall ? { firewall: withFirewall } : {}),
       devices: () => requireHostDevices(),
       link: createBridgeLink(),

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { HostAsset, ManifestHash } from '../domain/types.js';
+import { loadIlpPacket, type IlpPrepare } from '../ilp/ilp-packet.js';
 import type { Logger } from '../logger.js';
 import { createTokenBuckets } from '../util/token-buckets.js';
 import type { PodBalances } from './pod-balances.js';
@@ -19,18 +20,8 @@ export const POD_PACKETS_PER_SECOND = 500;
 
 const requireHere = createRequire(import.meta.url);
 
-interface IlpPrepare {
-  amount: string;
-  destination: string;
-}
 interface WebSocketLike {
   terminate(): void;
-}
-interface IlpPacketModule {
-  Type: { TYPE_ILP_PREPARE: number; TYPE_ILP_FULFILL: number; TYPE_ILP_REJECT: number };
-  deserializeIlpPacket(buffer: Buffer): { type: number; data: unknown };
-  deserializeIlpPrepare(buffer: Buffer): IlpPrepare;
-  serializeIlpReject(reject: { code: string; message: string; triggeredBy: string; data: Buffer }): Buffer;
 }
 interface BtpSubProtocol {
   protocolName: string;
@@ -86,7 +77,7 @@ export function createPodAccountsPlugin(options: PodAccountsPluginOptions): {
 } {
   const { balances, logger } = options;
   // Loaded here rather than at import: a host only needs them once its first pod runs.
-  const IlpPacket = requireHere('ilp-packet') as IlpPacketModule;
+  const IlpPacket = loadIlpPacket();
   const MiniAccountsPlugin = requireHere('ilp-plugin-mini-accounts') as MiniAccountsClass;
   const log = {
     info: (...args: unknown[]) => logger.debug({ detail: args.map(String).join(' ') }, 'pod accounts'),

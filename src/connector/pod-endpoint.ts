@@ -54,6 +54,8 @@ export function createPodEndpoint(options: {
       const address = req.socket.remoteAddress ?? '';
       const fromAddress = perAddress.get(address) ?? 0;
       if (fromAddress >= limits.perAddress || sockets.size >= limits.total) {
+        // Past the upgrade, the socket has no error listener of the server's: a reset must not throw.
+        socket.on('error', () => socket.destroy());
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }

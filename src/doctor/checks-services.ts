@@ -2,13 +2,16 @@ import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { BRIDGE_NF_CALL } from '../firewall/pod-firewall.js';
 import { firewallTableName } from '../firewall/ruleset.js';
+import type { PodNetwork } from '../runtime/pod-network.js';
+import { LIBPOD_API } from '../runtime/podman/libpod.js';
+import { podNetworkOf } from '../runtime/podman/network.js';
 import { PODMAN_SOCKET_FILE } from '../runtime/podman/service.js';
 import { fail, pass, warn, type Check, type CheckResult } from './check.js';
 import type { DoctorProbes } from './probes.js';
 
 async function podmanVersion(config: Config, probes: DoctorProbes): Promise<CheckResult> {
   const socket = config.runtime.podman.socket ?? join(config.root, PODMAN_SOCKET_FILE);
-  const answer = await probes.unixGet(socket, '/v4.0.0/libpod/version');
+  const answer = await probes.unixGet(socket, `${LIBPOD_API}/version`);
   let version: string | undefined;
   if (answer?.status === 200) version = (JSON.parse(answer.body) as { Version?: string }).Version;
   else if (config.runtime.podman.socket) {
@@ -69,20 +72,11 @@ function filteredBridges(items: NftListing['nftables']): Set<string> {
 }
 
 /** The pod network as Podman has it, when its API answers and the network exists. */
-async function podmanNetworkOf(
-  config: Config,
-  probes: DoctorProbes,
-): Promise<{ bridge: string; subnet: string } | null> {
+async function podmanNetworkOf(config: Config, probes: DoctorProbes): Promise<PodNetwork | null> {
   const socket = config.runtime.podman.socket ?? join(config.root, PODMAN_SOCKET_FILE);
-  const name = encodeURIComponent(config.runtime.podman.network);
-  const answer = await probes.unixGet(socket, `/v4.0.0/libpod/networks/${name}/json`);
-  if (answer?.status !== 200) return null;
-  const info = JSON.parse(answer.body) as {
-    network_interface?: string;
-    subnets?: Array<{ subnet?: string }>;
-  };
-  const subnet = (info.subnets ?? []).find((s) => s.subnet?.includes('.'))?.subnet;
-  return info.network_interface && subnet ? { bridge: info.network_interface, subnet } : null;
+  const name = config.runtime.podman.network;
+  const answer = await probes.unixGet(socket, `${LIBPOD_API}/networks/${encodeURIComponent(name)}/json`);
+  return answer?.status === 200 ? podNetworkOf(name, JSON.parse(answer.body)) : null;
 }
 
 /** codiusd's table filters the bridge the pods really use, on the configured subnet, with bridged traffic seen. */

@@ -34,7 +34,7 @@ export interface ErrorDetails {
   private_var_mismatch: { variable: string; publicHash: string; hashedValue: string };
   env_reserved: { name: string };
   // Host state.
-  host_full: Record<string, never>;
+  host_full: { keptCredit?: KeptCredit };
   runtime_not_ready: Record<string, never>;
   payments_not_connected: Record<string, never>;
   payments_unavailable: { problem: string | null };

@@ -8,14 +8,14 @@ export interface BridgeLink {
   isDown(bridge: string): Promise<boolean>;
 }
 
-function ip(args: string[]): Promise<{ ok: boolean; stderr: string }> {
+function ip(args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile('ip', args, { timeout: 10_000 }, (error, _stdout, stderr) => {
+    execFile('ip', args, { timeout: 10_000 }, (error, stdout, stderr) => {
       if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
         reject(new Error('ip is not installed: install the iproute2 package'));
         return;
       }
-      resolve({ ok: !error, stderr });
+      resolve({ ok: !error, stdout, stderr });
     });
   });
 }
@@ -29,12 +29,8 @@ export function createBridgeLink(): BridgeLink {
       throw new Error(`ip link set ${bridge} ${up ? 'up' : 'down'}: ${result.stderr.trim()}`);
     },
     async isDown(bridge) {
-      const result = await new Promise<string>((resolve) => {
-        execFile('ip', ['-o', 'link', 'show', 'dev', bridge], { timeout: 10_000 }, (error, stdout) =>
-          resolve(error ? '' : stdout),
-        );
-      });
-      const flags = /<([^>]*)>/.exec(result)?.[1]?.split(',') ?? null;
+      const result = await ip(['-o', 'link', 'show', 'dev', bridge]);
+      const flags = result.ok ? (/<([^>]*)>/.exec(result.stdout)?.[1]?.split(',') ?? null) : null;
       return flags !== null && !flags.includes('UP');
     },
   };

@@ -17,8 +17,8 @@ export class ContainmentError extends Error {
 export interface ContainmentOptions {
   /** The network as configured: its subnet and gateway are what the pods' endpoint and variables use. */
   expected: PodNetwork;
-  /** The network as the runtime has it (its real bridge name), made when missing. */
-  podNetwork: () => Promise<PodNetwork>;
+  /** The network as the runtime has it (its real bridge name), made when missing; absent for runtimes with none of codiusd's. */
+  podNetwork?: () => Promise<PodNetwork>;
   /** Absent when CODIUS_POD_FIREWALL=false: an operator's own firewall contains the pods. */
   firewall?: PodFirewall;
   /** Throws while the host's device nodes are not as they must be. */
@@ -56,29 +56,35 @@ export function createContainment(options: ContainmentOptions): Containment {
   let stopped = false;
   let holding = false;
 
-  async function network(): Promise<PodNetwork> {
+  /** The network as the runtime last reported it: guarded even while the runtime does not answer. */
+  async function network(read: () => Promise<PodNetwork>): Promise<PodNetwork> {
     try {
-      known = await options.podNetwork();
+      known = await read();
     } catch (error) {
       if (!known) throw error;
-    }
-    if (known.subnet !== expected.subnet || known.gateway !== expected.gateway) {
-      throw new ContainmentError(
-        `the pod network ${known.name} uses subnet ${known.subnet} (gateway ${known.gateway}), not CODIUS_PODMAN_SUBNET=${expected.subnet}: set CODIUS_PODMAN_SUBNET=${known.subnet}, or remove the network so codiusd makes it`,
-      );
     }
     return known;
   }
 
+  function requireConfiguredSubnet(current: PodNetwork): void {
+    if (current.subnet === expected.subnet && current.gateway === expected.gateway) return;
+    throw new ContainmentError(
+      `the pod network ${current.name} uses subnet ${current.subnet} (gateway ${current.gateway}), not CODIUS_PODMAN_SUBNET=${expected.subnet}: set CODIUS_PODMAN_SUBNET=${current.subnet}, or remove the network so codiusd makes it`,
+    );
+  }
+
   async function cutOff(bridge: string, reason: unknown): Promise<void> {
-    if (cut === bridge) return;
+    // Checked every time: netavark or an operator may bring the bridge up again meanwhile.
+    if (cut === bridge && (await link.isDown(bridge).catch(() => false))) return;
     try {
       if (await link.set(bridge, false)) {
+        if (cut !== bridge) {
+          logger.error(
+            { bridge, err: reason },
+            'the pod firewall cannot be restored: pods are cut off from the network',
+          );
+        }
         cut = bridge;
-        logger.error(
-          { bridge, err: reason },
-          'the pod firewall cannot be restored: pods are cut off from the network',
-        );
       }
     } catch (error) {
       logger.error({ bridge, err: error }, 'could not take the pod bridge down');
@@ -93,16 +99,19 @@ export function createContainment(options: ContainmentOptions): Containment {
   }
 
   async function once(): Promise<void> {
-    await options.devices();
-    if (!firewall) return;
-    const current = await network();
-    try {
-      await firewall.ensure(current);
-    } catch (error) {
-      await cutOff(current.bridge, error);
-      throw error;
+    // The firewall first, whatever else is wrong: pods already running stay contained meanwhile.
+    const current = options.podNetwork ? await network(options.podNetwork) : undefined;
+    if (firewall && current) {
+      try {
+        await firewall.ensure(current);
+      } catch (error) {
+        await cutOff(current.bridge, error);
+        throw error;
+      }
+      await reconnect(current.bridge);
     }
-    await reconnect(current.bridge);
+    if (current) requireConfiguredSubnet(current);
+    await options.devices();
   }
 
   function check(): Promise<void> {

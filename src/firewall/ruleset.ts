@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { AddressRule } from '../net/address-list.js';
 import type { PortRule } from '../net/port-list.js';
@@ -32,7 +31,7 @@ function portRules(match: string, list: readonly PortRule[], verdict: string): s
   });
 }
 
-/** The body of the table (what the fingerprint covers). */
+/** The sets and chains of the table. */
 function tableBody(policy: PodFirewallPolicy): string[] {
   if (isIP(policy.gateway) !== 4)
     throw new Error(`not an IPv4 gateway address: ${JSON.stringify(policy.gateway)}`);
@@ -81,11 +80,6 @@ function tableBody(policy: PodFirewallPolicy): string[] {
   ];
 }
 
-/** A short digest of the policy as rendered: the table carries it, so a changed or edited table is seen. */
-function policyFingerprint(policy: PodFirewallPolicy): string {
-  return createHash('sha256').update(tableBody(policy).join('\n')).digest('hex').slice(0, 16);
-}
-
 /**
  * The nft script that replaces codiusd's table atomically (one transaction: the table is created if
  * missing, deleted and defined anew), touching no other table. Applied with `nft -f -`.
@@ -97,7 +91,7 @@ export function renderRuleset(table: string, policy: PodFirewallPolicy): string 
     `table inet ${name}`,
     `delete table inet ${name}`,
     `table inet ${name} {`,
-    `  comment "codiusd pod firewall ${policyFingerprint(policy)}"`,
+    '  comment "codiusd pod firewall"',
     ...tableBody(policy),
     '}',
     '',

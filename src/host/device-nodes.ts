@@ -1,18 +1,21 @@
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 
 /**
- * Device nodes every process of the host (and every pod, which gets them bound in) relies on. Each must be a
- * character device owned by root:root with mode 666; anything else means something changed the host, and
- * a pod may be the one holding it.
+ * Device nodes every process of the host (and every pod, which gets them bound in) relies on, with the
+ * kernel's numbers for each. Each must be that character device itself (not a link, not another device
+ * under its name), owned by root with mode 666; anything else means something changed the host, and a pod
+ * may be the one holding it.
  */
-export const HOST_DEVICES = [
-  '/dev/null',
-  '/dev/zero',
-  '/dev/random',
-  '/dev/urandom',
-  '/dev/tty',
-  '/dev/full',
-];
+export const HOST_DEVICES: ReadonlyMap<string, { major: number; minor: number }> = new Map([
+  ['/dev/null', { major: 1, minor: 3 }],
+  ['/dev/zero', { major: 1, minor: 5 }],
+  ['/dev/full', { major: 1, minor: 7 }],
+  ['/dev/random', { major: 1, minor: 8 }],
+  ['/dev/urandom', { major: 1, minor: 9 }],
+  ['/dev/tty', { major: 5, minor: 0 }],
+]);
+/** udev gives /dev/tty to the tty group (gid 5 on Debian and most distributions); the rest are root's. */
+const TTY_GROUP = 5;
 
 /** A device node that is not as it must be, and what was found instead. */
 export interface DeviceProblem {
@@ -25,15 +28,36 @@ export interface DeviceStat {
   uid: number;
   gid: number;
   mode: number;
+  rdev: number;
 }
 
-/** The host's device nodes that are not root-owned character devices with mode 666. */
+/** Linux's encoding of a device number (what glibc's major() and minor() decode), exactly. */
+function numbersOf(rdev: number): { major: number; minor: number } {
+  const dev = BigInt(rdev);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return { major: Number(major), minor: Number(minor) };
+}
+
+function problemOf(path: string, info: DeviceStat, wanted: { major: number; minor: number }): string | null {
+  if (!info.isCharacterDevice()) return 'not a character device';
+  const { major, minor } = numbersOf(info.rdev);
+  if (major !== wanted.major || minor !== wanted.minor)
+    return `device ${major}:${minor}, not ${wanted.major}:${wanted.minor}`;
+  const mode = info.mode & 0o7777;
+  const groupOk = info.gid === 0 || (path === '/dev/tty' && info.gid === TTY_GROUP);
+  if (info.uid !== 0 || !groupOk || mode !== 0o666)
+    return `owner ${info.uid}:${info.gid}, mode ${mode.toString(8)}`;
+  return null;
+}
+
+/** The host's device nodes that are not the root-owned character devices with mode 666 they must be. */
 export async function deviceProblems(
-  statOf: (path: string) => Promise<DeviceStat> = stat,
-  devices: readonly string[] = HOST_DEVICES,
+  statOf: (path: string) => Promise<DeviceStat> = lstat,
+  devices: ReadonlyMap<string, { major: number; minor: number }> = HOST_DEVICES,
 ): Promise<DeviceProblem[]> {
   const problems: DeviceProblem[] = [];
-  for (const path of devices) {
+  for (const [path, wanted] of devices) {
     let info: DeviceStat;
     try {
       info = await statOf(path);
@@ -41,11 +65,8 @@ export async function deviceProblems(
       problems.push({ path, found: 'missing' });
       continue;
     }
-    const mode = info.mode & 0o7777;
-    if (!info.isCharacterDevice()) problems.push({ path, found: 'not a character device' });
-    else if (info.uid !== 0 || info.gid !== 0 || mode !== 0o666) {
-      problems.push({ path, found: `owner ${info.uid}:${info.gid}, mode ${mode.toString(8)}` });
-    }
+    const found = problemOf(path, info, wanted);
+    if (found !== null) problems.push({ path, found });
   }
   return problems;
 }
@@ -55,7 +76,9 @@ export function deviceRepair(problems: readonly DeviceProblem[]): string {
   const changed = problems.filter((p) => p.found.startsWith('owner')).map((p) => p.path);
   const replaced = problems.filter((p) => !p.found.startsWith('owner')).map((p) => p.path);
   return [
-    ...(changed.length > 0 ? [`chown root:root ${changed.join(' ')} && chmod 666 ${changed.join(' ')}`] : []),
+    ...changed.map(
+      (path) => `chown root:${path === '/dev/tty' ? 'tty' : 'root'} ${path} && chmod 666 ${path}`,
+    ),
     ...(replaced.length > 0 ? [`restart the machine to recreate ${replaced.join(' ')}`] : []),
   ].join('; ');
 }
@@ -74,7 +97,7 @@ export class HostDevicesError extends Error {
 /** Resolves when every device node is as it must be; throws HostDevicesError naming the fix otherwise. */
 export async function requireHostDevices(
   statOf?: (path: string) => Promise<DeviceStat>,
-  devices?: readonly string[],
+  devices?: ReadonlyMap<string, { major: number; minor: number }>,
 ): Promise<void> {
   const problems = await deviceProblems(statOf, devices);
   if (problems.length > 0) throw new HostDevicesError(problems);

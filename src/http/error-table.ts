@@ -63,7 +63,10 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     status: 422,
     message: `environment variables starting in "CODIUS" are reserved. var=${name}`,
   }),
-  host_full: () => ({ status: 503, message: 'Memory usage exceeded. Send pod request later.' }),
+  host_full: ({ keptCredit }) => ({
+    status: 503,
+    message: `Memory usage exceeded. Send pod request later.${keptForNextUpload(keptCredit)}`,
+  }),
   runtime_not_ready: () => ({
     status: 503,
     message: 'This host cannot run pods right now: its container runtime is not ready.',

@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
+import { loadIlpPacket } from './ilp-packet.js';
 import type { IlpPlugin } from './plugin.js';
-
-const requireHere = createRequire(import.meta.url);
 
 /**
  * A packet arriving with less time than this before it expires is refused. Its amount would be written
@@ -9,12 +7,6 @@ const requireHere = createRequire(import.meta.url);
  * packet expired is refused there, so money would be counted that never arrived.
  */
 export const MIN_FULFILL_WINDOW_MS = 1_000;
-
-interface IlpPacketModule {
-  Type: { TYPE_ILP_PREPARE: number };
-  deserializeIlpPrepare(buffer: Buffer): { expiresAt: Date };
-  serializeIlpReject(reject: { code: string; message: string; triggeredBy: string; data: Buffer }): Buffer;
-}
 
 /**
  * Makes every data handler later registered on `plugin` refuse (R02, insufficient timeout) prepares that
@@ -25,13 +17,21 @@ export function refuseLatePrepares(
   minMs = MIN_FULFILL_WINDOW_MS,
   now: () => number = Date.now,
 ): void {
-  const IlpPacket = requireHere('ilp-packet') as IlpPacketModule;
+  const IlpPacket = loadIlpPacket();
   const register = plugin.registerDataHandler.bind(plugin);
+  const expiresIn = (data: Buffer): number | null => {
+    try {
+      return IlpPacket.deserializeIlpPrepare(data).expiresAt.getTime() - now();
+    } catch {
+      return null;
+    }
+  };
   plugin.registerDataHandler = (handler) => {
     register(async (data) => {
       if (data[0] === IlpPacket.Type.TYPE_ILP_PREPARE) {
-        const left = IlpPacket.deserializeIlpPrepare(data).expiresAt.getTime() - now();
-        if (left < minMs) {
+        // A packet that does not parse is the handler's to refuse, as it would be without this check.
+        const left = expiresIn(data);
+        if (left !== null && left < minMs) {
           return IlpPacket.serializeIlpReject({
             code: 'R02',
             message: `the packet expires in ${Math.max(0, left)} ms; this receiver needs ${minMs} ms to book it`,

@@ -41,7 +41,12 @@ export function qualifiedImage(image: string): string {
   }
   const [, domain, path = '', tag, digest = ''] = match;
   const suffix = `${tag === undefined ? '' : `:${tag}`}@${digest}`;
-  if (domain !== undefined && isDomain(domain)) return `${domain.toLowerCase()}/${path}${suffix}`;
+  if (domain !== undefined && isDomain(domain)) {
+    const registry = domain.toLowerCase();
+    // Docker Hub's official images live under library/, however the name is spelled.
+    const repository = registry === DEFAULT_REGISTRY && !path.includes('/') ? `library/${path}` : path;
+    return `${registry}/${repository}${suffix}`;
+  }
   // The first component was part of the path, not a registry (Docker's reading of `user/app`).
   const fullPath = domain === undefined ? path : `${domain}/${path}`;
   if (!new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`).test(fullPath)) {

@@ -3,10 +3,10 @@ import { hashManifest } from './hash.js';
 import { qualifiedImage } from './image-reference.js';
 import { resolveContainerEnv } from './vars.js';
 
-/** Resources of each machine size, for the whole pod (spec §2.7). Unknown sizes fall back to small. */
+/** Resources of each machine size, for the whole pod. Unknown sizes fall back to small. */
 export const MACHINE_SIZES = { small: { vcpu: 1, memoryMiB: 512 } } as const;
 
-/** The manifest's port when it is a usable TCP port; the original schema admits strings like "abc1". */
+/** The manifest's port when it is a usable TCP port; the manifest schema admits strings like "abc1". */
 export function parsePort(port: string | undefined): number | null {
   if (port === undefined || !/^\d+$/.test(port)) return null;
   const value = Number(port);
@@ -27,7 +27,7 @@ export interface PlanOptions {
 export function buildPodPlan(request: PodRequest, options: PlanOptions): PodPlan {
   const { manifest } = request;
   const hash = hashManifest(manifest);
-  // Input key order, not canonical: what the original passed as CODIUS_MANIFEST.
+  // Input key order, not canonical: what Codius pods have always been given as CODIUS_MANIFEST.
   const manifestJson = JSON.stringify(manifest);
   const injected = [
     { name: 'CODIUS', value: 'true', secret: false },

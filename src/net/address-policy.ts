@@ -5,7 +5,7 @@ import { NEVER_PUBLIC_RULES } from './non-public.js';
 
 /**
  * Addresses a peer or a registry may not be or resolve to on a production host: a peer list or a manifest
- * must not be able to point codiusd's requests at its own machine or network (the original allowed that).
+ * must not be able to point codiusd's requests at its own machine or network (server-side request forgery).
  */
 const FORBIDDEN = new BlockList();
 for (const rule of NEVER_PUBLIC_RULES) FORBIDDEN.addSubnet(rule.address, rule.prefix, rule.family);

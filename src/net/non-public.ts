@@ -44,5 +44,5 @@ export function nonPublicRules(): AddressRule[] {
   return rules([...NON_PUBLIC_NETWORKS, ...TRANSLATED_NETWORKS]);
 }
 
+/** The ranges that are never public, whatever an address carries inside. */
 export const NEVER_PUBLIC_RULES: readonly AddressRule[] = rules(NON_PUBLIC_NETWORKS);
-export const TRANSLATED_RULES: readonly AddressRule[] = rules(TRANSLATED_NETWORKS);

@@ -1,4 +1,4 @@
-import { codiusError, isCodiusError, type CreditBearingCode } from '../domain/errors.js';
+import { CodiusError, codiusError, isCodiusError, type CreditBearingCode } from '../domain/errors.js';
 import type { HostAsset, ManifestHash, Payment } from '../domain/types.js';
 import type { Logger } from '../logger.js';
 import type { LedgerRepository } from '../store/repositories/ledger.js';
@@ -15,7 +15,7 @@ export interface CollectedPayment {
   /** Whether `received` reached the amount asked for in time. */
   complete: boolean;
   payToken: Buffer;
-  /** The money was refused as it began to arrive: what it would buy was not available (nothing arrived). */
+  /** The payment was ended as it completed: what it would buy was no longer available. */
   refused?: boolean;
 }
 
@@ -24,8 +24,8 @@ export interface PaymentPurpose {
   hash: ManifestHash;
   asset: HostAsset;
   /**
-   * Asked once, as the first money arrives: whether what the money buys can still be had (the memory of
-   * a new pod). False refuses the money; nothing is taken.
+   * Asked once, as the packet that completes the payment arrives: whether what the money buys can still
+   * be had (the memory of a new pod). False refuses that packet and ends the payment.
    */
   admit?: () => Promise<boolean>;
 }
@@ -96,6 +96,33 @@ type BookingState = 'open' | 'paid' | 'unserved';
 
 const CREDIT_BEARING: CreditBearingCode[] = ['pod_not_found', 'image_unavailable', 'pod_start_failed'];
 
+type LedgerLine = ReturnType<typeof shortfallLine>;
+
+/** Appends a line outside any transaction. Never throws: a failure is logged for settling by hand. */
+async function appendOrLog(
+  ledger: Pick<LedgerRepository, 'append'>,
+  logger: Logger,
+  hash: ManifestHash,
+  payment: Payment,
+  line: LedgerLine,
+): Promise<void> {
+  try {
+    await ledger.append(line);
+  } catch (error) {
+    logger.error(
+      {
+        hash,
+        err: error,
+        purpose: line.purpose,
+        received: payment.received.toString(),
+        creditUsed: payment.creditUsed.toString(),
+        asset: payment.asset.code,
+      },
+      'could not book a payment as credit; settle it by hand',
+    );
+  }
+}
+
 /** The money invariant in one place: credit reservation, the ledger lines of every outcome, token hashing. */
 export function createBillingService(options: BillingOptions): BillingService {
   const { ledger, logger } = options;
@@ -107,27 +134,16 @@ export function createBillingService(options: BillingOptions): BillingService {
     return current;
   }
 
-  /** Appends a line outside any transaction. Never throws: a failure is logged for settling by hand. */
-  async function bookAlone(
-    hash: ManifestHash,
-    payment: Payment,
-    line: ReturnType<typeof shortfallLine>,
-  ): Promise<void> {
-    try {
-      await ledger.append(line);
-    } catch (error) {
-      logger.error(
-        {
-          hash,
-          err: error,
-          purpose: line.purpose,
-          received: payment.received.toString(),
-          creditUsed: payment.creditUsed.toString(),
-          asset: payment.asset.code,
-        },
-        'could not book a payment as credit; settle it by hand',
-      );
-    }
+  const bookAlone = (hash: ManifestHash, payment: Payment, line: LedgerLine): Promise<void> =>
+    appendOrLog(ledger, logger, hash, payment, line);
+
+  /** The host filled up as the payment completed: what arrived is the manifest's credit, the payer is told. */
+  async function refusedAsFull(hash: ManifestHash, payment: Payment): Promise<never> {
+    if (payment.received === 0n) throw new CodiusError('host_full', {});
+    await bookAlone(hash, payment, shortfallLine(hash, { ...payment, creditUsed: 0n }));
+    logger.info({ hash, received: payment.received.toString() }, 'the host filled up as a payment completed');
+    const { code: assetCode, scale: assetScale } = payment.asset;
+    throw new CodiusError('host_full', { keptCredit: { amount: payment.received, assetCode, assetScale } });
   }
 
   function createBooking(hash: ManifestHash, payment: Payment) {
@@ -157,20 +173,20 @@ export function createBillingService(options: BillingOptions): BillingService {
     admit: (() => Promise<boolean>) | undefined,
   ): Promise<Payment> {
     if (due <= 0n) {
-      if (admit && !(await admit())) throw codiusError('host_full');
+      if (admit && !(await admit())) throw new CodiusError('host_full', {});
       return free;
     }
     const collected = await collector.collect(due, { hash, asset: free.asset, ...(admit ? { admit } : {}) });
-    // Refused before any of it was taken: nothing to book, and the payer is told the host is full.
-    if (collected.refused === true && collected.received === 0n) throw codiusError('host_full');
     const payment: Payment = {
       ...free,
       received: collected.received,
       payTokenHash: payTokenHash(collected.payToken),
     };
     const fields = { hash, received: collected.received.toString(), asset: free.asset.code };
-    options.onPaymentEnded?.(free.asset.code, collected.complete ? 'complete' : 'short', collected.received);
-    if (collected.complete) {
+    const complete = collected.complete && collected.refused !== true;
+    options.onPaymentEnded?.(free.asset.code, complete ? 'complete' : 'short', collected.received);
+    if (collected.refused === true) return refusedAsFull(hash, payment);
+    if (complete) {
       logger.info(fields, 'payment received');
       return payment;
     }

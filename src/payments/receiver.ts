@@ -86,8 +86,11 @@ class Collection {
   payment: PaymentInFlight | undefined;
   recorded = 0n;
   frozen = false;
-  /** Asked once, as the first packet arrives; false refuses every packet of this payment. */
+  /** Asked once, as the packet that completes the amount arrives; false refuses it and ends the payment. */
   admit: (() => Promise<boolean>) | undefined;
+  /** The amount asked for, and what packets accepted so far (written or being written) add up to. */
+  target = 0n;
+  accepted = 0n;
   admission: Promise<boolean> | undefined;
   refused = false;
   readonly writes = new Set<Promise<void>>();
@@ -116,6 +119,7 @@ function paymentStream(
     async collect(amount, timeoutMs, payment, admit) {
       collection.payment = payment;
       collection.admit = admit;
+      collection.target = amount;
       if (amount > 0n && payment) {
         // Ends when the amount arrived, the time is up, the payer closed, or shutdown froze it.
         await Promise.race([
@@ -153,9 +157,9 @@ function paymentStream(
 
 /**
  * Takes one packet of a claimed payment: written to the store before it is fulfilled (the store's write is
- * what the request books), refused when nobody collects for it. What the money buys is set aside as it
- * starts to arrive, not when it was asked for, so a payer who never pays holds nothing; if it cannot be
- * had, no packet is taken and the request ends at once.
+ * what the request books), refused when nobody collects for it. What the money buys is set aside only as
+ * the packet that completes the amount arrives, so holding it costs its whole price; if it cannot be had
+ * then, that packet is refused and the request ends at once (what arrived before is the manifest's credit).
  */
 async function takePacket(
   collection: Collection | undefined,
@@ -164,7 +168,7 @@ async function takePacket(
 ): Promise<void> {
   const payment = collection?.payment;
   if (!collection || !payment || collection.frozen) throw new Error('no payment is being collected here');
-  if (collection.admit) {
+  if (collection.admit && collection.accepted + amount >= collection.target) {
     collection.admission ??= collection.admit();
     if (!(await collection.admission)) {
       collection.refused = true;
@@ -173,9 +177,16 @@ async function takePacket(
     }
     if (!collection.taking()) throw new Error('no payment is being collected here');
   }
-  const write = packets.record(payment, amount).then(() => {
-    collection.recorded += amount;
-  });
+  collection.accepted += amount;
+  const write = packets.record(payment, amount).then(
+    () => {
+      collection.recorded += amount;
+    },
+    (error: unknown) => {
+      collection.accepted -= amount;
+      throw error;
+    },
+  );
   collection.writes.add(write);
   try {
     await write;
@@ -185,7 +196,7 @@ async function takePacket(
 }
 
 /**
- * The HTTP-ILP handshake's server side, fixing the original's replay hole (B1): a token is challenged, its
+ * The HTTP-ILP handshake's server side, where a paid stream buys one request only: a token is challenged, its
  * payer opens one STREAM connection tagged with it and gets the ready byte, and the retried request claims
  * that stream exactly once. Claimed tokens are spent; unclaimed ones expire; both sets are bounded.
  */

@@ -20,7 +20,7 @@ export interface CapacitySources {
 
 export interface Capacity {
   snapshot(): Promise<HostCapacity>;
-  /** Whether a pod of `memoryMiB` for this manifest fits; extensions of live pods always do (fixes B7). */
+  /** Whether a pod of `memoryMiB` for this manifest fits; extensions of live pods always do (they need no new memory). */
   admits(hash: ManifestHash, memoryMiB: number): Promise<boolean>;
   /**
    * Sets memory aside for an upload whose money is arriving, until its pod started (or not): under `key`
@@ -31,7 +31,7 @@ export interface Capacity {
   release(key: string): void;
 }
 
-/** Memory accounting against CODIUS_MAX_MEMORY_FRACTION of the machine (spec §4.4, in bytes throughout). */
+/** Memory accounting against CODIUS_MAX_MEMORY_FRACTION of the machine (in bytes throughout). */
 export function createCapacity(
   options: { totalMemoryBytes: number; maxMemoryFraction: number; now?: () => number },
   sources: CapacitySources,

@@ -51,8 +51,8 @@ export function createFakeReceiver(options: { maxPending?: number } = {}): FakeR
       spent.add(tag);
       return {
         async collect(amount, _timeoutMs, _payment, admit) {
-          // As the real one: what the money buys is asked for as the first of it arrives.
-          if (available > 0n && admit && !(await admit())) {
+          // As the real one: what the money buys is asked for as the payment completes (here, in one packet).
+          if (available >= amount && admit && !(await admit())) {
             return { received: 0n, complete: false, refused: true };
           }
           const received = available < amount ? available : amount;

@@ -33,7 +33,7 @@ const PRICE_600 = 2_283_106n;
 async function restoreHostDevices(): Promise<void> {
   for (const problem of await deviceProblems()) {
     if (problem.found.startsWith('owner')) {
-      await run('chown', ['root:root', problem.path]);
+      await run('chown', [problem.path === '/dev/tty' ? 'root:tty' : 'root:root', problem.path]);
       await run('chmod', ['666', problem.path]);
     }
   }
@@ -138,7 +138,9 @@ const reach = async (host: string, port: number): Promise<string> =>
 
 describe('containment on a host in any state', () => {
   it("a pod's root cannot change the host's device nodes, through its stdio or its /dev", async () => {
-    const before = await Promise.all(HOST_DEVICES.map((path) => run('stat', ['-c', '%u:%g %a %t:%T', path])));
+    const before = await Promise.all(
+      [...HOST_DEVICES.keys()].map((path) => run('stat', ['-c', '%u:%g %a %t:%T', path])),
+    );
     try {
       const outcomes = (await ask('/tamper')) as Record<string, string>;
       // The host's /dev/null is the pod's stdin, and bound in as its /dev/null: neither may change.
@@ -155,7 +157,7 @@ describe('containment on a host in any state', () => {
         if (`chmod ${device}` in outcomes) assert.equal(outcomes[`chmod ${device}`], 'EPERM', device);
       }
       const afterwards = await Promise.all(
-        HOST_DEVICES.map((path) => run('stat', ['-c', '%u:%g %a %t:%T', path])),
+        [...HOST_DEVICES.keys()].map((path) => run('stat', ['-c', '%u:%g %a %t:%T', path])),
       );
       assert.deepEqual(
         afterwards.map((r) => r.stdout),

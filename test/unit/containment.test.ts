@@ -11,6 +11,7 @@ import { createNft, NftError } from '../../src/firewall/nft.js';
 import type { PodFirewall } from '../../src/firewall/pod-firewall.js';
 import {
   deviceProblems,
+  HOST_DEVICES,
   HostDevicesError,
   requireHostDevices,
   type DeviceStat,
@@ -146,34 +147,56 @@ describe('pod containment', () => {
 });
 
 describe('host device nodes', () => {
-  const device = (uid: number, mode: number, char = true): DeviceStat => ({
-    isCharacterDevice: () => char,
+  const device = (
+    uid: number,
+    mode: number,
+    rdev: number,
+    options: { gid?: number; char?: boolean } = {},
+  ): DeviceStat => ({
+    isCharacterDevice: () => options.char ?? true,
     uid,
-    gid: uid,
-    mode: (char ? 0o020000 : 0o100000) | mode,
+    gid: options.gid ?? uid,
+    mode: ((options.char ?? true) ? 0o020000 : 0o120000) | mode,
+    rdev,
   });
+  const NULL = 0x103;
+  const TTY = 0x500;
 
-  it('accepts root-owned character devices with mode 666 and names every other one', async () => {
+  it('accepts the root-owned character devices with mode 666 and names every other one', async () => {
     const nodes: Record<string, DeviceStat> = {
-      '/dev/null': device(0, 0o666),
-      '/dev/zero': device(2147483647, 0o666),
-      '/dev/full': device(0, 0o600),
-      '/dev/tty': device(0, 0o666, false),
+      '/dev/null': device(0, 0o666, NULL),
+      '/dev/tty': device(0, 0o666, TTY, { gid: 5 }),
+      '/dev/zero': device(2147483647, 0o666, 0x105),
+      '/dev/full': device(0, 0o600, 0x107),
+      '/dev/urandom': device(0, 0o777, 0x109, { char: false }),
+      // /dev/mem, made under the name of /dev/random with the right owner and mode.
+      '/dev/random': device(0, 0o666, 0x101),
     };
     const statOf = (path: string) =>
       nodes[path] ? Promise.resolve(nodes[path]) : Promise.reject(new Error('ENOENT'));
-    assert.deepEqual(await deviceProblems(statOf, ['/dev/null']), []);
-    assert.deepEqual(await deviceProblems(statOf, ['/dev/zero', '/dev/full', '/dev/tty', '/dev/random']), [
-      { path: '/dev/zero', found: 'owner 2147483647:2147483647, mode 666' },
-      { path: '/dev/full', found: 'owner 0:0, mode 600' },
-      { path: '/dev/tty', found: 'not a character device' },
-      { path: '/dev/random', found: 'missing' },
-    ]);
-    await assert.rejects(requireHostDevices(statOf, ['/dev/zero', '/dev/tty']), (error: unknown) => {
+    const subset = (...paths: string[]) =>
+      new Map(paths.map((path) => [path, HOST_DEVICES.get(path) ?? { major: 0, minor: 0 }]));
+    assert.deepEqual(
+      await deviceProblems(statOf, subset('/dev/null', '/dev/tty')),
+      [],
+      '/dev/tty may be the tty group’s',
+    );
+    assert.deepEqual(
+      await deviceProblems(statOf, subset('/dev/zero', '/dev/full', '/dev/urandom', '/dev/random')),
+      [
+        { path: '/dev/zero', found: 'owner 2147483647:2147483647, mode 666' },
+        { path: '/dev/full', found: 'owner 0:0, mode 600' },
+        { path: '/dev/urandom', found: 'not a character device' },
+        { path: '/dev/random', found: 'device 1:1, not 1:8' },
+      ],
+    );
+    const missing = new Map([['/dev/gone', { major: 1, minor: 3 }]]);
+    assert.deepEqual(await deviceProblems(statOf, missing), [{ path: '/dev/gone', found: 'missing' }]);
+    await assert.rejects(requireHostDevices(statOf, subset('/dev/zero', '/dev/random')), (error: unknown) => {
       assert.ok(error instanceof HostDevicesError);
       assert.match(
         error.message,
-        /chown root:root \/dev\/zero && chmod 666 \/dev\/zero; restart the machine to recreate \/dev\/tty/,
+        /chown root:root \/dev\/zero && chmod 666 \/dev\/zero; restart the machine to recreate \/dev\/random/,
       );
       return true;
     });

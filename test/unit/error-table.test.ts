@@ -85,6 +85,6 @@ describe('error table', () => {
     assert.equal(more.cause, cause);
     assert.equal(more.details.keptCredit, kept);
     assert.match(more.message, /^pod_start_failed \{"hash":"a+","keptCredit":\{"amount":"2283106"/);
-    assert.equal(codiusError('host_full').message, 'host_full');
+    assert.equal(codiusError('runtime_not_ready').message, 'runtime_not_ready');
   });
 });

@@ -48,7 +48,7 @@ export function podUrl(publicUri: string, hash: ManifestHash): string {
   return url.href;
 }
 
-/** The `duration` query: whole seconds in [1, max], default 3600 (fixes B3: no negative, zero or NaN). */
+/** The `duration` query: whole seconds in [1, max], default 3600 (no negative, zero or NaN). */
 export function parseDuration(raw: unknown, maxSeconds: number): number {
   if (raw === undefined) return Math.min(DEFAULT_DURATION_SECONDS, maxSeconds);
   const value = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
@@ -68,8 +68,8 @@ function parseHashQuery(raw: unknown): ManifestHash {
 }
 
 /**
- * The /pods API (spec §1.3.6, §3): quote, upload, extend and query. Everything a client can get wrong —
- * body, manifest, duration, capacity, pod existence — is checked before any money is asked for (B2). The
+ * The /pods API: quote, upload, extend and query. Everything a client can get wrong —
+ * body, manifest, duration, capacity, pod existence — is checked before any money is asked for. The
  * billing service takes the money and sees it booked with what it buys, or kept as credit.
  */
 export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies): ServerRoute[] {
@@ -134,9 +134,9 @@ export function podRoutes(options: PodRoutesOptions, deps: PodRoutesDependencies
         // A manifest whose pod keeps failing waits before it may pay for another try.
         if (!(await pods.get(plan.hash))) pods.checkStart(plan.hash);
         const memoryMiB = plan.resources.memoryMiB;
-        if (!(await capacity.admits(plan.hash, memoryMiB))) throw codiusError('host_full');
-        // The memory is held only once money arrives (a challenge holds nothing, so unpaid ones cannot
-        // fill the host), and one hold at a time, so payers arriving together cannot overcommit it.
+        if (!(await capacity.admits(plan.hash, memoryMiB))) throw new CodiusError('host_full', {});
+        // The memory is held only as the payment completes (a challenge holds nothing, so unpaid ones
+        // cannot fill the host), and one hold at a time, so payers arriving together cannot overcommit it.
         const key = `upload:${request.info.id}`;
         const holdMs = (options.paymentTimeoutMs ?? 120_000) + HOLD_MARGIN_MS;
         try {

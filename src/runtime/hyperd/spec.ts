@@ -2,7 +2,7 @@ import type { ManifestHash, PodPlan } from '../../domain/types.js';
 import { podSecret } from '../../secret.js';
 import { familiarImage } from '../../manifest/image-reference.js';
 
-/** The original's moneyd sidecar image (spec §4.1), pinned by digest. */
+/** The moneyd sidecar image hyperd pods have always run, pinned by digest. */
 export const MONEYD_SIDECAR_IMAGE =
   'codius/codius-moneyd@sha256:4c02fc168e6b4cfde90475ed3c3243de0bce4ca76b73753a92fb74bf5116deef';
 
@@ -26,7 +26,7 @@ export function sidecarName(hash: ManifestHash): string {
 }
 
 /**
- * The exact pod spec the original sent to hyperd's `POST /pod/create` (spec §4.1, Appendix A): user
+ * The exact pod spec hyperd hosts have always been sent with `POST /pod/create`: user
  * containers in manifest order with `command`/`workdir` only when present, then the moneyd sidecar whose
  * only variable is CODIUS_SECRET. Key order matters to nobody but is kept for byte-identical requests.
  */

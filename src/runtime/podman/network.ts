@@ -9,13 +9,22 @@ interface NetworkInspect {
   subnets?: Array<{ subnet?: string; gateway?: string }> | null;
 }
 
-/** The network as Podman has it: the bridge and the IPv4 subnet its pods really use. */
-function asPodNetwork(name: string, info: NetworkInspect): PodNetwork {
+/**
+ * The network as Podman's inspect answer (`GET /networks/{name}/json`) has it: the bridge and the IPv4
+ * subnet its pods really use; null when it has no bridge or no IPv4 subnet with a gateway.
+ */
+export function podNetworkOf(name: string, inspect: unknown): PodNetwork | null {
+  const info = (inspect ?? {}) as NetworkInspect;
   const ipv4 = (info.subnets ?? []).find((s) => s.subnet?.includes('.') && s.gateway);
-  if (!info.network_interface || !ipv4?.subnet || !ipv4.gateway) {
-    throw new RuntimeApiError(0, `podman network ${name} has no bridge or no IPv4 subnet with a gateway`);
-  }
+  if (!info.network_interface || !ipv4?.subnet || !ipv4.gateway) return null;
   return { name, bridge: info.network_interface, subnet: ipv4.subnet, gateway: ipv4.gateway };
+}
+
+function asPodNetwork(name: string, inspect: unknown): PodNetwork {
+  const network = podNetworkOf(name, inspect);
+  if (!network)
+    throw new RuntimeApiError(0, `podman network ${name} has no bridge or no IPv4 subnet with a gateway`);
+  return network;
 }
 
 /**
@@ -30,8 +39,7 @@ export async function ensurePodNetwork(
 ): Promise<PodNetwork> {
   const path = `/networks/${encodeURIComponent(network.name)}/json`;
   const existing = await call('GET', path);
-  if (existing.status === 200)
-    return asPodNetwork(network.name, parseJson(existing, 'network inspect') as NetworkInspect);
+  if (existing.status === 200) return asPodNetwork(network.name, parseJson(existing, 'network inspect'));
   expectStatus(existing, 'network inspect', 404);
   const created = await call('POST', '/networks/create', {
     name: network.name,
@@ -48,5 +56,5 @@ export async function ensurePodNetwork(
   }
   const made = await call('GET', path);
   expectStatus(made, 'network inspect', 200);
-  return asPodNetwork(network.name, parseJson(made, 'network inspect') as NetworkInspect);
+  return asPodNetwork(network.name, parseJson(made, 'network inspect'));
 }

@@ -44,6 +44,10 @@ export function followPodEvents(
     controller = new AbortController();
     client.stream({ method: 'GET', path, signal: controller.signal }).then(
       ({ status, body }) => {
+        if (stopped) {
+          body.destroy();
+          return;
+        }
         if (status !== 200) {
           body.destroy();
           logger.debug({ status }, 'podman events answered an error; opening them again');
