@@ -30,6 +30,15 @@ export async function podman(args: string[]): Promise<string> {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The address a manifest's pod has on `network`, as Podman reports it for the pod's infra container. */
+export async function podAddress(hash: string, network: string): Promise<string> {
+  const infra = (
+    JSON.parse(await podman(['pod', 'inspect', `codius-${hash}`])) as { InfraContainerID: string }
+  ).InfraContainerID;
+  const format = `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`;
+  return (await podman(['inspect', '--format', format, infra])).trim();
+}
 const WEB_CMD = 'CMD ["/bin/busybox","httpd","-f","-p","3000","-h","/www"]';
 
 /** GET over plain HTTP with a short timeout; resolves status and body, or null when unreachable. */

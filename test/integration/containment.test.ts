@@ -22,7 +22,7 @@ import { freePort, startDaemon } from '../helpers/daemon.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
 import { setupMoneyd } from '../helpers/moneyd.js';
 import { createTestHost } from '../helpers/netns.js';
-import { httpGet, podman, setupPodman, waitForHttp } from '../helpers/podman.js';
+import { httpGet, podAddress, podman, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until, untilAcceptingUploads } from '../helpers/wait.js';
 
@@ -116,12 +116,7 @@ async function upload(name: string, image: string): Promise<{ hash: string; ip: 
   });
   assert.equal(paid.status, 200, paid.body);
   const hash = hashManifest(manifest);
-  const infra = (
-    JSON.parse(await podman(['pod', 'inspect', `codius-${hash}`])) as { InfraContainerID: string }
-  ).InfraContainerID;
-  const format = `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`;
-  const ip = (await podman(['inspect', '--format', format, infra])).trim();
-  return { hash, ip };
+  return { hash, ip: await podAddress(hash, network) };
 }
 
 const target = await upload('target', fixture.webImage);

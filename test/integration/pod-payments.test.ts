@@ -23,7 +23,7 @@ import { createPayingClient } from '../helpers/ilp-client.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { createTestHost } from '../helpers/netns.js';
 import { dependencyClosure } from '../helpers/node-modules.js';
-import { podman, setupPodman, waitForHttp } from '../helpers/podman.js';
+import { podAddress, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until, untilAcceptingUploads } from '../helpers/wait.js';
 
@@ -76,17 +76,7 @@ async function upload(name: string, image: string): Promise<{ hash: string; ip: 
   });
   assert.equal(paid.status, 200, paid.body);
   const hash = hashManifest(manifest);
-  const infra = (
-    JSON.parse(await podman(['pod', 'inspect', `codius-${hash}`])) as { InfraContainerID: string }
-  ).InfraContainerID;
-  const ip = (
-    await podman([
-      'inspect',
-      '--format',
-      `{{(index .NetworkSettings.Networks "${fixture.network}").IPAddress}}`,
-      infra,
-    ])
-  ).trim();
+  const ip = await podAddress(hash, fixture.network);
   await waitForHttp(`http://${ip}:3000/`, 20_000);
   return { hash, ip };
 }

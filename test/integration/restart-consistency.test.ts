@@ -10,7 +10,7 @@ import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { freePort, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
-import { httpGet, podman, setupPodman } from '../helpers/podman.js';
+import { httpGet, podAddress, podman, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until, untilAcceptingUploads } from '../helpers/wait.js';
 
@@ -44,14 +44,6 @@ async function runtimePodsOf(hostId: string): Promise<RuntimePod[]> {
       const [name = '', status = ''] = line.split(' ');
       return { hash: name.replace(/^codius-/, ''), status };
     });
-}
-
-async function podAddress(hash: string): Promise<string> {
-  const infra = (
-    JSON.parse(await podman(['pod', 'inspect', `codius-${hash}`])) as { InfraContainerID: string }
-  ).InfraContainerID;
-  const format = `{{(index .NetworkSettings.Networks "${fixture.network}").IPAddress}}`;
-  return (await podman(['inspect', '--format', format, infra])).trim();
 }
 
 async function records(daemon: DaemonProcess & { adminUrl: string }) {
@@ -129,7 +121,7 @@ describe('consistency after kill -9 while pods start', () => {
           `round ${round}: paid pod ${record.manifestHash}`,
         );
         assert.equal(record.state, 'running', `round ${round}: its record says what the runtime says`);
-        const ip = await podAddress(record.manifestHash);
+        const ip = await podAddress(record.manifestHash, fixture.network);
         assert.equal((await httpGet(`http://${ip}:3000/`, 5_000))?.status, 200, `round ${round}: it serves`);
       }
       const paid = new Set(kept.map((r) => r.manifestHash));
@@ -181,7 +173,9 @@ describe('consistency after kill -9 while pods start', () => {
       async () => {
         const [pod] = await runtimePodsOf(hostId);
         if (pod?.status !== 'Running') return false;
-        return (await httpGet(`http://${await podAddress(hash)}:3000/`, 1_000))?.status === 200;
+        return (
+          (await httpGet(`http://${await podAddress(hash, fixture.network)}:3000/`, 1_000))?.status === 200
+        );
       },
       15_000,
       100,

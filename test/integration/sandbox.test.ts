@@ -19,7 +19,7 @@ import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { freePort, runDaemon, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
-import { httpGet, podman, setupPodman, waitForHttp } from '../helpers/podman.js';
+import { httpGet, podAddress, podman, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { createTestHost } from '../helpers/netns.js';
 import { officialLikeNginxImage } from '../helpers/nginx-image.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -82,17 +82,7 @@ async function upload(pod: Manifest): Promise<{ hash: string; ip: string }> {
   });
   assert.equal(paid.status, 200, paid.body);
   const hash = hashManifest(pod);
-  const inspect = JSON.parse(await podman(['pod', 'inspect', `codius-${hash}`])) as {
-    InfraContainerID: string;
-  };
-  const ip = (
-    await podman([
-      'inspect',
-      '--format',
-      `{{(index .NetworkSettings.Networks "${fixture.network}").IPAddress}}`,
-      inspect.InfraContainerID,
-    ])
-  ).trim();
+  const ip = await podAddress(hash, fixture.network);
   assert.ok(ip, 'the pod has an address');
   return { hash, ip };
 }
