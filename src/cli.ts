@@ -10,10 +10,13 @@ import { VERSION } from './version.js';
 
 const USAGE = `Usage: codiusd [--env-file FILE] [--help] [--version]
        codiusd doctor [--env-file FILE] [--json]
+       codiusd keygen FILE
 
 Runs the Codius host daemon, configured by environment variables. \`doctor\` reads the same configuration
 and checks the host (directories, secret, store, runtime, firewall, ILP provider, DNS, TLS, admin
-exposure, disk, memory); it exits non-zero when a check fails.
+exposure, disk, memory); it exits non-zero when a check fails. \`keygen\` writes a new Ed25519 private key
+for Open Payments to FILE (mode 600, never over an existing file) and prints the public key (JWK) to
+register with the wallet's provider, and the lines to add to the configuration.
 
 Options:
   --env-file FILE  read variables from FILE (KEY=value lines); variables already set in the environment win
@@ -30,6 +33,8 @@ interface ParsedArgs {
   doctor: boolean;
   json: boolean;
   envFile?: string;
+  /** `keygen FILE`: where to write the key. */
+  keygen?: string;
 }
 
 class UsageError extends Error {}
@@ -40,7 +45,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const arg = argv[i] ?? '';
     if (arg === '--' && i === 0) continue; // bin/codiusd puts our arguments behind `--`
     if (arg === 'doctor' && !args.doctor && i <= 1) args.doctor = true;
-    else if (arg === '--json' && args.doctor) args.json = true;
+    else if (arg === 'keygen' && args.keygen === undefined && i <= 1) {
+      const file = argv[++i];
+      if (!file) throw new UsageError('keygen needs the file to write the private key to');
+      args.keygen = file;
+    } else if (arg === '--json' && args.doctor) args.json = true;
     else if (arg === '--help' || arg === '-h') args.help = true;
     else if (arg === '--version' || arg === '-v') args.version = true;
     else if (arg === '--env-file') {
@@ -93,6 +102,21 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   if (args.version) {
     process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+
+  if (args.keygen !== undefined) {
+    const { writeOpenPaymentsKey } = await import('./payments/open-payments/keygen.js');
+    try {
+      const { keyId, jwk } = await writeOpenPaymentsKey(args.keygen);
+      process.stdout.write(
+        `Wrote ${args.keygen} (mode 600). Register this public key with your wallet's provider:\n\n` +
+          `${JSON.stringify(jwk, null, 2)}\n\nThen set (with the key id the provider shows, if it assigns its own):\n` +
+          `CODIUS_OPEN_PAYMENTS_KEY_ID=${keyId}\nCODIUS_OPEN_PAYMENTS_PRIVATE_KEY=${args.keygen}\n`,
+      );
+    } catch (error) {
+      fail(`cannot write ${args.keygen}: ${(error as Error).message}`);
+    }
     return;
   }
 

@@ -9,7 +9,6 @@ import { btpEndpoint, createIlpPlugin, type IlpSettings } from '../ilp/plugin.js
 import type { Logger } from '../logger.js';
 import { createBillingService, type BillingService } from '../payments/billing.js';
 import { createPaymentReceiver, type PaymentReceiver } from '../payments/receiver.js';
-import { recoverUnbookedPayments } from '../payments/recovery.js';
 import { createPeerClient } from '../peers/peer-client.js';
 import { createPeerNetwork, type PeerNetwork } from '../peers/peer-network.js';
 import { createPodDirectory, type PodDirectory } from '../pods/pod-directory.js';
@@ -24,6 +23,7 @@ import { hostIdFromSecret, loadOrCreateHostSecret } from '../secret.js';
 import { openStore, type Store } from '../store/store.js';
 import { SERVICE_NAME, VERSION } from '../version.js';
 import type { Lifecycle } from './lifecycle.js';
+import { paymentMethods } from './payment-methods.js';
 import { podEnvironment, podHostPorts } from './pod-payments.js';
 import { podContainment, registryPolicyFor } from './sandbox.js';
 
@@ -195,20 +195,35 @@ export async function ilpAndPayments(context: PhaseContext, base: StoreAndSecret
     () => link.stop(),
   );
   const paymentsLogger = logger.child({ component: 'payments' });
-  // Before any payment is taken: money a stop interrupted becomes its manifest's credit.
-  await recoverUnbookedPayments(base.store, paymentsLogger);
   const receiver = await lifecycle.start(
     'payment receiver',
     () => createPaymentReceiver({ link, packets: base.store.paymentPackets, logger: paymentsLogger }),
     (started) => started.close(),
   );
   const price = await loadPriceSetting(base.store.kv, config.costPerMonth, paymentsLogger);
+  const methods = await paymentMethods(context, {
+    store: base.store,
+    link,
+    receiver,
+    price,
+    logger: paymentsLogger,
+  });
+  // Before any payment is taken: money a stop interrupted becomes its manifest's credit.
+  await lifecycle.start(
+    'payment methods',
+    async () => {
+      for (const method of methods) await method.recover();
+    },
+    async () => {
+      for (const method of methods) await method.stop?.();
+    },
+  );
   const billing = createBillingService({
     ledger: base.store.ledger,
-    asset: () => link.asset(),
-    costPerMonth: () => price.current(),
+    methods,
     logger: paymentsLogger,
-    onPaymentEnded: (code, outcome, received) => context.metrics.paymentEnded(code, outcome, received),
+    onPaymentEnded: (_method, code, outcome, received) =>
+      context.metrics.paymentEnded(code, outcome, received),
   });
   return { link, receiver, billing, price };
 }

@@ -6,6 +6,7 @@ import { createPublicApi } from '../http/public-api.js';
 import { MAX_PEERS_LISTED } from '../peers/sample.js';
 import { createCapacity } from '../pods/capacity.js';
 import { createPodProxy, type PodProxy } from '../proxy/pod-proxy.js';
+import { createUploadService } from '../uploads/upload-service.js';
 import { cachedUntilWrite } from '../store/store.js';
 import type { IlpAndPayments, PhaseContext, RuntimeAndPods, StoreAndSecret } from './phases.js';
 import type { PeerNetwork } from '../peers/peer-network.js';
@@ -94,10 +95,17 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       capacity,
       peerCount: cachedUntilWrite(store, () => store.peers.count()),
       peerUris: (limit) => store.peers.listUris(limit),
-      asset: () => link.asset(),
-      readyForUploads: () => pods.ready() && link.ready(),
+      asset: () => billing.methods()[0]?.asset ?? null,
+      readyForUploads: () => pods.ready() && billing.methods().length > 0,
+      paymentMethods: () =>
+        billing.methods().map(({ method, asset, costPerMonth }) => ({
+          method,
+          assetCode: asset.code,
+          assetScale: asset.scale,
+          costPerMonth,
+        })),
       selfTestSucceeded: () => inputs.selfTest?.stats().selfTestSuccess ?? false,
-      costPerMonth: () => inputs.money.price.current(),
+      costPerMonth: () => billing.methods()[0]?.costPerMonth ?? inputs.money.price.current(),
     },
     machine,
   );
@@ -127,23 +135,30 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     {
       ...listen,
       publicUri: config.publicUri,
-      quoteMode: config.quoteMode,
       maxDurationSeconds: config.payments.maxDurationSeconds,
-      maxContainers: config.sandbox.maxContainers,
-      paymentTimeoutMs: config.payments.timeoutMs,
       trustedProxies: config.proxy.trustedProxies,
       logger,
       cleanStop: false,
     },
     {
       hostInfo,
+      uploads: createUploadService(
+        {
+          publicUri: config.publicUri,
+          quoteMode: config.quoteMode,
+          maxContainers: config.sandbox.maxContainers,
+          paymentTimeoutMs: config.payments.timeoutMs,
+        },
+        {
+          pods,
+          capacity,
+          billing,
+          registries: inputs.pods.registries,
+          ...(inputs.podMoney ? { podBalance: podBalanceOf(inputs.podMoney, () => link.asset()) } : {}),
+        },
+      ),
       pods,
-      capacity,
-      billing,
-      receiver,
       peers: { listUris: () => store.peers.listUris(), offer: (uris) => inputs.peers.offer(uris) },
-      registries: inputs.pods.registries,
-      ...(inputs.podMoney ? { podBalance: podBalanceOf(inputs.podMoney, () => link.asset()) } : {}),
     },
   );
   countPodRequests(server, context);

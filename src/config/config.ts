@@ -2,11 +2,13 @@ import { parseAddressList, type AddressRule } from '../net/address-list.js';
 import { parsePortList, type PortRule } from '../net/port-list.js';
 import { blockedNetworks, DEFAULT_BLOCKED_PORTS } from '../firewall/policy.js';
 import type { OciRuntime, RuntimeSettings } from '../runtime/registry.js';
+import { readOpenPayments, type OpenPaymentsSettings } from './open-payments.js';
 import { readOperations, type Operations } from './operations.js';
 import { ConfigError, read, readBoolean, readNumber, readString, type Env } from './read.js';
 import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES } from './variables.js';
 
 export { ConfigError } from './read.js';
+export type { OpenPaymentsSettings } from './open-payments.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -68,6 +70,8 @@ export interface Config {
   ilp: { plugin: string; credentials: Record<string, unknown> | null; btpServer: string | null };
   /** Pods' own ILP accounts through the connector inside codiusd. */
   podIlp: { enabled: boolean; port: number; spread: number };
+  /** The host's Open Payments wallet, when it takes Open Payments. */
+  openPayments: OpenPaymentsSettings | null;
 }
 
 function readRuntime(env: Env, sandbox: Config['sandbox']): RuntimeSettings {
@@ -192,6 +196,7 @@ export function loadConfig(env: Env): Config {
       credentials: (read(env, 'ILP_CREDENTIALS') as Record<string, unknown> | undefined) ?? null,
       btpServer: readString(env, 'ILP_BTP_SERVER') ?? null,
     },
+    openPayments: readOpenPayments(env, dev),
   };
 }
 

@@ -72,6 +72,38 @@ export const PAYMENT_VARIABLES: readonly VariableSpec[] = [
     description: 'Longest duration one upload or extension may buy; longer ones get 400.',
   },
   {
+    name: 'CODIUS_OPEN_PAYMENTS_WALLET',
+    schema: Joi.string().uri({ scheme: ['https', 'http'] }),
+    expected: "the https:// URL of the host's wallet address, e.g. https://ilp.gatehub.net/123456789",
+    defaultText: 'unset: no Open Payments',
+    description:
+      'Take payments into this Open Payments wallet address: a 402 offers an incoming payment on it, beside STREAM. With it, moneyd is optional. http:// only on loopback in development mode.',
+  },
+  {
+    name: 'CODIUS_OPEN_PAYMENTS_KEY_ID',
+    schema: Joi.string().min(1).max(200),
+    expected: "the key id the wallet's provider shows for the registered key",
+    defaultText: 'unset',
+    description:
+      'Id of the Ed25519 key registered for CODIUS_OPEN_PAYMENTS_WALLET (codiusd keygen makes one).',
+  },
+  {
+    name: 'CODIUS_OPEN_PAYMENTS_PRIVATE_KEY',
+    schema: Joi.string().min(1),
+    expected: 'the path of the PEM private key, mode 600',
+    defaultText: 'unset',
+    description:
+      'The Ed25519 private key codiusd signs its Open Payments requests with (refused unless mode 600).',
+  },
+  {
+    name: 'CODIUS_OPEN_PAYMENTS_COST_PER_MONTH',
+    schema: decimal,
+    expected: "a non-negative decimal number, in whole units of the wallet's asset",
+    defaultText: "CODIUS_COST_PER_MONTH, when the wallet is in the STREAM provider's asset",
+    description:
+      "Price of one pod for 2,628,000 s in the wallet's asset; needed when that asset is not the STREAM provider's.",
+  },
+  {
     name: 'ILP_PLUGIN',
     schema: Joi.string().min(1),
     expected: 'an npm module name',

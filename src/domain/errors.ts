@@ -1,3 +1,5 @@
+import type { PaymentOffer } from './types.js';
+
 /**
  * The catalogue of errors a client of codiusd can be told about. Each carries a code and the facts the
  * answer needs, never an HTTP status or wire text: `http/error-table.ts` maps every code to its status
@@ -42,7 +44,7 @@ export interface ErrorDetails {
   pay_token_missing: Record<string, never>;
   pay_token_malformed: Record<string, never>;
   pay_token_used: Record<string, never>;
-  payment_required: { payHeader: string };
+  payment_required: { offers: PaymentOffer[] };
   payment_timeout: Record<string, never>;
   too_many_pending_payments: { limit: number };
   too_many_client_payments: { limit: number; retryAfterSeconds: number };

@@ -65,6 +65,10 @@ export interface LedgerEntry {
   purpose: LedgerPurpose;
   /** sha256 hex of the pay token; the token itself is never stored. */
   payTokenHash: string | null;
+  /** How the money came: `stream`, `open-payments` (`credit` moves no money). */
+  method: string;
+  /** The method's name for the payment, unique among lines that book money. */
+  paymentRef: string | null;
 }
 
 /** Money of one asset, from the ledger: received in all, still owed as credit, and earned (the rest). */
@@ -81,12 +85,24 @@ export interface AssetAccount {
  * as the expiry it buys (or turned into credit if nothing could be bought).
  */
 export interface Payment {
+  /** How it was paid: `stream`, `open-payments`, or `credit` when the manifest's credit paid all of it. */
+  method: 'stream' | 'open-payments' | 'credit';
   asset: HostAsset;
-  /** Money received for this request. */
+  /** What the payer was asked for: the price less the credit spent. */
+  due: bigint;
+  /** Money received for this request (more than `due` when a payer overpaid: the rest is credit). */
   received: bigint;
   /** Earlier credit of this manifest spent on this request. */
   creditUsed: bigint;
   payTokenHash: string | null;
+  /** The method's name for the payment (an incoming payment's URL): its money is booked once. */
+  ref: string | null;
+}
+
+/** What a 402 offers the payer for one payment method: headers, and fields of the JSON body. */
+export interface PaymentOffer {
+  headers?: Record<string, string>;
+  body?: Record<string, unknown>;
 }
 
 /** The asset the host is paid in, learned over ILDCP. */
@@ -112,6 +128,8 @@ export interface HostInfo {
   selfTestSuccess: boolean;
   runningContracts?: number;
   peers?: string[];
+  /** How the host can be paid now, each with its asset and price per month (a decimal string). */
+  paymentMethods?: Array<{ method: string; assetCode: string; assetScale: number; costPerMonth: string }>;
 }
 
 /** A container of a manifest (spec §2.1). */

@@ -49,6 +49,8 @@ export interface HostInfoSources {
   /** Current price per month in whole units of the asset (the admin API may change it). */
   costPerMonth(): string;
   capacity: Capacity;
+  /** The payment methods that take payments now, for clients choosing how to pay. */
+  paymentMethods?(): NonNullable<HostInfo['paymentMethods']>;
 }
 
 export interface HostInfoOptions {
@@ -103,6 +105,7 @@ export function createHostInfoService(
         info.runningContracts = usage.runningCount;
         if (requestPeers) info.peers = await sources.peerUris(options.maxListedPeers);
       }
+      if (sources.paymentMethods) info.paymentMethods = sources.paymentMethods();
       return info;
     },
   };

@@ -85,10 +85,12 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     status: 400,
     message: '`Pay-Token` was already used to pay for a request; send a new one.',
   }),
-  payment_required: ({ payHeader }) => ({
+  // Every method's offer: STREAM's `Pay` header, Open Payments' incoming payment in the body.
+  payment_required: ({ offers }) => ({
     status: 402,
     message: 'Payment Required',
-    headers: { Pay: payHeader },
+    headers: Object.assign({}, ...offers.map((offer) => offer.headers ?? {})) as Record<string, string>,
+    extra: Object.assign({}, ...offers.map((offer) => offer.body ?? {})) as Record<string, unknown>,
   }),
   payment_timeout: () => ({ status: 402, message: 'Failed to get payment before timeout' }),
   too_many_pending_payments: () => ({

@@ -1,18 +1,15 @@
 import type { Server } from '@hapi/hapi';
 import type { HostInfoService } from '../host/host-info.js';
 import type { Logger } from '../logger.js';
-import type { BillingService } from '../payments/billing.js';
-import type { PaymentReceiver } from '../payments/receiver.js';
-import type { Capacity } from '../pods/capacity.js';
 import type { PodManager } from '../pods/pod-manager.js';
-import type { RegistryPolicy } from '../runtime/registry-policy.js';
+import type { UploadService } from '../uploads/upload-service.js';
 import type { AddressRule } from '../net/address-list.js';
 import { createClientResolver } from '../net/client-address.js';
 import { paymentsPlugin } from './plugins/payments.js';
 import { infoRoutes } from './routes/info.js';
 import { peerRoutes, type PeerListing } from './routes/peers.js';
 import { podLogRoutes } from './routes/pod-logs.js';
-import { podRoutes, type PodRoutesDependencies } from './routes/pods.js';
+import { podRoutes } from './routes/pods.js';
 import { statusPageRoutes } from './routes/status-page.js';
 import { versionRoutes } from './routes/version.js';
 import { createHttpServer, type HttpServerOptions } from './server.js';
@@ -21,10 +18,7 @@ export interface PublicApiOptions {
   host: string;
   port: number;
   publicUri: string;
-  quoteMode: 'free' | 'stream';
   maxDurationSeconds: number;
-  maxContainers: number;
-  paymentTimeoutMs: number;
   /** CODIUS_TRUSTED_PROXIES: whose X-Forwarded-For names the client. */
   trustedProxies?: readonly AddressRule[];
   logger: Logger;
@@ -37,14 +31,11 @@ export interface PublicApiOptions {
 /** What the public routes are served from. */
 export interface PublicApiServices {
   hostInfo: HostInfoService;
-  pods: PodManager;
-  capacity: Capacity;
-  billing: BillingService;
-  receiver: PaymentReceiver;
+  /** Quotes, uploads, extensions and queries of pods. */
+  uploads: UploadService;
+  /** For the pods' debug logs. */
+  pods: Pick<PodManager, 'get' | 'manifest' | 'openLogs'>;
   peers: PeerListing;
-  registries: RegistryPolicy;
-  /** A pod's own ILP balance, when pods have accounts. */
-  podBalance?: PodRoutesDependencies['podBalance'];
 }
 
 /**
@@ -64,31 +55,12 @@ export async function createPublicApi(
   });
   await server.register({
     plugin: paymentsPlugin,
-    options: {
-      receiver: services.receiver,
-      timeoutMs: options.paymentTimeoutMs,
-      clientOf: createClientResolver(options.trustedProxies ?? []),
-    },
+    options: { clientOf: createClientResolver(options.trustedProxies ?? []) },
   });
   server.route([
     ...versionRoutes(),
     ...infoRoutes(services.hostInfo),
-    ...podRoutes(
-      {
-        publicUri: options.publicUri,
-        quoteMode: options.quoteMode,
-        maxDurationSeconds: options.maxDurationSeconds,
-        maxContainers: options.maxContainers,
-        paymentTimeoutMs: options.paymentTimeoutMs,
-      },
-      {
-        pods: services.pods,
-        capacity: services.capacity,
-        billing: services.billing,
-        registries: services.registries,
-        ...(services.podBalance ? { podBalance: services.podBalance } : {}),
-      },
-    ),
+    ...podRoutes({ maxDurationSeconds: options.maxDurationSeconds }, services.uploads),
     ...podLogRoutes(services.pods),
     ...peerRoutes(services.peers),
     ...statusPageRoutes(services.hostInfo),

@@ -16,17 +16,23 @@ function line(
     assetScale: payment.asset.scale,
     purpose,
     payTokenHash: payment.payTokenHash,
+    method: payment.method,
+    // A reference names money: a line moving none carries it only for reading.
+    paymentRef: payment.ref,
   };
 }
 
-/** A payment that bought time: the money received, and the credit it spent. */
+/**
+ * A payment that bought time: the money received, the credit it spent, and what it paid beyond the
+ * price (an overpaid incoming payment) as new credit.
+ */
 export function paidLine(hash: ManifestHash, payment: Payment, purpose: 'upload' | 'extend'): NewLedgerEntry {
-  return line(hash, payment, purpose, payment.received, -payment.creditUsed);
+  return line(hash, payment, purpose, payment.received, payment.received - payment.due - payment.creditUsed);
 }
 
 /**
  * A payment that bought nothing becomes credit. If its `paidLine` was already committed (the money and the
- * spent credit are booked), all of it comes back as credit; if not, this line books the money itself.
+ * spent credit are booked), the price comes back as credit; if not, this line books the money itself.
  */
 export function unservedLine(
   hash: ManifestHash,
@@ -34,7 +40,7 @@ export function unservedLine(
   paidLineCommitted: boolean,
 ): NewLedgerEntry {
   return paidLineCommitted
-    ? line(hash, payment, 'unserved', 0n, payment.received + payment.creditUsed)
+    ? line(hash, payment, 'unserved', 0n, payment.due + payment.creditUsed)
     : line(hash, payment, 'unserved', payment.received, payment.received);
 }
 

@@ -34,6 +34,8 @@ export async function recoverUnbookedPayments(
         assetScale: payment.asset.scale,
         purpose: 'recovered',
         payTokenHash: payment.payTokenHash,
+        method: 'stream',
+        paymentRef: null,
       });
       recovered.push({
         manifestHash: payment.manifestHash,

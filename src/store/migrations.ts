@@ -114,6 +114,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX payment_packets_token ON payment_packets (pay_token_hash);
     `,
   },
+  {
+    version: 7,
+    name: 'ledger lines name their payment method and the payment itself; a payment books money once',
+    sql: `
+      ALTER TABLE ledger ADD COLUMN method TEXT NOT NULL DEFAULT 'stream';
+      ALTER TABLE ledger ADD COLUMN payment_ref TEXT;
+      CREATE UNIQUE INDEX ledger_money_once ON ledger (payment_ref) WHERE payment_ref IS NOT NULL AND amount != '0';
+    `,
+  },
+  {
+    version: 8,
+    name: 'Open Payments offers: each incoming payment made for a pay token, recorded before it is offered',
+    sql: `
+      CREATE TABLE open_payments (
+        pay_token_hash   TEXT PRIMARY KEY,
+        incoming_payment TEXT NOT NULL UNIQUE,
+        manifest_hash    TEXT NOT NULL,
+        use              TEXT NOT NULL,     -- upload | extend
+        duration_seconds INTEGER NOT NULL,
+        amount           TEXT NOT NULL,     -- asked, in base units
+        asset_code       TEXT NOT NULL,
+        asset_scale      INTEGER NOT NULL,
+        wallet_address   TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        settled_at       INTEGER             -- booked (as time or credit), or expired unpaid
+      );
+      CREATE INDEX open_payments_open ON open_payments (expires_at) WHERE settled_at IS NULL;
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -10,6 +10,7 @@ import {
   createPaymentPacketRepository,
   type PaymentPacketRepository,
 } from './repositories/payment-packets.js';
+import { createOpenPaymentRepository, type OpenPaymentRepository } from './repositories/open-payments.js';
 import { createPeerRepository, type PeerRepository } from './repositories/peers.js';
 import { createPodAccountRepository, type PodAccountRepository } from './repositories/pod-accounts.js';
 import { createPodRepository, type PodRepository } from './repositories/pods.js';
@@ -24,6 +25,7 @@ export interface Repositories {
   images: ImageRepository;
   podAccounts: PodAccountRepository;
   paymentPackets: PaymentPacketRepository;
+  openPayments: OpenPaymentRepository;
   /**
    * Runs `callback` once the writes made through these repositories are committed: at once outside a
    * transaction, after COMMIT inside one, never when it rolls back. Lets a module keep memory in step
@@ -77,6 +79,7 @@ function bind(db: SqlExecutor, now: () => number, afterCommit: (callback: () => 
     images: createImageRepository(db, now),
     podAccounts: createPodAccountRepository(db, now),
     paymentPackets: createPaymentPacketRepository(db, now),
+    openPayments: createOpenPaymentRepository(db),
   };
 }
 

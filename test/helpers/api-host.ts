@@ -5,6 +5,8 @@ import type { HostAsset, Manifest } from '../../src/domain/types.js';
 import { createHostInfoService } from '../../src/host/host-info.js';
 import { createPublicApi } from '../../src/http/public-api.js';
 import { createBillingService, type BillingService } from '../../src/payments/billing.js';
+import { createStreamMethod } from '../../src/payments/methods/stream.js';
+import { createUploadService } from '../../src/uploads/upload-service.js';
 import { createCapacity } from '../../src/pods/capacity.js';
 import { createPodDirectory, type PodDirectory } from '../../src/pods/pod-directory.js';
 import { createPodManager, type PodManager } from '../../src/pods/pod-manager.js';
@@ -74,8 +76,15 @@ export async function openApiHost(
   const asset: { current: HostAsset | null } = { current: { code: 'XRP', scale: 9 } };
   const billing = createBillingService({
     ledger: store.ledger,
-    asset: () => asset.current,
-    costPerMonth: () => options.costPerMonth ?? '10',
+    methods: [
+      createStreamMethod({
+        receiver,
+        asset: () => asset.current,
+        costPerMonth: () => options.costPerMonth ?? '10',
+        timeoutMs: 1_000,
+        recover: () => Promise.resolve(),
+      }),
+    ],
     logger: logs.logger,
   });
   const capacity = createCapacity(
@@ -100,20 +109,22 @@ export async function openApiHost(
       host: '127.0.0.1',
       port: 0,
       publicUri: PUBLIC_URI,
-      quoteMode: 'free',
       maxDurationSeconds: 31_536_000,
-      maxContainers: 10,
-      paymentTimeoutMs: 1_000,
       logger: logs.logger,
     },
     {
       hostInfo,
+      uploads: createUploadService(
+        { publicUri: PUBLIC_URI, quoteMode: 'free', maxContainers: 10, paymentTimeoutMs: 1_000 },
+        {
+          pods,
+          capacity,
+          billing,
+          registries: options.registries ?? createRegistryPolicy({ allowPrivate: true, allowed: [] }),
+        },
+      ),
       pods,
-      capacity,
-      billing,
-      receiver,
       peers: { listUris: () => store.peers.listUris(), offer: () => undefined },
-      registries: options.registries ?? createRegistryPolicy({ allowPrivate: true, allowed: [] }),
     },
   );
   after(async () => {

@@ -586,6 +586,8 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
         assetScale: 9,
         purpose: 'upload',
         payTokenHash: createHash('sha256').update(paid.token).digest('hex'),
+        method: 'stream',
+        paymentRef: null,
       },
     );
     const store = await openStore({ root: host.root, inMemory: false });

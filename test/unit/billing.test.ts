@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { CodiusError, isCodiusError } from '../../src/domain/errors.js';
 import type { HostAsset } from '../../src/domain/types.js';
-import { createBillingService, type PaymentCollector } from '../../src/payments/billing.js';
+import { createBillingService, type PaymentAttempt } from '../../src/payments/billing.js';
+import type { PaymentMethod } from '../../src/payments/methods/method.js';
 import { openStore } from '../../src/store/store.js';
 import { answerOf } from '../helpers/errors.js';
 import { capturingLogger } from '../helpers/logs.js';
@@ -16,27 +17,54 @@ after(() => store.close());
 
 let asset: HostAsset | null = XRP;
 const logs = capturingLogger();
-const billing = createBillingService({
-  ledger: store.ledger,
+/** Payments payers made, by pay token: what each can deliver, and what it was asked for. */
+const payments = new Map<string, { available: bigint; asked: bigint[] }>();
+/** A payment method whose payers deliver up to what they have. */
+const method: PaymentMethod = {
+  name: 'stream',
   asset: () => asset,
   costPerMonth: () => '10',
-  logger: logs.logger,
-});
+  recover: () => Promise.resolve(),
+  claim(token) {
+    const payment = payments.get(token.toString('hex'));
+    payments.delete(token.toString('hex'));
+    if (!payment || !asset) return Promise.resolve(undefined);
+    return Promise.resolve({
+      method: 'stream' as const,
+      asset,
+      collect(amount: bigint) {
+        payment.asked.push(amount);
+        const received = payment.available < amount ? payment.available : amount;
+        return Promise.resolve({ received, complete: received >= amount, ref: null });
+      },
+      finish: () => undefined,
+    });
+  },
+  offer: ({ token }) =>
+    Promise.resolve({ headers: { Pay: `interledger-stream test.x ${token.toString('hex')}` } }),
+};
+const billing = createBillingService({ ledger: store.ledger, methods: [method], logger: logs.logger });
 
-/** A payer that delivers up to `available` and records what it was asked for. */
-function payer(available: bigint): PaymentCollector & { asked: bigint[]; token: Buffer } {
+/** A request's payment side with a pay token (paid with `available`, or not paid at all). */
+function payer(available: bigint | null): { asked: bigint[]; token: Buffer; attempt: PaymentAttempt } {
   const token = randomBytes(16);
   const asked: bigint[] = [];
-  return {
-    token,
-    asked,
-    collect(amount) {
-      asked.push(amount);
-      const received = available < amount ? available : amount;
-      return Promise.resolve({ received, complete: received >= amount, payToken: token });
-    },
+  if (available !== null) payments.set(token.toString('hex'), { available, asked });
+  const attempt: PaymentAttempt = {
+    hasToken: () => true,
+    token: () => token,
+    client: 'test',
+    afterResponse: () => undefined,
   };
+  return { token, asked, attempt };
 }
+
+const charge = <T>(
+  hash: string,
+  seconds: number,
+  from: { attempt: PaymentAttempt },
+  serve: Parameters<typeof billing.charge<T>>[1],
+) => billing.charge({ hash, durationSeconds: seconds, use: 'upload', attempt: from.attempt }, serve);
 
 const hashOf = (): string => randomBytes(26).toString('hex').slice(0, 52);
 const linesOf = async (hash: string) =>
@@ -59,7 +87,7 @@ describe('billing: the money invariant', () => {
   it('books the paid line inside the transaction that buys the time, with the pay token hashed', async () => {
     const hash = hashOf();
     const from = payer(PRICE_600 * 2n);
-    const { result, payment } = await billing.charge(hash, 600, from, async (booking) => {
+    const { result, payment } = await charge(hash, 600, from, async (booking) => {
       await store.transaction(async (repos) => booking.paid(repos, 'upload'));
       return 'served';
     });
@@ -74,7 +102,7 @@ describe('billing: the money invariant', () => {
   it('keeps the payment as credit when serving fails before booking, and says how much', async () => {
     const hash = hashOf();
     await assert.rejects(
-      billing.charge(hash, 600, payer(PRICE_600), () =>
+      charge(hash, 600, payer(PRICE_600), () =>
         Promise.reject(new CodiusError('pod_start_failed', { hash })),
       ),
       (error: unknown) => {
@@ -90,7 +118,7 @@ describe('billing: the money invariant', () => {
   it('takes back a committed paid line inside the undoing transaction: all of it becomes credit', async () => {
     const hash = hashOf();
     await assert.rejects(
-      billing.charge(hash, 600, payer(PRICE_600), async (booking) => {
+      charge(hash, 600, payer(PRICE_600), async (booking) => {
         await store.transaction(async (repos) => booking.paid(repos, 'upload'));
         await store.transaction(async (repos) => booking.unserved(repos));
         throw new CodiusError('pod_start_failed', { hash });
@@ -107,7 +135,7 @@ describe('billing: the money invariant', () => {
   it('treats a paid line whose transaction rolled back as never written', async () => {
     const hash = hashOf();
     await assert.rejects(
-      billing.charge(hash, 600, payer(PRICE_600), async (booking) => {
+      charge(hash, 600, payer(PRICE_600), async (booking) => {
         await store.transaction(async (repos) => {
           await booking.paid(repos, 'upload');
           throw new Error('injected: the transaction fails after the line');
@@ -121,12 +149,12 @@ describe('billing: the money invariant', () => {
   it('books a short payment as credit and answers payment_timeout; the next charge spends it', async () => {
     const hash = hashOf();
     await assert.rejects(
-      billing.charge(hash, 600, payer(1_000n), () => Promise.resolve('never')),
+      charge(hash, 600, payer(1_000n), () => Promise.resolve('never')),
       (error: unknown) => isCodiusError(error, 'payment_timeout'),
     );
     assert.deepEqual(await linesOf(hash), [['shortfall', '1000', '1000']]);
     const from = payer(PRICE_600);
-    const { payment } = await billing.charge(hash, 600, from, async (booking) => {
+    const { payment } = await charge(hash, 600, from, async (booking) => {
       await store.transaction(async (repos) => booking.paid(repos, 'upload'));
     });
     assert.deepEqual(from.asked, [PRICE_600 - 1_000n], 'only the rest is asked for');
@@ -146,7 +174,7 @@ describe('billing: the money invariant', () => {
       payTokenHash: null,
     });
     const from = payer(0n);
-    const { payment } = await billing.charge(hash, 600, from, async (booking) => {
+    const { payment } = await charge(hash, 600, from, async (booking) => {
       await store.transaction(async (repos) => booking.paid(repos, 'upload'));
     });
     assert.deepEqual(from.asked, []);
@@ -167,7 +195,7 @@ describe('billing: the money invariant', () => {
     });
     const charges = await Promise.all(
       [0, 1].map(() =>
-        billing.charge(hash, 600, payer(PRICE_600), async (booking) => {
+        charge(hash, 600, payer(PRICE_600), async (booking) => {
           await store.transaction(async (repos) => booking.paid(repos, 'upload'));
         }),
       ),
@@ -181,20 +209,18 @@ describe('billing: the money invariant', () => {
 
   it('keeps as credit a payment that was served without a booking (a caller bug loses no money)', async () => {
     const hash = hashOf();
-    await billing.charge(hash, 600, payer(PRICE_600), () => Promise.resolve('served'));
+    await charge(hash, 600, payer(PRICE_600), () => Promise.resolve('served'));
     assert.deepEqual(await linesOf(hash), [['unserved', PRICE_600.toString(), PRICE_600.toString()]]);
     assert.match(logs.text(), /served without booking/);
   });
 
-  it('passes handshake errors through without touching the ledger', async () => {
+  it('offers each method to a payer that has not paid, without touching the ledger', async () => {
     const hash = hashOf();
-    const challenging: PaymentCollector = {
-      collect: () =>
-        Promise.reject(new CodiusError('payment_required', { payHeader: 'interledger-stream x y' })),
-    };
     await assert.rejects(
-      billing.charge(hash, 600, challenging, () => Promise.resolve()),
-      (error: unknown) => isCodiusError(error, 'payment_required'),
+      charge(hash, 600, payer(null), () => Promise.resolve()),
+      (error: unknown) =>
+        isCodiusError(error, 'payment_required') &&
+        /^interledger-stream test\.x /.test(error.details.offers[0]?.headers?.Pay ?? ''),
     );
     assert.deepEqual(await linesOf(hash), []);
   });
@@ -202,7 +228,7 @@ describe('billing: the money invariant', () => {
   it('refuses to book one payment as paid twice', async () => {
     const hash = hashOf();
     await assert.rejects(
-      billing.charge(hash, 600, payer(PRICE_600), async (booking) => {
+      charge(hash, 600, payer(PRICE_600), async (booking) => {
         await store.transaction(async (repos) => booking.paid(repos, 'upload'));
         await store.transaction(async (repos) => booking.paid(repos, 'extend'));
       }),

@@ -20,7 +20,7 @@ describe('error table', () => {
         got: '"x"',
         problem: null,
         limit: 1,
-        payHeader: 'p',
+        offers: [{ headers: { Pay: 'p' } }],
         variable: '$A',
         varsJson: '{}',
         declaredJson: '{}',
@@ -54,7 +54,9 @@ describe('error table', () => {
   });
 
   it('carries headers and extra fields into the Boom answer', () => {
-    const challenge = toBoom(new CodiusError('payment_required', { payHeader: 'interledger-stream a b' }));
+    const challenge = toBoom(
+      new CodiusError('payment_required', { offers: [{ headers: { Pay: 'interledger-stream a b' } }] }),
+    );
     assert.equal(challenge.output.statusCode, 402);
     assert.equal(challenge.output.headers.Pay, 'interledger-stream a b');
     assert.deepEqual(challenge.output.payload, {

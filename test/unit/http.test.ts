@@ -117,6 +117,7 @@ describe('public HTTP endpoints', () => {
       'uri',
       'selfTestSuccess',
       'runningContracts',
+      'paymentMethods',
     ]);
     // 8 GiB × 0.75 minus the paid pod's 512 MiB.
     assert.equal(body.serverFreeMemory, 6 * GiB - GiB / 2);
@@ -130,6 +131,7 @@ describe('public HTTP endpoints', () => {
     assert.equal(body.uri, 'https://codius.example.com');
     assert.equal(body.selfTestSuccess, false);
     assert.equal(body.runningContracts, 1);
+    assert.deepEqual(body.paymentMethods, [], 'no method takes payments before the ILP link is up');
     assert.equal(typeof body.serviceUptime, 'number');
   });
 

@@ -90,7 +90,15 @@ describe('duration and pod URL', () => {
 
 describe('credit', () => {
   const asset = { code: 'XRP', scale: 9 };
-  const payment = { asset, received: 100n, creditUsed: 30n, payTokenHash: 'ab' };
+  const payment = {
+    method: 'stream' as const,
+    asset,
+    due: 100n,
+    received: 100n,
+    creditUsed: 30n,
+    payTokenHash: 'ab',
+    ref: null,
+  };
   const hash = 'h'.repeat(52);
 
   it('books paid, unserved and short payments so balances add up', () => {
@@ -110,16 +118,25 @@ describe('credit', () => {
       [shortfallLine(hash, payment).amount, shortfallLine(hash, payment).credit],
       ['100', '100'],
     );
+    // Paid beyond the price (an incoming payment overpaid): the rest is credit, and comes back in full.
+    const over = { ...payment, due: 70n };
+    assert.deepEqual(
+      [paidLine(hash, over, 'upload').amount, paidLine(hash, over, 'upload').credit],
+      ['100', '0'],
+    );
+    assert.deepEqual(unservedLine(hash, over, true).credit, '100');
   });
 
   it('never lets concurrent requests spend the same credit twice', async () => {
     const store = await openStore({ root: '', inMemory: true });
-    await store.ledger.append({ ...shortfallLine(hash, { ...payment, received: 50n }) });
+    await store.ledger.append({ ...shortfallLine(hash, { ...payment, due: 50n, received: 50n }) });
     const book = createCreditBook((h, a) => store.ledger.creditBalance(h, a));
     const [a, b] = await Promise.all([book.reserve(hash, asset, 40n), book.reserve(hash, asset, 40n)]);
     assert.equal(a.amount + b.amount, 50n, 'together they got exactly the balance');
     // The first spends its part (line committed), then releases; a newcomer sees what is left.
-    await store.ledger.append(paidLine(hash, { ...payment, received: 0n, creditUsed: a.amount }, 'upload'));
+    await store.ledger.append(
+      paidLine(hash, { ...payment, due: 0n, received: 0n, creditUsed: a.amount }, 'upload'),
+    );
     await a.release();
     const c = await book.reserve(hash, asset, 100n);
     assert.equal(c.amount, 0n, 'b still holds the rest');

@@ -8,7 +8,9 @@ import type {
 import type { SqlExecutor } from '../sqlite.js';
 import type { PaymentPacketRepository } from './payment-packets.js';
 
-export type NewLedgerEntry = Omit<LedgerEntry, 'id' | 'at'>;
+/** A line to append; a line that names no method is STREAM's, and one without a reference names none. */
+export type NewLedgerEntry = Omit<LedgerEntry, 'id' | 'at' | 'method' | 'paymentRef'> &
+  Partial<Pick<LedgerEntry, 'method' | 'paymentRef'>>;
 
 /** Every amount received and every credit movement, append-only. Profit and credit are sums over it. */
 export interface LedgerRepository {
@@ -20,6 +22,8 @@ export interface LedgerRepository {
   accounts(): Promise<AssetAccount[]>;
   /** Whether a line already books money received with this pay token. */
   booksPayment(payTokenHash: string): Promise<boolean>;
+  /** Whether a line already books the money of this payment (a method's reference for it). */
+  booksRef(paymentRef: string): Promise<boolean>;
   /** What each line since `at` (ms) added to received and earned, oldest first, at most `limit` lines. */
   movementsSince(at: number, limit: number): Promise<LedgerMovement[]>;
 }
@@ -43,6 +47,8 @@ type LedgerRow = {
   asset_scale: number;
   purpose: string;
   pay_token_hash: string | null;
+  method: string;
+  payment_ref: string | null;
 };
 
 function toEntry(row: LedgerRow): LedgerEntry {
@@ -56,6 +62,8 @@ function toEntry(row: LedgerRow): LedgerEntry {
     assetScale: row.asset_scale,
     purpose: row.purpose as LedgerPurpose,
     payTokenHash: row.pay_token_hash,
+    method: row.method,
+    paymentRef: row.payment_ref,
   };
 }
 
@@ -78,8 +86,9 @@ export function createLedgerRepository(
       if (!INTEGER.test(entry.credit)) throw new TypeError('ledger credit must be an integer string');
       const at = now();
       const { lastID } = await db.run(
-        `INSERT INTO ledger (at, manifest_hash, amount, credit, asset_code, asset_scale, purpose, pay_token_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO ledger (at, manifest_hash, amount, credit, asset_code, asset_scale, purpose, pay_token_hash,
+                             method, payment_ref)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           at,
           entry.manifestHash,
@@ -89,11 +98,19 @@ export function createLedgerRepository(
           entry.assetScale,
           entry.purpose,
           entry.payTokenHash,
+          entry.method ?? 'stream',
+          entry.paymentRef ?? null,
         ],
       );
       if (packets && entry.payTokenHash !== null && entry.amount !== '0')
         await packets.settle(entry.payTokenHash);
-      return { id: lastID, at, ...entry };
+      return {
+        id: lastID,
+        at,
+        ...entry,
+        method: entry.method ?? 'stream',
+        paymentRef: entry.paymentRef ?? null,
+      };
     },
     async listForManifest(hash) {
       const rows = await db.all<LedgerRow>('SELECT * FROM ledger WHERE manifest_hash = ? ORDER BY id', [
@@ -134,6 +151,13 @@ export function createLedgerRepository(
       const row = await db.get<{ n: number }>(
         "SELECT COUNT(*) AS n FROM ledger WHERE pay_token_hash = ? AND amount != '0'",
         [payTokenHash],
+      );
+      return (row?.n ?? 0) > 0;
+    },
+    async booksRef(paymentRef) {
+      const row = await db.get<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM ledger WHERE payment_ref = ? AND amount != '0'",
+        [paymentRef],
       );
       return (row?.n ?? 0) > 0;
     },
