@@ -118,6 +118,7 @@ export async function paymentMethods(
         store,
         asset: walletAsset(wallet, settings, { dev: config.dev, streamAsset: () => link.asset(), logger }),
         costPerMonth: () => settings.costPerMonth ?? price.current(),
+        offerTtlMs: settings.offerTtlMs,
         timeoutMs: config.payments.timeoutMs,
         logger,
       }),

@@ -1,4 +1,4 @@
-import { ConfigError, readString, type Env } from './read.js';
+import { ConfigError, readNumber, readString, type Env } from './read.js';
 
 export interface OpenPaymentsSettings {
   walletAddress: string;
@@ -6,6 +6,8 @@ export interface OpenPaymentsSettings {
   privateKeyPath: string;
   /** In whole units of the wallet's asset; null: CODIUS_COST_PER_MONTH, when the assets agree. */
   costPerMonth: string | null;
+  /** How long an offered incoming payment can be paid. */
+  offerTtlMs: number;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -40,5 +42,6 @@ export function readOpenPayments(env: Env, dev: boolean): OpenPaymentsSettings |
     keyId,
     privateKeyPath,
     costPerMonth: readString(env, 'CODIUS_OPEN_PAYMENTS_COST_PER_MONTH') ?? null,
+    offerTtlMs: (readNumber(env, 'CODIUS_OPEN_PAYMENTS_OFFER_TTL') ?? 600) * 1000,
   };
 }

@@ -104,6 +104,14 @@ export const PAYMENT_VARIABLES: readonly VariableSpec[] = [
       "Price of one pod for 2,628,000 s in the wallet's asset; needed when that asset is not the STREAM provider's.",
   },
   {
+    name: 'CODIUS_OPEN_PAYMENTS_OFFER_TTL',
+    schema: Joi.number().integer().min(2).max(86_400),
+    expected: 'an integer number of seconds from 2 to 86400',
+    defaultText: '600',
+    description:
+      'How long an offered incoming payment can be paid (a person may have to consent in their wallet first); what it holds when it ends unbooked is the manifest credit.',
+  },
+  {
     name: 'ILP_PLUGIN',
     schema: Joi.string().min(1),
     expected: 'an npm module name',

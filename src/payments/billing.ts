@@ -146,9 +146,21 @@ export function createBillingService(options: BillingOptions): BillingService {
     }
     const token = request.attempt.token();
     const offers: PaymentOffer[] = [];
+    let unavailable: unknown;
     for (const { method, asset, due } of dues) {
       const purpose = { hash, asset, use: request.use, durationSeconds, payTokenHash: payTokenHash(token) };
-      offers.push(await method.offer({ token, client: request.attempt.client, purpose, amount: due }));
+      try {
+        offers.push(await method.offer({ token, client: request.attempt.client, purpose, amount: due }));
+      } catch (error) {
+        // A client's own limits are its answer; a method whose provider fails is left out of the offer.
+        if (error instanceof CodiusError) throw error;
+        options.logger.error({ err: error, method: method.name }, 'a payment method could not make an offer');
+        unavailable = error;
+      }
+    }
+    if (offers.length === 0) {
+      const problem = unavailable instanceof Error ? unavailable.message : null;
+      throw new CodiusError('payments_unavailable', { problem });
     }
     throw new CodiusError('payment_required', { offers });
   }

@@ -40,7 +40,17 @@ describe('store', () => {
     );
     assert.deepEqual(
       tables.map((t) => t.name),
-      ['images', 'kv', 'ledger', 'manifests', 'open_payments', 'payment_packets', 'peers', 'pod_accounts', 'pods'],
+      [
+        'images',
+        'kv',
+        'ledger',
+        'manifests',
+        'open_payments',
+        'payment_packets',
+        'peers',
+        'pod_accounts',
+        'pods',
+      ],
     );
     await db.close();
     assert.equal((await stat(join(root, STORE_FILE))).mode & 0o777, 0o600);

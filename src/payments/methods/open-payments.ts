@@ -9,8 +9,6 @@ import { createOfferSweep, receivedOf as amountOf } from '../open-payments/offer
 import { payTokenHash } from '../pay-token.js';
 import type { ClaimedPayment, CollectedPayment, PaymentMethod, PaymentPurpose } from './method.js';
 
-/** How long an offered incoming payment can be paid: a person may have to consent in their wallet first. */
-export const OFFER_TTL_MS = 10 * 60_000;
 /** How often an incoming payment is read while its payer's request waits for it. */
 const POLL_MS = 1_000;
 
@@ -21,6 +19,8 @@ export interface OpenPaymentsMethodOptions {
   /** The wallet's asset, once its address was read. */
   asset: () => HostAsset | null;
   costPerMonth: () => string;
+  /** How long an offered incoming payment can be paid (a person may have to consent in their wallet first). */
+  offerTtlMs: number;
   /** How long a payer's request waits for the money to arrive before it is offered again. */
   timeoutMs: number;
   logger: Logger;
@@ -52,7 +52,15 @@ export function createOpenPaymentsMethod(options: OpenPaymentsMethodOptions): Pa
   const now = options.now ?? Date.now;
   /** Pay tokens whose request is collecting now: a second request, and the sweep, leave them alone. */
   const claimed = new Set<string>();
-  const sweep = createOfferSweep({ wallet, store, logger, now, isClaimed: (hash) => claimed.has(hash) });
+  const sweep = createOfferSweep({
+    wallet,
+    store,
+    logger,
+    now,
+    isClaimed: (hash) => claimed.has(hash),
+    // Ended offers are found within half their life (and every 30 s at most).
+    intervalMs: Math.min(30_000, Math.max(1_000, options.offerTtlMs / 2)),
+  });
 
   async function collect(
     offer: OpenPaymentOffer,
@@ -108,7 +116,7 @@ export function createOpenPaymentsMethod(options: OpenPaymentsMethodOptions): Pa
         return offerOf(known);
       }
       const address = await wallet.address();
-      const expiresAt = now() + OFFER_TTL_MS;
+      const expiresAt = now() + options.offerTtlMs;
       const incoming = await wallet.create({
         amount,
         asset: purpose.asset,

@@ -3,8 +3,7 @@ import type { OpenPaymentOffer } from '../../store/repositories/open-payments.js
 import type { Store } from '../../store/store.js';
 import type { HostWallet } from './host-wallet.js';
 
-/** How often offers that ended are looked for, and how many at a time. */
-const SWEEP_MS = 30_000;
+/** How many ended offers one sweep settles. */
 const SWEEP_BATCH = 100;
 
 /** What an incoming payment holds, in base units. */
@@ -12,7 +11,7 @@ export const receivedOf = (payment: { receivedAmount: { value: string } }): bigi
   BigInt(payment.receivedAmount.value);
 
 export interface OfferSweep {
-  /** One sweep now (the recovery at start), then one every 30 s until stop(). */
+  /** One sweep now (the recovery at start), then one every interval until stop(). */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -29,6 +28,8 @@ export function createOfferSweep(options: {
   logger: Logger;
   now: () => number;
   isClaimed: (payTokenHash: string) => boolean;
+  /** How often ended offers are looked for. */
+  intervalMs: number;
 }): OfferSweep {
   const { wallet, store, logger, now } = options;
   let timer: NodeJS.Timeout | undefined;
@@ -78,7 +79,7 @@ export function createOfferSweep(options: {
     if (stopped) return;
     timer = setTimeout(() => {
       running = sweep().finally(schedule);
-    }, SWEEP_MS);
+    }, options.intervalMs);
     timer.unref();
   }
 
