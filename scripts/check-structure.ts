@@ -1,6 +1,7 @@
 // Checks the bounds the code base keeps, on src/: no file over 300 lines of code, no function over 120
-// (blank lines and comments not counted; a function's lines include the functions nested in it), and no two
-// top-level folders importing each other. Prints what it finds; exits 1 on any breach.
+// (blank lines and comments not counted; a function's lines include the functions nested in it), no two
+// top-level folders importing each other, and no cycle of imports between files (type-only and lazy
+// imports count: a cycle is a cycle to a reader). Prints what it finds; exits 1 on any breach.
 //   node dist/scripts/check-structure.js [--report]
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -44,7 +45,7 @@ function countIn(lines: Set<number>, first: number, last: number): number {
 }
 
 interface Finding {
-  kind: 'file' | 'function' | 'folders';
+  kind: 'file' | 'function' | 'folders' | 'cycle';
   where: string;
   lines?: number;
 }
@@ -89,19 +90,74 @@ function topFolder(path: string): string | null {
   return parts.length > 1 ? (parts[0] ?? null) : null;
 }
 
+/** The files of src/ a file imports: import and export declarations, and import() of a literal path. */
+function importsOf(file: ts.SourceFile): string[] {
+  const targets: string[] = [];
+  const add = (specifier: string): void => {
+    if (specifier.startsWith('.'))
+      targets.push(resolve(dirname(file.fileName), specifier).replace(/\.js$/, '.ts'));
+  };
+  const visit = (node: ts.Node): void => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
+      if (ts.isStringLiteral(node.moduleSpecifier)) add(node.moduleSpecifier.text);
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
+      add(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return targets;
+}
+
 function folderEdges(files: ts.SourceFile[]): Set<string> {
   const edges = new Set<string>();
   for (const file of files) {
     const from = topFolder(file.fileName);
-    for (const statement of file.statements) {
-      if (!ts.isImportDeclaration(statement) && !ts.isExportDeclaration(statement)) continue;
-      const specifier = statement.moduleSpecifier;
-      if (!specifier || !ts.isStringLiteral(specifier) || !specifier.text.startsWith('.')) continue;
-      const target = topFolder(resolve(dirname(file.fileName), specifier.text));
+    for (const target of importsOf(file).map(topFolder)) {
       if (from && target && from !== target) edges.add(`${from}>${target}`);
     }
   }
   return edges;
+}
+
+/** Every group of files that import each other, directly or around a loop (Tarjan's strongly connected components). */
+function importCycles(files: ts.SourceFile[]): string[][] {
+  const graph = new Map(files.map((file) => [file.fileName, importsOf(file)]));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  let counter = 0;
+  const connect = (node: string): void => {
+    index.set(node, counter);
+    low.set(node, counter);
+    counter += 1;
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!graph.has(next)) continue;
+      if (!index.has(next)) {
+        connect(next);
+        low.set(node, Math.min(low.get(node) ?? 0, low.get(next) ?? 0));
+      } else if (onStack.has(next)) low.set(node, Math.min(low.get(node) ?? 0, index.get(next) ?? 0));
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const group: string[] = [];
+    for (let member = stack.pop(); member !== undefined; member = stack.pop()) {
+      onStack.delete(member);
+      group.push(member);
+      if (member === node) break;
+    }
+    if (group.length > 1 || (graph.get(node) ?? []).includes(node)) cycles.push(group.sort());
+  };
+  for (const node of graph.keys()) if (!index.has(node)) connect(node);
+  return cycles;
 }
 
 const findings: Finding[] = [];
@@ -113,6 +169,10 @@ for (const edge of edges) {
   if (from !== undefined && to !== undefined && from < to && edges.has(`${to}>${from}`)) {
     findings.push({ kind: 'folders', where: `src/${from}/ and src/${to}/ import each other` });
   }
+}
+
+for (const cycle of importCycles(parsed)) {
+  findings.push({ kind: 'cycle', where: cycle.map((path) => relative(ROOT, path)).join(' ⇄ ') });
 }
 
 if (process.argv.includes('--report')) {
@@ -129,10 +189,12 @@ for (const finding of findings) {
   console.log(
     finding.kind === 'folders'
       ? `  ✗ ${finding.where}`
-      : `  ✗ ${finding.kind} ${finding.where}: ${finding.lines} lines of code (limit ${limit})`,
+      : finding.kind === 'cycle'
+        ? `  ✗ import cycle: ${finding.where}`
+        : `  ✗ ${finding.kind} ${finding.where}: ${finding.lines} lines of code (limit ${limit})`,
   );
 }
 if (findings.length > 0) process.exit(1);
 console.log(
-  `  ✓ files ≤ ${MAX_FILE_LINES} lines, functions ≤ ${MAX_FUNCTION_LINES} lines, no folders importing each other`,
+  `  ✓ files ≤ ${MAX_FILE_LINES} lines, functions ≤ ${MAX_FUNCTION_LINES} lines, no folders importing each other, no import cycles`,
 );

@@ -1,5 +1,4 @@
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from './config/config.js';
 
 export type { Logger };
 
@@ -72,6 +71,9 @@ function bufferedStdout(): pino.DestinationStream {
 }
 
 /** JSON lines on stdout (or the given stream), which systemd's journal collects. */
+/** How much codiusd logs (CODIUS_LOG_LEVEL). */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
 export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {
   const options = {
     level,

@@ -13,7 +13,7 @@ import { createHostWallet, type HostWallet } from '../payments/open-payments/hos
 import type { PaymentReceiver } from '../payments/receiver.js';
 import { recoverUnbookedPayments } from '../payments/recovery.js';
 import type { Store } from '../store/store.js';
-import type { PhaseContext } from './phases.js';
+import type { PhaseContext } from './phase-context.js';
 
 /** While the wallet address cannot be read (or is refused), it is tried again this often. */
 const WALLET_RETRY_MS = 30_000;

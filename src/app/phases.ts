@@ -1,7 +1,5 @@
 import type { Config } from '../config/config.js';
-import type { MachineProbe } from '../host/host-info.js';
 import { loadPriceSetting, type PriceSetting } from '../host/price-setting.js';
-import type { HostMetrics } from '../metrics/host-metrics.js';
 import { meteredRuntime } from '../metrics/metered-runtime.js';
 import { createIlpLink, type IlpLink } from '../ilp/link.js';
 import { isListening, isMoneydLocalEndpoint, startEmbeddedMoneyd } from '../ilp/moneyd-local.js';
@@ -17,12 +15,12 @@ import { createPrivateVarsCipher } from '../pods/private-vars.js';
 import type { SupervisedProcess } from '../process/supervisor.js';
 import { ensureRootDir } from '../root-dir.js';
 import type { PodRuntime } from '../runtime/driver.js';
-import { openRuntime, type RuntimeDrivers } from '../runtime/registry.js';
+import { openRuntime } from '../runtime/registry.js';
 import type { RegistryPolicy } from '../runtime/registry-policy.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../secret.js';
-import { openStore, type Store } from '../store/store.js';
+import { openStore } from '../store/store.js';
 import { SERVICE_NAME, VERSION } from '../version.js';
-import type { Lifecycle } from './lifecycle.js';
+import type { PhaseContext, StoreAndSecret } from './phase-context.js';
 import { paymentMethods } from './payment-methods.js';
 import { podEnvironment, podHostPorts } from './pod-payments.js';
 import { podContainment, registryPolicyFor } from './sandbox.js';
@@ -30,23 +28,7 @@ import { podContainment, registryPolicyFor } from './sandbox.js';
 /** A peer's answer (its /info, its peer list) is read up to this size; 1,000 URIs fit easily. */
 const MAX_PEER_RESPONSE_BYTES = 1024 * 1024;
 
-/** What every phase of the start gets: where to register components, and the host's configuration. */
-export interface PhaseContext {
-  lifecycle: Lifecycle;
-  config: Config;
-  logger: Logger;
-  machine: MachineProbe;
-  /** The runtime drivers CODIUS_RUNTIME chooses from. */
-  runtimeDrivers: RuntimeDrivers;
-  /** Where every component reports what it does (served on the admin listener's /metrics). */
-  metrics: HostMetrics;
-}
-
-export interface StoreAndSecret {
-  store: Store;
-  hostSecret: Buffer;
-  hostId: string;
-}
+export type { PhaseContext, StoreAndSecret } from './phase-context.js';
 
 /** The data directory, the host secret and the store: everything else keeps its state here. */
 export async function storeAndSecret({ lifecycle, config, logger }: PhaseContext): Promise<StoreAndSecret> {

@@ -10,8 +10,8 @@ import {
 import type { EnvVar, HostAsset, ManifestHash } from '../domain/types.js';
 import type { PortRule } from '../net/port-list.js';
 import type { PodManager } from '../pods/pod-manager.js';
-import { podmanNetwork } from '../runtime/registry.js';
-import type { PhaseContext, StoreAndSecret } from './phases.js';
+import { podmanNetwork } from '../runtime/settings.js';
+import type { PhaseContext, StoreAndSecret } from './phase-context.js';
 
 /** Where the original's moneyd sidecars (hyperd) reach the host: an address on a bridge of codiusd's. */
 const HYPERD_UPLINK = { host: '169.254.77.68', bridge: 'codius0' };

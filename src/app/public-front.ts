@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Server } from '@hapi/hapi';
 import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import type { PodDirectory } from '../pods/pod-directory.js';
-import type { PhaseContext } from './phases.js';
+import type { PhaseContext } from './phase-context.js';
 
 /** Where the API server listens, and how, for the proxy engine chosen. */
 export interface ApiListen {

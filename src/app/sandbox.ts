@@ -9,9 +9,9 @@ import { requireHostDevices } from '../host/device-nodes.js';
 import type { PortRule } from '../net/port-list.js';
 import type { ReconcileGuard } from '../pods/pod-manager.js';
 import type { PodRuntime } from '../runtime/driver.js';
-import { podmanNetwork } from '../runtime/registry.js';
+import { podmanNetwork } from '../runtime/settings.js';
 import { createRegistryPolicy, type RegistryPolicy } from '../runtime/registry-policy.js';
-import type { PhaseContext } from './phases.js';
+import type { PhaseContext } from './phase-context.js';
 
 /** Where this host's pods may pull images from: anywhere public, plus the operator's allowed registries. */
 export function registryPolicyFor(

@@ -1,7 +1,8 @@
 import { parseAddressList, type AddressRule } from '../net/address-list.js';
 import { parsePortList, type PortRule } from '../net/port-list.js';
 import { blockedNetworks, DEFAULT_BLOCKED_PORTS } from '../firewall/policy.js';
-import type { OciRuntime, RuntimeSettings } from '../runtime/registry.js';
+import type { OciRuntime, RuntimeSettings } from '../runtime/settings.js';
+import type { LogLevel } from '../logger.js';
 import { readOpenPayments, type OpenPaymentsSettings } from './open-payments.js';
 import { readOperations, type Operations } from './operations.js';
 import { ConfigError, read, readBoolean, readNumber, readString, type Env } from './read.js';
@@ -10,7 +11,7 @@ import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES } from './variables.js';
 export { ConfigError } from './read.js';
 export type { OpenPaymentsSettings } from './open-payments.js';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type { LogLevel } from '../logger.js';
 
 export interface Config {
   dev: boolean;

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { bool, httpUri, port } from './schemas.js';
-import type { VariableSpec } from './variables.js';
+import type { VariableSpec } from './variable-spec.js';
 
 /** The host itself: where it is reached, where it keeps its data, how it runs and reports. */
 export const HOST_VARIABLES: readonly VariableSpec[] = [

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { parseAddressList } from '../net/address-list.js';
 import { httpUri, json } from './schemas.js';
-import type { VariableSpec } from './variables.js';
+import type { VariableSpec } from './variable-spec.js';
 
 /** Peers of the Codius network, and the pod proxy in front of pods. */
 export const NETWORK_VARIABLES: readonly VariableSpec[] = [

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { bool, port } from './schemas.js';
-import type { VariableSpec } from './variables.js';
+import type { VariableSpec } from './variable-spec.js';
 
 /** What the operator uses to watch the host: the admin listener and the self test. */
 export const OPERATIONS_VARIABLES: readonly VariableSpec[] = [

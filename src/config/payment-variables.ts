@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { bool, decimal, json, port } from './schemas.js';
-import type { VariableSpec } from './variables.js';
+import type { VariableSpec } from './variable-spec.js';
 
 /** Prices, payments and the ILP provider they arrive through. */
 export const PAYMENT_VARIABLES: readonly VariableSpec[] = [

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { parseIpv4Cidr } from '../net/ipv4.js';
 import { bool } from './schemas.js';
-import type { VariableSpec } from './variables.js';
+import type { VariableSpec } from './variable-spec.js';
 
 /** The container runtime pods run on, with a section per driver. */
 export const RUNTIME_VARIABLES: readonly VariableSpec[] = [

@@ -3,7 +3,7 @@ import { DEFAULT_BLOCKED_PORTS } from '../firewall/policy.js';
 import { parseAddressList } from '../net/address-list.js';
 import { parsePortList } from '../net/port-list.js';
 import { bool } from './schemas.js';
-import type { VariableSpec } from './variables.js';
+import type { VariableSpec } from './variable-spec.js';
 
 /** What contains pods: their firewall, hardening limits, the OCI runtime, and where images may come from. */
 export const SANDBOX_VARIABLES: readonly VariableSpec[] = [

@@ -1,49 +1,27 @@
 import type { Logger } from '../logger.js';
-import type { AddressRule } from '../net/address-list.js';
-import type { PortRule } from '../net/port-list.js';
 import type { PodRuntime } from './driver.js';
-import { describePodNetwork, type PodNetwork } from './pod-network.js';
+import {
+  podmanNetwork,
+  type HyperdSettings,
+  type KubernetesSettings,
+  type PodmanSettings,
+  type RuntimeSettings,
+} from './settings.js';
+
+export type {
+  HyperdSettings,
+  KubernetesSettings,
+  OciRuntime,
+  PodmanSettings,
+  RuntimeSettings,
+} from './settings.js';
+export { podmanNetwork } from './settings.js';
 import { createPodmanDriver } from './podman/driver.js';
 import { checkUserNamespaceIds, hardeningFor, prepareOciRuntime } from './podman/oci-runtime.js';
 import { startPodmanService } from './podman/service.js';
 import { installStdioHook } from './podman/stdio-hook.js';
 import type { RegistryPolicy } from './registry-policy.js';
 import { createUnixHttpClient } from './unix-http.js';
-
-/** Each driver's own configuration section. */
-/** The OCI runtimes pods can run under. */
-export type OciRuntime = 'runc' | 'crun' | 'runsc';
-
-export interface PodmanSettings {
-  /** libpod socket of a running service; null: codiusd runs `podman system service` under its root. */
-  socket: string | null;
-  network: string;
-  subnet: string;
-  ociRuntime: OciRuntime;
-}
-
-export interface HyperdSettings {
-  socket: string;
-  /** The original's no-op mode: nothing reaches hyperd. */
-  noop: boolean;
-}
-
-export interface KubernetesSettings {
-  namespace: string;
-  runtimeClass: string | null;
-  /** The host firewall's containment, which each pod's NetworkPolicy repeats. */
-  blockedNetworks: AddressRule[];
-  blockedPorts: PortRule[];
-}
-
-export interface RuntimeSettings {
-  kind: keyof RuntimeDrivers;
-  imagePullTimeoutMs: number;
-  reconcileIntervalMs: number;
-  podman: PodmanSettings;
-  hyperd: HyperdSettings;
-  kubernetes: KubernetesSettings;
-}
 
 /** What every driver may need from the host, besides its own section. */
 export interface RuntimeContext {
@@ -64,11 +42,6 @@ export interface RuntimeDrivers {
   podman: DriverOpener<PodmanSettings>;
   hyperd: DriverOpener<HyperdSettings>;
   kubernetes: DriverOpener<KubernetesSettings>;
-}
-
-/** The pod network a Podman host's pods join, as configured. */
-export function podmanNetwork(settings: PodmanSettings): PodNetwork {
-  return describePodNetwork(settings.network, settings.subnet);
 }
 
 /**

@@ -13,7 +13,10 @@ import WebSocket from 'ws';
 import { hashManifest } from '../../src/manifest/index.js';
 import { LABEL_MANIFEST_HASH } from '../../src/runtime/podman/driver.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
+import type { JWK } from '@interledger/http-signature-utils';
+import { writeOpenPaymentsKey } from '../../src/payments/open-payments/keygen.js';
 import { freePort, startDaemon } from '../helpers/daemon.js';
+import { startFakeProvider } from '../helpers/open-payments/provider.js';
 import { setupMoneyd } from '../helpers/moneyd.js';
 import { podman, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -34,8 +37,20 @@ const podImage = await fixture.nodeAppImage(
 const root = await tempDir();
 fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
 const port = await freePort();
+// The host takes Open Payments too: the published CLI knows nothing of it and pays over STREAM as ever.
+const provider = await startFakeProvider();
+const keyFile = join(root, 'open-payments.pem');
+const hostKey = await writeOpenPaymentsKey(keyFile);
+const hostWallet = provider.wallet('cli-host', {
+  assetCode: 'XRP',
+  assetScale: 9,
+  keys: [hostKey.jwk as unknown as JWK],
+});
 // The quick start's daemon, with the test's own Podman network and debug logs (to look for secrets in).
 const daemon = await startDaemon({
+  CODIUS_OPEN_PAYMENTS_WALLET: hostWallet.id,
+  CODIUS_OPEN_PAYMENTS_KEY_ID: hostKey.keyId,
+  CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: keyFile,
   CODIUS_DEV: 'true',
   CODIUS_ROOT: root,
   CODIUS_PORT: String(port),

@@ -5,7 +5,7 @@ import type { PodRuntime, RuntimePod } from '../driver.js';
 import { openLogStreams, removeOnFailure, type LogTarget } from '../driver-support.js';
 import { RuntimeApiError } from '../errors.js';
 import type { PodNetwork } from '../pod-network.js';
-import type { OciRuntime } from '../registry.js';
+import type { OciRuntime } from '../settings.js';
 import type { RegistryPolicy } from '../registry-policy.js';
 import { parseJson, type UnixHttpClient } from '../unix-http.js';
 import { createImagePuller } from './images.js';

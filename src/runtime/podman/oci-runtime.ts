@@ -1,7 +1,7 @@
 import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { OciRuntime } from '../registry.js';
+import type { OciRuntime } from '../settings.js';
 import type { Hardening } from './specs.js';
 
 /** The OCI runtime cannot be used as configured; the message says what to install or change. */
