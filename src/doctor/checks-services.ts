@@ -128,6 +128,33 @@ async function podFirewall(config: Config, probes: DoctorProbes): Promise<CheckR
   return pass(`table inet ${table}${on}: forward and input hooked, ${drops} drop rules`);
 }
 
+/** The host's Open Payments wallet: readable, in a priced asset, and granting the host's key. */
+async function openPaymentsWallet(config: Config, probes: DoctorProbes): Promise<CheckResult> {
+  const settings = config.openPayments;
+  if (!settings)
+    return { status: 'skip', detail: 'no Open Payments wallet (CODIUS_OPEN_PAYMENTS_WALLET unset)' };
+  let wallet: Awaited<ReturnType<DoctorProbes['openPayments']>>;
+  try {
+    wallet = await probes.openPayments(settings);
+  } catch (error) {
+    return fail(
+      `${settings.walletAddress}: ${(error as Error).message}`,
+      'check the wallet address URL, that its provider answers, and chmod 600 on the private key',
+    );
+  }
+  const asset = `${wallet.assetCode}, scale ${wallet.assetScale}`;
+  if (wallet.granted !== null) {
+    return fail(
+      `${settings.walletAddress} (${asset}): its provider refused the host's key: ${wallet.granted}`,
+      `register the public key of ${settings.privateKeyPath} (codiusd keygen prints it) with the wallet's provider under CODIUS_OPEN_PAYMENTS_KEY_ID`,
+    );
+  }
+  const price = settings.costPerMonth ?? config.costPerMonth;
+  return pass(
+    `${settings.walletAddress}: ${asset}, the key is granted incoming payments, ${price} ${wallet.assetCode} per month`,
+  );
+}
+
 /** The services codiusd drives: the container runtime, its firewall, the ILP provider. */
 export const SERVICE_CHECKS: readonly Check[] = [
   {
@@ -176,6 +203,11 @@ export const SERVICE_CHECKS: readonly Check[] = [
     run: podFirewall,
   },
   {
+    id: 'open-payments',
+    title: 'Open Payments',
+    run: openPaymentsWallet,
+  },
+  {
     id: 'ilp',
     title: 'ILP provider',
     async run(config, probes) {
@@ -184,14 +216,18 @@ export const SERVICE_CHECKS: readonly Check[] = [
         if (!config.dev && info.clientAddress.startsWith('private.moneyd')) {
           return warn(
             `${info.assetCode}, scale ${info.assetScale}, at ${info.clientAddress}: play money (moneyd local)`,
-            'run moneyd with a real uplink (moneyd xrp:configure) on a public host',
+            "moneyd's uplinks reach no live Interledger network today: take real money with Open Payments (CODIUS_OPEN_PAYMENTS_WALLET)",
           );
         }
         return pass(`${info.assetCode}, scale ${info.assetScale}, at ${info.clientAddress}`);
       } catch (error) {
+        const detail = `the ILP provider did not answer: ${(error as Error).message}`;
+        // With Open Payments, moneyd is optional: STREAM is then simply not offered.
+        if (config.openPayments)
+          return warn(detail, 'STREAM is not offered; start moneyd local (or unset it) if you want it');
         return fail(
-          `the ILP provider did not answer: ${(error as Error).message}`,
-          'start moneyd (moneyd xrp:start, or systemctl start moneyd-xrp) or fix ILP_CREDENTIALS',
+          detail,
+          "start moneyd, or take Open Payments (CODIUS_OPEN_PAYMENTS_WALLET): moneyd's uplinks reach no live network today",
         );
       }
     },

@@ -6,6 +6,7 @@ import os from 'node:os';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { fetch as fetchIldcp } from 'ilp-protocol-ildcp';
+import type { OpenPaymentsSettings } from '../config/config.js';
 import { deviceProblems, type DeviceProblem } from '../host/device-nodes.js';
 import { createIlpPlugin, type IlpSettings } from '../ilp/plugin.js';
 import { createUnixHttpClient } from '../runtime/unix-http.js';
@@ -38,6 +39,10 @@ export interface DoctorProbes {
   randomHash(): string;
   /** The host's device nodes that are not root-owned character devices with mode 666. */
   devices(): Promise<DeviceProblem[]>;
+  /** The Open Payments wallet: its asset (unsigned read), then a grant with the host's key. */
+  openPayments(
+    settings: OpenPaymentsSettings,
+  ): Promise<{ assetCode: string; assetScale: number; granted: string | null }>;
 }
 
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -146,6 +151,27 @@ export const realProbes: DoctorProbes = {
   },
   memory: () => ({ total: os.totalmem(), free: os.freemem() }),
   devices: () => deviceProblems(),
+  async openPayments(settings) {
+    const { readFile, stat: statOf } = await import('node:fs/promises');
+    const { createPrivateKey } = await import('node:crypto');
+    const { createHostWallet } = await import('../payments/open-payments/host-wallet.js');
+    const { createLogger } = await import('../logger.js');
+    const mode = (await statOf(settings.privateKeyPath)).mode & 0o777;
+    if (mode !== 0o600) throw new Error(`${settings.privateKeyPath} has mode ${mode.toString(8)}, not 600`);
+    const wallet = createHostWallet({
+      walletAddressUrl: settings.walletAddress,
+      privateKey: createPrivateKey(await readFile(settings.privateKeyPath)),
+      keyId: settings.keyId,
+      useHttp: new URL(settings.walletAddress).protocol === 'http:',
+      logger: createLogger('silent'),
+    });
+    const address = await withTimeout(wallet.address(), 15_000, 'reading the wallet address');
+    const granted = await withTimeout(wallet.grant(), 15_000, 'the grant request').then(
+      () => null,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    return { assetCode: address.assetCode, assetScale: address.assetScale, granted };
+  },
   randomHash: () => {
     const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
     return [...randomBytes(52)].map((byte) => alphabet[byte % 32]).join('');

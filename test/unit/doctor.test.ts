@@ -12,6 +12,9 @@ const ENV = {
   CODIUS_PUBLIC_URI: 'https://codius.example.com',
   CODIUS_ROOT: ROOT,
   CODIUS_OCI_RUNTIME: 'runsc',
+  CODIUS_OPEN_PAYMENTS_WALLET: 'https://wallet.example/codius-host',
+  CODIUS_OPEN_PAYMENTS_KEY_ID: 'key-1',
+  CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: '/etc/codiusd/open-payments.pem',
 };
 
 function cert(names: string, validTo = new Date(Date.now() + 60 * 86_400_000)): tls.PeerCertificate {
@@ -87,6 +90,7 @@ function healthy(): DoctorProbes {
     memory: () => ({ total: 8 * GIB, free: 6 * GIB }),
     randomHash: () => HASH,
     devices: () => Promise.resolve([]),
+    openPayments: () => Promise.resolve({ assetCode: 'USD', assetScale: 2, granted: null }),
   };
 }
 
@@ -196,9 +200,29 @@ describe('codiusd doctor', () => {
           Promise.resolve([{ path: '/dev/null', found: 'owner 2147483647:2147483647, mode 666' }])),
     ],
     [
+      'open-payments',
+      "its provider refused the host's key: invalid signature",
+      (p) =>
+        (p.openPayments = () =>
+          Promise.resolve({ assetCode: 'USD', assetScale: 2, granted: 'invalid signature' })),
+    ],
+    [
+      'open-payments',
+      'no answer',
+      (p) =>
+        (p.openPayments = () =>
+          Promise.reject(new Error('reading the wallet address: no answer in 15000 ms'))),
+    ],
+    [
       'ilp',
       'did not answer',
       (p) => (p.ildcp = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:7768'))),
+      // Without Open Payments moneyd is the only way to be paid.
+      {
+        CODIUS_OPEN_PAYMENTS_WALLET: '',
+        CODIUS_OPEN_PAYMENTS_KEY_ID: '',
+        CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: '',
+      },
     ],
     [
       'public-uri',

@@ -16,6 +16,8 @@ export interface HostWallet {
   get(url: string): Promise<IncomingPayment>;
   /** No more money can arrive; answers what arrived. */
   complete(url: string): Promise<IncomingPayment>;
+  /** Asks for the incoming-payment grant now (the provider accepts the host's key, or says why not). */
+  grant(): Promise<void>;
 }
 
 export interface HostWalletOptions {
@@ -134,6 +136,9 @@ export function createHostWallet(options: HostWalletOptions): HostWallet {
     },
     get: (url) => authorized((op, accessToken) => op.incomingPayment.get({ url, accessToken })),
     complete: (url) => authorized((op, accessToken) => op.incomingPayment.complete({ url, accessToken })),
+    async grant() {
+      await accessToken();
+    },
   };
 }
 
