@@ -4,6 +4,12 @@ import type { Logger } from '../logger.js';
 import type { HostMetrics } from '../metrics/host-metrics.js';
 import type { LedgerRepository } from '../store/repositories/ledger.js';
 
+/** The assets the host takes payments in now: the STREAM provider's and each method's. */
+export function assetsTaken(services: Pick<AdminServices, 'asset' | 'paymentMethods'>): HostAsset[] {
+  const stream = services.asset();
+  return [...(stream ? [stream] : []), ...services.paymentMethods().map((method) => method.asset)];
+}
+
 /** A pod's own ILP balance in base units, with its asset. */
 export interface PodBalance {
   amount: string;
@@ -29,8 +35,11 @@ export interface AdminServices {
     get(hash: ManifestHash): Promise<PodRecord | undefined>;
   };
   podBalance?: (hash: ManifestHash) => Promise<PodBalance | null>;
-  ledger: Pick<LedgerRepository, 'accounts' | 'movementsSince'>;
+  ledger: Pick<LedgerRepository, 'accounts' | 'movementsSince' | 'receivedByMethod'>;
+  /** The STREAM provider's asset, while the host's ILP link is up. */
   asset(): HostAsset | null;
+  /** The payment methods that take payments now, each with its asset and price per month in it. */
+  paymentMethods(): Array<{ method: string; asset: HostAsset; costPerMonth: string }>;
   price: PriceSetting;
   peers: { list(limit: number): Promise<PeerRecord[]>; count(): Promise<number> };
   metrics: HostMetrics;

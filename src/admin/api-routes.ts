@@ -1,6 +1,6 @@
 import type { ServerRoute } from '@hapi/hapi';
 import { CodiusError } from '../domain/errors.js';
-import type { AdminServices } from './admin-services.js';
+import { assetsTaken, type AdminServices } from './admin-services.js';
 import { earningsOverTime, moneyByAssetCode } from './money.js';
 
 const HOUR_MS = 3_600_000;
@@ -56,7 +56,12 @@ export function adminApiRoutes(services: AdminServices): ServerRoute[] {
     {
       method: 'GET',
       path: '/api/money',
-      handler: async () => moneyByAssetCode(await services.ledger.accounts(), services.asset()),
+      handler: async () =>
+        moneyByAssetCode(
+          await services.ledger.accounts(),
+          assetsTaken(services),
+          await services.ledger.receivedByMethod(),
+        ),
     },
     {
       method: 'GET',
@@ -67,7 +72,11 @@ export function adminApiRoutes(services: AdminServices): ServerRoute[] {
         const bucketMs = bucketMinutes * 60_000;
         const until = now();
         const since = Math.floor((until - hours * HOUR_MS) / bucketMs) * bucketMs;
-        const money = moneyByAssetCode(await services.ledger.accounts(), services.asset());
+        const money = moneyByAssetCode(
+          await services.ledger.accounts(),
+          assetsTaken(services),
+          await services.ledger.receivedByMethod(),
+        );
         const scales = Object.fromEntries(Object.entries(money).map(([code, m]) => [code, m.assetScale]));
         const movements = await services.ledger.movementsSince(since, MAX_LEDGER_LINES);
         return {
@@ -102,6 +111,12 @@ export function adminApiRoutes(services: AdminServices): ServerRoute[] {
         costPerMonth: services.price.current(),
         costPerMonthSource: services.price.source(),
         asset: services.asset(),
+        paymentMethods: services.paymentMethods().map(({ method, asset, costPerMonth }) => ({
+          method,
+          assetCode: asset.code,
+          assetScale: asset.scale,
+          costPerMonth,
+        })),
         selfTest: services.selfTest(),
         ...services.settings(),
       }),

@@ -32,7 +32,7 @@ export function renderDashboard(data: DashboardData): string {
 <p class="hint">It is CODIUS_ADMIN_TOKEN, or the content of the admin-token file in CODIUS_ROOT. This tab keeps it until it closes.</p>
 </form>
 <main id="board" hidden>
-<section id="money"><h2>Money</h2><table id="money-table"><thead><tr><th>asset</th><th>received</th><th>earned</th><th>credit</th></tr></thead><tbody></tbody></table></section>
+<section id="money"><h2>Money</h2><table id="money-table"><thead><tr><th>asset</th><th>received</th><th>earned</th><th>credit</th></tr></thead><tbody></tbody></table><table id="money-methods"><thead><tr><th>method</th><th>asset</th><th>received</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Pods <span id="pod-count"></span></h2>
 <table id="pods"><thead><tr><th>manifest</th><th>state</th><th>expires in</th><th>memory</th><th>address</th><th>ILP balance</th></tr></thead>
 <tbody></tbody></table></section>
@@ -132,6 +132,16 @@ async function refreshMoney() {
     const row = body.insertRow();
     cell(row, code);
     for (const key of ['received', 'earned', 'credit']) cell(row, whole(m[key], m.assetScale));
+  }
+  const methods = document.querySelector('#money-methods tbody');
+  methods.replaceChildren();
+  for (const [code, m] of Object.entries(money)) {
+    for (const [method, received] of Object.entries(m.methods)) {
+      const row = methods.insertRow();
+      cell(row, method);
+      cell(row, code);
+      cell(row, whole(received, m.assetScale));
+    }
   }
 }
 async function refreshEarnings() {

@@ -3,7 +3,7 @@ import Joi from 'joi';
 import { CodiusError, codiusError } from '../domain/errors.js';
 import type { PodRecord } from '../domain/types.js';
 import { decimalText } from '../host/price-setting.js';
-import type { AdminServices } from './admin-services.js';
+import { assetsTaken, type AdminServices } from './admin-services.js';
 import { earningsInWholeUnits } from './money.js';
 
 /** The original's PodInfo (what codiusd-gui reads). */
@@ -54,7 +54,7 @@ export function legacyAdminRoutes(services: AdminServices): ServerRoute[] {
         const uptime = pods.reduce((sum, pod) => sum + pod.totalUptimeSeconds, 0);
         return {
           aggregate_pod_uptime: String(uptime),
-          aggregate_earnings: earningsInWholeUnits(await services.ledger.accounts(), services.asset()),
+          aggregate_earnings: earningsInWholeUnits(await services.ledger.accounts(), assetsTaken(services)),
         };
       },
     },

@@ -1,12 +1,17 @@
 import type { AssetAccount, HostAsset } from '../domain/types.js';
-import type { LedgerMovement } from '../store/repositories/ledger.js';
+import type { LedgerMovement, MethodReceipts } from '../store/repositories/ledger.js';
 
-/** One asset code's figures in base units of `assetScale`; received = earned + credit always. */
+/**
+ * One asset code's figures in base units of `assetScale`; received = earned + credit always, and the
+ * received of its methods sum to received.
+ */
 export interface MoneyFigures {
   assetScale: number;
   received: string;
   earned: string;
   credit: string;
+  /** Received per payment method. */
+  methods: Record<string, string>;
 }
 
 interface Exact {
@@ -19,15 +24,22 @@ interface Exact {
 const rescale = (amount: bigint, from: number, to: number): bigint => amount * 10n ** BigInt(to - from);
 
 /**
- * The ledger's accounts per asset code. A code booked at several scales (a provider that changed its
- * scale) is shown at the finest one, exactly. The host's current asset is always present.
+ * The ledger's accounts per asset code, with what each payment method brought. A code booked at several
+ * scales (a provider that changed its scale) is shown at the finest one, exactly. The assets the host
+ * takes now are always present.
  */
 export function moneyByAssetCode(
   accounts: readonly AssetAccount[],
-  current: HostAsset | null,
+  current: readonly HostAsset[],
+  receipts: readonly MethodReceipts[] = [],
 ): Record<string, MoneyFigures> {
   const byCode = new Map<string, Exact>();
-  if (current) byCode.set(current.code, { scale: current.scale, received: 0n, earned: 0n, credit: 0n });
+  for (const asset of current) {
+    const known = byCode.get(asset.code);
+    if (!known || known.scale < asset.scale) {
+      byCode.set(asset.code, { scale: asset.scale, received: 0n, earned: 0n, credit: 0n });
+    }
+  }
   for (const account of accounts) {
     const known = byCode.get(account.assetCode);
     const scale = Math.max(known?.scale ?? 0, account.assetScale);
@@ -49,9 +61,25 @@ export function moneyByAssetCode(
       received: exact.received.toString(),
       earned: exact.earned.toString(),
       credit: exact.credit.toString(),
+      methods: receivedPerMethod(receipts, code, exact.scale),
     };
   }
   return figures;
+}
+
+/** One code's receipts per method at `scale` (the finest its accounts were booked at). */
+function receivedPerMethod(
+  receipts: readonly MethodReceipts[],
+  code: string,
+  scale: number,
+): Record<string, string> {
+  const sums = new Map<string, bigint>();
+  for (const receipt of receipts) {
+    if (receipt.assetCode !== code) continue;
+    const amount = rescale(receipt.received, receipt.assetScale, Math.max(scale, receipt.assetScale));
+    sums.set(receipt.method, (sums.get(receipt.method) ?? 0n) + amount);
+  }
+  return Object.fromEntries([...sums].map(([method, amount]) => [method, amount.toString()]));
 }
 
 /** Base units at `scale` as a decimal in whole units: (7612, 9) → "0.000007612", (5, 0) → "5". */
@@ -63,10 +91,10 @@ export function wholeUnits(amount: bigint, scale: number): string {
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 
-/** The original's `aggregate_earnings`: earned per asset code in whole units, the current code always present. */
+/** `aggregate_earnings` of the legacy admin route: earned per asset code in whole units, the current codes always present. */
 export function earningsInWholeUnits(
   accounts: readonly AssetAccount[],
-  current: HostAsset | null,
+  current: readonly HostAsset[],
 ): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [code, figures] of Object.entries(moneyByAssetCode(accounts, current))) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { AdminServices, SelfTestView } from '../admin/admin-services.js';
+import { assetsTaken, type AdminServices, type SelfTestView } from '../admin/admin-services.js';
 import { moneyByAssetCode } from '../admin/money.js';
 import { createIlpPlugin } from '../ilp/plugin.js';
 import type { MetricsSources } from '../metrics/host-metrics.js';
@@ -35,12 +35,23 @@ export function metricsSources(inputs: OperationsInputs, selfTest: SelfTest | un
     ilpConnected: () => inputs.money.link.ready(),
     selfTestPassed: () => selfTest?.stats().selfTestSuccess ?? false,
     async money() {
-      const figures = moneyByAssetCode(await store.ledger.accounts(), inputs.money.link.asset());
+      const taken = assetsTaken({
+        asset: () => inputs.money.link.asset(),
+        paymentMethods: () => inputs.money.billing.methods(),
+      });
+      const figures = moneyByAssetCode(
+        await store.ledger.accounts(),
+        taken,
+        await store.ledger.receivedByMethod(),
+      );
       return Object.entries(figures).map(([assetCode, m]) => ({
         assetCode,
         received: Number(m.received),
         earned: Number(m.earned),
         credit: Number(m.credit),
+        methods: Object.fromEntries(
+          Object.entries(m.methods).map(([name, amount]) => [name, Number(amount)]),
+        ),
       }));
     },
   };
@@ -113,6 +124,7 @@ export async function adminListener(
     pods: { list: () => store.pods.list(), get: (hash) => store.pods.get(hash) },
     ledger: store.ledger,
     asset: () => inputs.money.link.asset(),
+    paymentMethods: () => inputs.money.billing.methods(),
     price: inputs.money.price,
     peers: store.peers,
     metrics: context.metrics,

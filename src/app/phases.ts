@@ -204,8 +204,8 @@ export async function ilpAndPayments(context: PhaseContext, base: StoreAndSecret
     ledger: base.store.ledger,
     methods,
     logger: paymentsLogger,
-    onPaymentEnded: (_method, code, outcome, received) =>
-      context.metrics.paymentEnded(code, outcome, received),
+    onPaymentEnded: (method, code, outcome, received) =>
+      context.metrics.paymentEnded(method, code, outcome, received),
   });
   return { link, receiver, billing, price };
 }

@@ -7,8 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricsRecorder {
   /** A POST /pods or PUT /pods answered, by status class. */
   podRequestAnswered(kind: 'upload' | 'extension', status: number): void;
-  /** A payment ended: complete (bought what it paid for) or short (kept as credit). */
-  paymentEnded(assetCode: string, outcome: 'complete' | 'short', amount: bigint): void;
+  /** A payment through a method ended: complete (bought what it paid for) or short (kept as credit). */
+  paymentEnded(method: string, assetCode: string, outcome: 'complete' | 'short', amount: bigint): void;
   podStarted(seconds: number): void;
   runtimeCallFailed(operation: string): void;
   proxyAnswered(status: number, seconds: number): void;
@@ -20,7 +20,16 @@ export interface MetricsSources {
   peerCount(): Promise<number>;
   ilpConnected(): boolean;
   selfTestPassed(): boolean;
-  money(): Promise<Array<{ assetCode: string; received: number; earned: number; credit: number }>>;
+  money(): Promise<
+    Array<{
+      assetCode: string;
+      received: number;
+      earned: number;
+      credit: number;
+      /** Received per payment method. */
+      methods: Record<string, number>;
+    }>
+  >;
 }
 
 export interface HostMetrics extends MetricsRecorder {
@@ -74,6 +83,19 @@ function registerScrapedGauges(
     });
   }
   new Gauge({
+    name: 'codiusd_money_received_by_method_base_units',
+    help: 'Everything the ledger holds as received, by payment method, base units.',
+    labelNames: ['method', 'asset_code'],
+    registers: [registry],
+    async collect() {
+      for (const account of await sources.money()) {
+        for (const [method, received] of Object.entries(account.methods)) {
+          this.set({ method, asset_code: assetLabel(account.assetCode) }, received);
+        }
+      }
+    },
+  });
+  new Gauge({
     name: 'codiusd_ilp_connected',
     help: '1 while the ILP provider link is up.',
     registers: [registry],
@@ -125,14 +147,14 @@ export function createHostMetrics(
   });
   const payments = new Counter({
     name: 'codiusd_payments_total',
-    help: 'Payments that ended, by asset code and outcome (complete, or short and kept as credit).',
-    labelNames: ['asset_code', 'outcome'],
+    help: 'Payments that ended, by method, asset code and outcome (complete, or short and kept as credit).',
+    labelNames: ['method', 'asset_code', 'outcome'],
     registers: [registry],
   });
   const paid = new Counter({
     name: 'codiusd_payment_received_base_units_total',
-    help: 'Amounts received by payments since start, in base units of the asset.',
-    labelNames: ['asset_code'],
+    help: 'Amounts received by payments since start, by method, in base units of the asset.',
+    labelNames: ['method', 'asset_code'],
     registers: [registry],
   });
   const podStart = new Histogram({
@@ -171,10 +193,10 @@ export function createHostMetrics(
       if (kind === 'upload') totals.uploads += 1;
       else totals.extensions += 1;
     },
-    paymentEnded(assetCode, outcome, amount) {
+    paymentEnded(method, assetCode, outcome, amount) {
       const asset_code = assetLabel(assetCode);
-      payments.inc({ asset_code, outcome });
-      if (amount > 0n) paid.inc({ asset_code }, Number(amount));
+      payments.inc({ method, asset_code, outcome });
+      if (amount > 0n) paid.inc({ method, asset_code }, Number(amount));
     },
     podStarted: (seconds) => podStart.observe(seconds),
     runtimeCallFailed: (operation) => runtimeErrors.inc({ operation }),

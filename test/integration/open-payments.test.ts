@@ -12,7 +12,8 @@ import type { JWK } from '@interledger/http-signature-utils';
 import { hashManifest } from '../../src/manifest/hash.js';
 import { writeOpenPaymentsKey } from '../../src/payments/open-payments/keygen.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
-import { openStore } from '../../src/store/store.js';
+import { openDatabase } from '../../src/store/sqlite.js';
+import { openStore, STORE_FILE } from '../../src/store/store.js';
 import { freePort, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { setupMoneyd } from '../helpers/moneyd.js';
 import { createPayer } from '../helpers/open-payments/payer.js';
@@ -36,6 +37,8 @@ const hostWallet = provider.wallet('codius-host', {
 /** 10 XRP per month at scale 9: 600 s cost 2283106 base units. */
 const PRICE_600 = 2_283_106n;
 const port = await freePort();
+const adminPort = await freePort();
+const adminToken = randomBytes(24).toString('hex');
 const env = {
   CODIUS_DEV: 'true',
   CODIUS_ROOT: root,
@@ -49,6 +52,9 @@ const env = {
   CODIUS_OPEN_PAYMENTS_WALLET: hostWallet.id,
   CODIUS_OPEN_PAYMENTS_KEY_ID: hostKey.keyId,
   CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: keyFile,
+  CODIUS_ADMIN_API: 'true',
+  CODIUS_ADMIN_PORT: String(adminPort),
+  CODIUS_ADMIN_TOKEN: adminToken,
 };
 /** Waits until a host takes uploads, and Open Payments (its wallet's asset is read in the background). */
 async function untilTakingOpenPayments(url: string): Promise<void> {
@@ -291,33 +297,85 @@ describe('Open Payments: the host is paid into its wallet', () => {
     );
   });
 
-  it('a host whose key the provider does not know offers STREAM alone, and the provider says why', async () => {
-    const other = await tempDir();
-    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(other)).secret));
-    const unknownKey = join(other, 'unregistered.pem');
-    const unregistered = await writeOpenPaymentsKey(unknownKey);
-    const stranger = await startDaemon({
-      ...env,
-      CODIUS_ROOT: other,
-      CODIUS_PORT: String(await freePort()),
-      CODIUS_OPEN_PAYMENTS_KEY_ID: unregistered.keyId,
-      CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: unknownKey,
-    });
-    after(() => stranger.child.kill('SIGKILL'));
-    await untilTakingOpenPayments(stranger.url);
-    const answer = await fetch(`${stranger.url}/pods?duration=600`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'pay-token': newToken() },
-      body: JSON.stringify({ manifest: manifest('op-stranger') }),
-    });
-    assert.equal(answer.status, 402);
-    assert.match(answer.headers.get('pay') ?? '', /^interledger-stream /);
-    assert.equal(((await answer.json()) as { openPayments?: unknown }).openPayments, undefined);
+  it('a host whose key the provider does not know, or who signs with another key, offers STREAM alone', async () => {
+    const unregistered = await strangerOffers(async (file) => (await writeOpenPaymentsKey(file)).keyId);
+    assert.equal(unregistered.openPayments, false);
     assert.ok(
       provider.refusals.some((r) => /no key .* published for the client/.test(r)),
       provider.refusals.join('\n'),
     );
-    stranger.child.kill('SIGTERM');
-    await stranger.exited;
+    // The registered key's id, a different private key: every signature is wrong.
+    const forged = await strangerOffers(async (file) => {
+      await writeOpenPaymentsKey(file);
+      return hostKey.keyId;
+    });
+    assert.equal(forged.openPayments, false);
+    assert.ok(
+      provider.refusals.some((r) => /401 invalid signature/.test(r)),
+      provider.refusals.join('\n'),
+    );
+  });
+
+  it('shows the money per method: /api/money and /metrics agree with the ledger', async (t) => {
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+    const db = await openDatabase(join(root, STORE_FILE));
+    const lines = await db.all<{ method: string; amount: string }>('SELECT method, amount FROM ledger');
+    await db.close();
+    daemon = await startHost();
+    const received = (method: string) =>
+      lines.filter((l) => l.method === method).reduce((sum, l) => sum + BigInt(l.amount), 0n);
+    const viaOpenPayments = received('open-payments');
+    t.diagnostic(
+      `paid into the host wallet ${hostWallet.balance}; booked: open-payments ${viaOpenPayments} in ${lines.filter((l) => l.method === 'open-payments' && l.amount !== '0').length} payments, stream ${received('stream')}`,
+    );
+    // Every unit paid into the host's wallet is booked, and nothing else.
+    assert.equal(hostWallet.balance, viaOpenPayments, 'paid into the wallet = booked');
+    assert.ok(viaOpenPayments > 5n * PRICE_600);
+    const admin = (path: string) =>
+      fetch(`http://127.0.0.1:${adminPort}${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const money = (await (await admin('/api/money')).json()) as Record<
+      string,
+      { received: string; methods: Record<string, string> }
+    >;
+    assert.equal(money.XRP?.methods['open-payments'], viaOpenPayments.toString());
+    assert.equal(money.XRP.received, (received('open-payments') + received('stream')).toString());
+    const metrics = await (await admin('/metrics')).text();
+    assert.match(
+      metrics,
+      new RegExp(
+        `^codiusd_money_received_by_method_base_units\\{method="open-payments",asset_code="XRP"\\} ${viaOpenPayments}$`,
+        'm',
+      ),
+    );
   });
 });
+
+/** Whether a second host, with a key made by `key` in its own root, offers Open Payments in its 402. */
+async function strangerOffers(key: (file: string) => Promise<string>): Promise<{ openPayments: boolean }> {
+  const other = await tempDir();
+  fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(other)).secret));
+  const file = join(other, 'stranger.pem');
+  const keyId = await key(file);
+  const stranger = await startDaemon({
+    ...env,
+    CODIUS_ROOT: other,
+    CODIUS_PORT: String(await freePort()),
+    CODIUS_ADMIN_API: 'false',
+    CODIUS_OPEN_PAYMENTS_KEY_ID: keyId,
+    CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: file,
+  });
+  after(() => stranger.child.kill('SIGKILL'));
+  await untilTakingOpenPayments(stranger.url);
+  const answer = await fetch(`${stranger.url}/pods?duration=600`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'pay-token': newToken() },
+    body: JSON.stringify({ manifest: manifest('op-stranger') }),
+  });
+  assert.equal(answer.status, 402);
+  assert.match(answer.headers.get('pay') ?? '', /^interledger-stream /);
+  const body = (await answer.json()) as { openPayments?: unknown };
+  stranger.child.kill('SIGTERM');
+  await stranger.exited;
+  return { openPayments: body.openPayments !== undefined };
+}

@@ -40,6 +40,16 @@ await store.ledger.append({ ...line, amount: '7612', credit: '0', assetCode: 'XR
 clock = NOW - 30 * 60_000;
 await store.ledger.append({ ...line, amount: '1000', credit: '1000', assetCode: 'XRP', assetScale: 9 });
 await store.ledger.append({ ...line, amount: '5', credit: '0', assetCode: 'XRP', assetScale: 6 });
+// 2.50 USD paid into the host's wallet while it was in USD; it is in EUR now.
+await store.ledger.append({
+  ...line,
+  amount: '250',
+  credit: '0',
+  assetCode: 'USD',
+  assetScale: 2,
+  method: 'open-payments',
+  paymentRef: 'https://wallet.example/incoming-payments/1',
+});
 clock = NOW;
 
 function services(overrides: Partial<AdminServices> = {}): Promise<AdminServices> {
@@ -50,6 +60,10 @@ function services(overrides: Partial<AdminServices> = {}): Promise<AdminServices
       Promise.resolve(hash === HASH ? { amount: '42', assetCode: 'XRP', assetScale: 9 } : null),
     ledger: store.ledger,
     asset: () => XRP,
+    paymentMethods: () => [
+      { method: 'stream', asset: XRP, costPerMonth: '10' },
+      { method: 'open-payments', asset: { code: 'EUR', scale: 2 }, costPerMonth: '5' },
+    ],
     price,
     peers: store.peers,
     metrics: createHostMetrics(lateBoundSources().sources),
@@ -107,7 +121,7 @@ describe('admin API: the original routes', () => {
     assert.deepEqual((await get('/getAllUptime')).json(), {
       aggregate_pod_uptime: '900',
       // 7612 + 5000 earned at scale 9; the 1000 of credit is not earned.
-      aggregate_earnings: { XRP: '0.000012612' },
+      aggregate_earnings: { XRP: '0.000012612', EUR: '0', USD: '2.5' },
     });
   });
 
@@ -170,10 +184,24 @@ describe('admin API: the original routes', () => {
 });
 
 describe('admin API: JSON for the operator', () => {
-  it('GET /api/money: received = earned + credit per asset code, in base units', async () => {
+  it('GET /api/money: received = earned + credit per asset code, and what each method brought', async () => {
     const money = (await get('/api/money')).json() as Record<string, Record<string, unknown>>;
     assert.deepEqual(money, {
-      XRP: { assetScale: 9, received: '13612', earned: '12612', credit: '1000' },
+      XRP: {
+        assetScale: 9,
+        received: '13612',
+        earned: '12612',
+        credit: '1000',
+        methods: { stream: '13612' },
+      },
+      EUR: { assetScale: 2, received: '0', earned: '0', credit: '0', methods: {} },
+      USD: {
+        assetScale: 2,
+        received: '250',
+        earned: '250',
+        credit: '0',
+        methods: { 'open-payments': '250' },
+      },
     });
   });
 
@@ -223,6 +251,10 @@ describe('admin API: JSON for the operator', () => {
     const settings = (await get('/api/settings')).json() as Record<string, unknown>;
     assert.equal(settings.runtime, 'podman');
     assert.deepEqual(settings.asset, XRP);
+    assert.deepEqual(settings.paymentMethods, [
+      { method: 'stream', assetCode: 'XRP', assetScale: 9, costPerMonth: '10' },
+      { method: 'open-payments', assetCode: 'EUR', assetScale: 2, costPerMonth: '5' },
+    ]);
     assert.equal((settings.selfTest as SelfTestView).selfTestSuccess, true);
     const activity = (await get('/api/activity')).json() as Record<string, unknown>;
     assert.equal(activity.uploads, 0);

@@ -26,13 +26,23 @@ describe('host metrics', () => {
       peerCount: () => Promise.resolve(7),
       ilpConnected: () => true,
       selfTestPassed: () => true,
-      money: () => Promise.resolve([{ assetCode: 'XRP', received: 13612, earned: 12612, credit: 1000 }]),
+      money: () =>
+        Promise.resolve([
+          {
+            assetCode: 'XRP',
+            received: 13612,
+            earned: 12612,
+            credit: 1000,
+            methods: { stream: 13000, 'open-payments': 612 },
+          },
+        ]),
     });
     metrics.podRequestAnswered('upload', 200);
     metrics.podRequestAnswered('upload', 503);
     metrics.podRequestAnswered('extension', 200);
-    metrics.paymentEnded('XRP', 'complete', 2_283_106n);
-    metrics.paymentEnded('XRP', 'short', 0n);
+    metrics.paymentEnded('stream', 'XRP', 'complete', 2_283_106n);
+    metrics.paymentEnded('stream', 'XRP', 'short', 0n);
+    metrics.paymentEnded('open-payments', 'XRP', 'complete', 612n);
     metrics.podStarted(0.8);
     metrics.runtimeCallFailed('run_pod');
     metrics.proxyAnswered(200, 0.004);
@@ -43,9 +53,20 @@ describe('host metrics', () => {
     assert.equal(s.get('codiusd_pods{state="starting"}'), 0);
     assert.equal(s.get('codiusd_pod_requests_total{kind="upload",status_class="5xx"}'), 1);
     assert.equal(s.get('codiusd_pod_requests_total{kind="extension",status_class="2xx"}'), 1);
-    assert.equal(s.get('codiusd_payments_total{asset_code="XRP",outcome="complete"}'), 1);
-    assert.equal(s.get('codiusd_payments_total{asset_code="XRP",outcome="short"}'), 1);
-    assert.equal(s.get('codiusd_payment_received_base_units_total{asset_code="XRP"}'), 2_283_106);
+    assert.equal(s.get('codiusd_payments_total{method="stream",asset_code="XRP",outcome="complete"}'), 1);
+    assert.equal(s.get('codiusd_payments_total{method="stream",asset_code="XRP",outcome="short"}'), 1);
+    assert.equal(
+      s.get('codiusd_payments_total{method="open-payments",asset_code="XRP",outcome="complete"}'),
+      1,
+    );
+    assert.equal(
+      s.get('codiusd_payment_received_base_units_total{method="stream",asset_code="XRP"}'),
+      2_283_106,
+    );
+    assert.equal(
+      s.get('codiusd_money_received_by_method_base_units{method="open-payments",asset_code="XRP"}'),
+      612,
+    );
     assert.equal(s.get('codiusd_money_credit_base_units{asset_code="XRP"}'), 1000);
     assert.equal(s.get('codiusd_pod_start_duration_seconds_count'), 1);
     assert.equal(s.get('codiusd_runtime_errors_total{operation="run_pod"}'), 1);
@@ -64,11 +85,11 @@ describe('host metrics', () => {
 
   it('bounds asset codes as labels', async () => {
     const metrics = createHostMetrics(lateBoundSources().sources);
-    for (let i = 0; i < 20; i += 1) metrics.paymentEnded(`C${i}`, 'complete', 1n);
+    for (let i = 0; i < 20; i += 1) metrics.paymentEnded('stream', `C${i}`, 'complete', 1n);
     const codes = new Set(
-      [...(await metrics.render()).matchAll(/codiusd_payments_total\{asset_code="([^"]+)"/g)].map(
-        (m) => m[1],
-      ),
+      [
+        ...(await metrics.render()).matchAll(/codiusd_payments_total\{method="stream",asset_code="([^"]+)"/g),
+      ].map((m) => m[1]),
     );
     assert.equal(codes.size, 9, 'eight codes and "other"');
     assert.ok(codes.has('other'));

@@ -20,12 +20,23 @@ export interface LedgerRepository {
   creditBalance(hash: ManifestHash, asset: HostAsset): Promise<bigint>;
   /** Received, outstanding credit and earned per asset, exact (amounts may exceed 2^53). */
   accounts(): Promise<AssetAccount[]>;
+  /** Received per payment method and asset, exact, with the number of lines that brought money. */
+  receivedByMethod(): Promise<MethodReceipts[]>;
   /** Whether a line already books money received with this pay token. */
   booksPayment(payTokenHash: string): Promise<boolean>;
   /** Whether a line already books the money of this payment (a method's reference for it). */
   booksRef(paymentRef: string): Promise<boolean>;
   /** What each line since `at` (ms) added to received and earned, oldest first, at most `limit` lines. */
   movementsSince(at: number, limit: number): Promise<LedgerMovement[]>;
+}
+
+/** What one payment method brought in one asset (at one scale). */
+export interface MethodReceipts {
+  method: string;
+  assetCode: string;
+  assetScale: number;
+  received: bigint;
+  payments: number;
 }
 
 /** One line's effect on the money figures: received grows by amount, earned by amount − credit. */
@@ -146,6 +157,26 @@ export function createLedgerRepository(
         byAsset.set(key, account);
       }
       return [...byAsset.values()];
+    },
+    async receivedByMethod() {
+      const rows = await db.all<{ method: string; asset_code: string; asset_scale: number; amount: string }>(
+        "SELECT method, asset_code, asset_scale, amount FROM ledger WHERE amount != '0' ORDER BY id",
+      );
+      const byKey = new Map<string, MethodReceipts>();
+      for (const row of rows) {
+        const key = `${row.method}:${row.asset_code}:${row.asset_scale}`;
+        const receipts = byKey.get(key) ?? {
+          method: row.method,
+          assetCode: row.asset_code,
+          assetScale: row.asset_scale,
+          received: 0n,
+          payments: 0,
+        };
+        receipts.received += BigInt(row.amount);
+        receipts.payments += 1;
+        byKey.set(key, receipts);
+      }
+      return [...byKey.values()];
     },
     async booksPayment(payTokenHash) {
       const row = await db.get<{ n: number }>(
