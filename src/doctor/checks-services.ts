@@ -214,8 +214,10 @@ export const SERVICE_CHECKS: readonly Check[] = [
       try {
         const info = await probes.ildcp(config.ilp, 5_000);
         if (!config.dev && info.clientAddress.startsWith('private.moneyd')) {
+          const playMoney = `${info.assetCode}, scale ${info.assetScale}, at ${info.clientAddress}: play money (moneyd local)`;
+          if (config.openPayments) return pass(`${playMoney}; real money comes through Open Payments`);
           return warn(
-            `${info.assetCode}, scale ${info.assetScale}, at ${info.clientAddress}: play money (moneyd local)`,
+            playMoney,
             "moneyd's uplinks reach no live Interledger network today: take real money with Open Payments (CODIUS_OPEN_PAYMENTS_WALLET)",
           );
         }

@@ -34,7 +34,14 @@ export interface DaemonProcess {
 export function runDaemon(
   env: Record<string, string>,
   args: string[] = [],
-  options: { ownProcessGroup?: boolean } = {},
+  options: {
+    ownProcessGroup?: boolean;
+    /**
+     * Who stops the process: by default it is killed when the test (or file) that started it ends;
+     * 'caller' leaves that to the caller, for a daemon that outlives the test that restarted it.
+     */
+    stoppedBy?: 'test' | 'caller';
+  } = {},
 ): DaemonProcess {
   const child = spawn(BIN, args, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
@@ -56,9 +63,11 @@ export function runDaemon(
       resolve({ code, signal });
     });
   });
-  after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
+  if (options.stoppedBy !== 'caller') {
+    after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+  }
 
   return {
     child,
@@ -95,8 +104,9 @@ export function runDaemon(
 export async function startDaemon(
   env: Record<string, string>,
   args: string[] = [],
+  options: { stoppedBy?: 'test' | 'caller' } = {},
 ): Promise<DaemonProcess & { url: string }> {
-  const daemon = runDaemon(env, args);
+  const daemon = runDaemon(env, args, options);
   await daemon.waitForOutput(/codiusd listening on/);
   const match = /"listening":"([^"]+)"/.exec(daemon.output());
   if (!match?.[1]) throw new Error(`no listening address in output:\n${daemon.output()}`);

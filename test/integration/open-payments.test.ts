@@ -3,163 +3,47 @@
 // every request and response against the Open Payments specs and verifies every signature. Payers pay
 // with the official client through consent pages, as a wallet app does.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Manifest } from '../../src/domain/types.js';
-import type { JWK } from '@interledger/http-signature-utils';
 import { hashManifest } from '../../src/manifest/hash.js';
 import { writeOpenPaymentsKey } from '../../src/payments/open-payments/keygen.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { openDatabase } from '../../src/store/sqlite.js';
 import { openStore, STORE_FILE } from '../../src/store/store.js';
-import { freePort, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
-import { setupMoneyd } from '../helpers/moneyd.js';
+import { freePort, startDaemon } from '../helpers/daemon.js';
+import {
+  newToken,
+  offerOf,
+  PRICE_600,
+  startPaidHost,
+  testManifest,
+} from '../helpers/open-payments/paid-host.js';
 import { createPayer } from '../helpers/open-payments/payer.js';
-import { startFakeProvider } from '../helpers/open-payments/provider.js';
-import { setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
-import { until, untilAcceptingUploads } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 
-await setupMoneyd();
-const fixture = await setupPodman();
-const provider = await startFakeProvider();
-const root = await tempDir();
-fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
-const keyFile = join(root, 'open-payments.pem');
-const hostKey = await writeOpenPaymentsKey(keyFile);
-const hostWallet = provider.wallet('codius-host', {
-  assetCode: 'XRP',
-  assetScale: 9,
-  keys: [hostKey.jwk as unknown as JWK],
-});
-/** 10 XRP per month at scale 9: 600 s cost 2283106 base units. */
-const PRICE_600 = 2_283_106n;
-const port = await freePort();
-const adminPort = await freePort();
-const adminToken = randomBytes(24).toString('hex');
-const env = {
-  CODIUS_DEV: 'true',
-  CODIUS_ROOT: root,
-  CODIUS_PORT: String(port),
-  CODIUS_BOOTSTRAP_PEERS: '[]',
-  CODIUS_PODMAN_NETWORK: fixture.network,
-  CODIUS_PODMAN_SUBNET: fixture.subnet,
-  CONTAINERS_REGISTRIES_CONF: process.env.CONTAINERS_REGISTRIES_CONF ?? '',
-  CODIUS_PAYMENT_TIMEOUT: '3',
-  CODIUS_OPEN_PAYMENTS_OFFER_TTL: '8',
-  CODIUS_OPEN_PAYMENTS_WALLET: hostWallet.id,
-  CODIUS_OPEN_PAYMENTS_KEY_ID: hostKey.keyId,
-  CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: keyFile,
-  CODIUS_ADMIN_API: 'true',
-  CODIUS_ADMIN_PORT: String(adminPort),
-  CODIUS_ADMIN_TOKEN: adminToken,
-};
-/** Waits until a host takes uploads, and Open Payments (its wallet's asset is read in the background). */
-async function untilTakingOpenPayments(url: string): Promise<void> {
-  await untilAcceptingUploads(url);
-  await until('the host takes Open Payments', async () => {
-    const info = (await (await fetch(`${url}/info`)).json()) as {
-      paymentMethods?: Array<{ method: string }>;
-    };
-    return info.paymentMethods?.some((m) => m.method === 'open-payments') === true;
-  });
-}
-
-async function startHost(): Promise<DaemonProcess & { url: string }> {
-  const started = await startDaemon(env);
-  await untilTakingOpenPayments(started.url);
-  return started;
-}
-
-let daemon: DaemonProcess & { url: string } = await startHost();
+const host = await startPaidHost();
+const { provider, fixture, root, hostWallet, send, viaProxy } = host;
 const alice = await createPayer(provider, 'alice', 100n * PRICE_600);
+const manifest = (name: string) => testManifest(fixture, name);
 
-interface Answer {
-  status: number;
-  pay: string | null;
-  body: Record<string, unknown>;
-}
-
-/** A request of a Codius client with its Pay-Token. */
-function send(method: string, path: string, token: string, body?: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpRequest(
-      `${daemon.url}${path}`,
-      {
-        method,
-        headers: { 'pay-token': token, ...(payload ? { 'content-type': 'application/json' } : {}) },
-        agent: false,
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            pay: typeof res.headers.pay === 'string' ? res.headers.pay : null,
-            body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-interface Offer {
-  incomingPayment: string;
-  walletAddress: string;
-  amount: { value: string; assetCode: string; assetScale: number };
-  expiresAt: string;
-}
-const offerOf = (answer: Answer): Offer => {
-  assert.equal(answer.status, 402, JSON.stringify(answer.body));
-  return answer.body.openPayments as Offer;
-};
-const newToken = (): string => randomBytes(16).toString('base64url');
-const manifest = (name: string): Manifest => ({
-  name: `${name}-${randomBytes(4).toString('hex')}`,
-  version: '1.0.0',
-  port: '3000',
-  containers: [{ id: 'web', image: fixture.webImage }],
-});
-
-/** GET through codiusd with the pod's Host header, as a browser on `<hash>.<host>` would. */
-function viaProxy(hash: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      daemon.url,
-      { headers: { host: `${hash}.local.codius.org:${port}` }, agent: false },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
+/** The manifest's ledger lines, read from the store while the daemon is stopped. */
 async function ledger(hash: string) {
-  daemon.child.kill('SIGTERM');
-  await daemon.exited;
-  const store = await openStore({ root, inMemory: false });
-  try {
-    return (await store.ledger.listForManifest(hash)).map((l) => ({
-      purpose: l.purpose,
-      amount: l.amount,
-      credit: l.credit,
-      method: l.method,
-      ref: l.paymentRef,
-    }));
-  } finally {
-    await store.close();
-    daemon = await startHost();
-  }
+  const lines = await host.restart('SIGTERM', async () => {
+    const store = await openStore({ root, inMemory: false });
+    try {
+      return await store.ledger.listForManifest(hash);
+    } finally {
+      await store.close();
+    }
+  });
+  return (lines ?? []).map((l) => ({
+    purpose: l.purpose,
+    amount: l.amount,
+    credit: l.credit,
+    method: l.method,
+    ref: l.paymentRef,
+  }));
 }
 
 describe('Open Payments: the host is paid into its wallet', () => {
@@ -269,9 +153,7 @@ describe('Open Payments: the host is paid into its wallet', () => {
     const offer = offerOf(await send('POST', '/pods?duration=600', token, { manifest: pod }));
     await alice.pay(offer.incomingPayment);
     // The payer paid; codiusd dies before the retry comes.
-    daemon.child.kill('SIGKILL');
-    await daemon.exited;
-    daemon = await startHost();
+    await host.restart('SIGKILL');
     const paid = await send('POST', '/pods?duration=600', token, { manifest: pod });
     assert.equal(paid.status, 200, JSON.stringify(paid.body));
     const twice = await send('POST', '/pods?duration=600', token, { manifest: pod });
@@ -307,7 +189,7 @@ describe('Open Payments: the host is paid into its wallet', () => {
     // The registered key's id, a different private key: every signature is wrong.
     const forged = await strangerOffers(async (file) => {
       await writeOpenPaymentsKey(file);
-      return hostKey.keyId;
+      return host.hostKeyId;
     });
     assert.equal(forged.openPayments, false);
     assert.ok(
@@ -317,12 +199,15 @@ describe('Open Payments: the host is paid into its wallet', () => {
   });
 
   it('shows the money per method: /api/money and /metrics agree with the ledger', async (t) => {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
-    const db = await openDatabase(join(root, STORE_FILE));
-    const lines = await db.all<{ method: string; amount: string }>('SELECT method, amount FROM ledger');
-    await db.close();
-    daemon = await startHost();
+    const lines =
+      (await host.restart('SIGTERM', async () => {
+        const db = await openDatabase(join(root, STORE_FILE));
+        try {
+          return await db.all<{ method: string; amount: string }>('SELECT method, amount FROM ledger');
+        } finally {
+          await db.close();
+        }
+      })) ?? [];
     const received = (method: string) =>
       lines.filter((l) => l.method === method).reduce((sum, l) => sum + BigInt(l.amount), 0n);
     const viaOpenPayments = received('open-payments');
@@ -332,15 +217,13 @@ describe('Open Payments: the host is paid into its wallet', () => {
     // Every unit paid into the host's wallet is booked, and nothing else.
     assert.equal(hostWallet.balance, viaOpenPayments, 'paid into the wallet = booked');
     assert.ok(viaOpenPayments > 5n * PRICE_600);
-    const admin = (path: string) =>
-      fetch(`http://127.0.0.1:${adminPort}${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
-    const money = (await (await admin('/api/money')).json()) as Record<
+    const money = (await (await host.admin('/api/money')).json()) as Record<
       string,
       { received: string; methods: Record<string, string> }
     >;
     assert.equal(money.XRP?.methods['open-payments'], viaOpenPayments.toString());
     assert.equal(money.XRP.received, (received('open-payments') + received('stream')).toString());
-    const metrics = await (await admin('/metrics')).text();
+    const metrics = await (await host.admin('/metrics')).text();
     assert.match(
       metrics,
       new RegExp(
@@ -358,7 +241,7 @@ async function strangerOffers(key: (file: string) => Promise<string>): Promise<{
   const file = join(other, 'stranger.pem');
   const keyId = await key(file);
   const stranger = await startDaemon({
-    ...env,
+    ...host.env,
     CODIUS_ROOT: other,
     CODIUS_PORT: String(await freePort()),
     CODIUS_ADMIN_API: 'false',
@@ -366,7 +249,7 @@ async function strangerOffers(key: (file: string) => Promise<string>): Promise<{
     CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: file,
   });
   after(() => stranger.child.kill('SIGKILL'));
-  await untilTakingOpenPayments(stranger.url);
+  await host.untilTakingOpenPayments(stranger.url);
   const answer = await fetch(`${stranger.url}/pods?duration=600`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'pay-token': newToken() },

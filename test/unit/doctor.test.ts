@@ -303,8 +303,21 @@ describe('codiusd doctor', () => {
       );
     const report = await runDoctor({ ...ENV, CODIUS_OCI_RUNTIME: 'runc' }, probes);
     const warned = report.checks.filter((line) => line.status === 'warn').map((line) => line.id);
-    assert.deepEqual(warned, ['oci-runtime', 'ilp', 'tls']);
+    assert.deepEqual(warned, ['oci-runtime', 'tls'], 'play money beside Open Payments is fine');
     assert.equal(report.ok, true);
+    const streamOnly = await runDoctor(
+      {
+        ...ENV,
+        CODIUS_OCI_RUNTIME: 'runc',
+        CODIUS_OPEN_PAYMENTS_WALLET: '',
+        CODIUS_OPEN_PAYMENTS_KEY_ID: '',
+        CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: '',
+      },
+      probes,
+    );
+    const ilp = streamOnly.checks.find((line) => line.id === 'ilp');
+    assert.equal(ilp?.status, 'warn');
+    assert.match(ilp?.fix ?? '', /uplinks reach no live Interledger network/);
     assert.equal(
       await statusOf('public-uri', {
         ...healthy(),
