@@ -36,8 +36,6 @@ export interface PodProxy {
   handleRequest(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): boolean;
   /** Handles an upgrade request (WebSocket); always answers, since only pods serve upgrades. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Connections currently open to pods, for tests and metrics. */
-  stats(): { pods: number; inFlight: number; tunnels: number };
   /**
    * Shutdown: ends every open tunnel (WebSocket clients see the connection close and can reconnect to the
    * next codiusd), or with `force` destroys them.
@@ -64,7 +62,6 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     upstreams,
     now,
   });
-  const totals = { inFlight: 0 };
   // A client gets a quarter of what a pod may have in flight (requests, waiting included).
   const requestShares = createClientShares(Math.max(1, Math.floor((2 * maxConnections) / 4)));
 
@@ -122,7 +119,6 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     if (expectsContinue) res.writeContinue();
 
     upstream.inFlight += 1;
-    totals.inFlight += 1;
     const exchange = new ProxiedExchange(
       res,
       (error: Error & { code?: string }) => {
@@ -134,7 +130,6 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       },
       () => {
         upstream.inFlight -= 1;
-        totals.inFlight -= 1;
         requestShares.give(share);
       },
     );
@@ -154,7 +149,6 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
   return {
     handleRequest,
     handleUpgrade: (req, socket, head) => upgrades.handle(req, socket, head),
-    stats: () => ({ pods: upstreams.size(), inFlight: totals.inFlight, tunnels: upgrades.open() }),
     closeTunnels(force = false) {
       upgrades.closeAll(force);
     },

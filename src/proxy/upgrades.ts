@@ -11,8 +11,6 @@ import type { ClientShares } from './client-shares.js';
 export interface UpgradeHandler {
   /** Handles an upgrade request; always answers, since only pods serve upgrades. */
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Tunnels open (or opening) now. */
-  open(): number;
   /** Ends every tunnel (clients see the connection close and may reconnect), or destroys them with `force`. */
   closeAll(force: boolean): void;
 }
@@ -91,7 +89,6 @@ export function createUpgradeHandler(options: {
 
   return {
     handle,
-    open: () => sockets.size,
     closeAll(force) {
       for (const socket of sockets) {
         if (force) socket.destroy();

@@ -31,7 +31,6 @@ export interface Upstreams {
   sweep(isGone: (hash: ManifestHash) => boolean): void;
   /** Destroys every pool (their requests fail). */
   close(): Promise<void>;
-  size(): number;
 }
 
 /** One undici pool per pod: requests to a pod reuse its connections, and a busy pod cannot starve others. */
@@ -80,6 +79,5 @@ export function createUpstreams(limits: UpstreamLimits): Upstreams {
       upstreams.clear();
       await Promise.all(all.map((upstream) => upstream.pool.destroy().catch(() => undefined)));
     },
-    size: () => upstreams.size,
   };
 }

@@ -26,3 +26,22 @@ export function untilAcceptingUploads(url: string, timeoutMs = 20_000): Promise<
     timeoutMs,
   );
 }
+
+/**
+ * Waits until `probe` gives a value (anything but undefined, null or false) and returns it, asking every
+ * `intervalMs`; fails naming `what` after `timeoutMs`.
+ */
+export async function untilValue<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

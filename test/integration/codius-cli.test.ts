@@ -20,6 +20,7 @@ import { startFakeProvider } from '../helpers/open-payments/provider.js';
 import { setupMoneyd } from '../helpers/moneyd.js';
 import { podman, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 const CODIUS = fileURLToPath(new URL('../../../scripts/codius', import.meta.url));
 const HELLO_EXAMPLE = fileURLToPath(new URL('../../../examples/hello/', import.meta.url));
@@ -141,19 +142,12 @@ async function filesUnder(dir: string): Promise<Buffer[]> {
   return contents;
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 await until(
+  'the host accepts uploads',
   async () =>
     ((await (await fetch(`${host}/info`)).json()) as { acceptingUploads: boolean }).acceptingUploads,
-  'the host accepts uploads',
   20_000,
+  200,
 );
 
 // The README example's image; removed after the fixture has removed the pods.
@@ -273,10 +267,15 @@ describe('the published Codius CLI against codiusd', () => {
     }
 
     // After the paid time: no record, no route, no runtime pod.
-    await until(async () => (await podInfo(hash)).status === 404, 'the pod expired', 30_000);
+    await until('the pod expired', async () => (await podInfo(hash)).status === 404, 30_000, 200);
     assert.ok(Date.now() >= extended.expiry, 'not before its expiry');
     assert.equal((await viaProxy(hash, '/')).status, 404);
-    await until(async () => (await runtimePods(hash)).length === 0, 'the runtime pod is deleted', 15_000);
+    await until(
+      'the runtime pod is deleted',
+      async () => (await runtimePods(hash)).length === 0,
+      15_000,
+      200,
+    );
   });
 
   it('runs the README example pod ("Your first pod") built by examples/hello/build-image.sh', async () => {

@@ -14,6 +14,7 @@ import { capturingLogger } from '../helpers/logs.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { removeSelfTestImagesAfter, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 const fixture = await setupPodman();
 await setupMoneyd();
@@ -74,16 +75,6 @@ const getJson = async <T>(url: string): Promise<T> => {
   return (await (await fetch(url, { headers })).json()) as T;
 };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 let app = await startHost();
 after(() => app.stop());
 
@@ -97,8 +88,11 @@ describe('the operator side on a production host (real Podman, moneyd, Chromium)
     assert.equal(body.message, 'Self Test Running');
     assert.equal(body.stats.selfTestSuccess, false);
     assert.equal((await getJson<HostInfo>(`${api}/info`)).selfTestSuccess, false, '/info tells the truth');
-    await until('the self test passed', async () =>
-      (await getJson<HostInfo>(`${api}/info`)).selfTestSuccess ? true : undefined,
+    await until(
+      'the self test passed',
+      async () => (await getJson<HostInfo>(`${api}/info`)).selfTestSuccess,
+      120_000,
+      250,
     );
     const { running } = await getJson<{ running: string[] }>(`${admin}/getPods`);
     assert.equal(running.length, 1, "the self test's pod");

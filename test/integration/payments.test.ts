@@ -22,6 +22,7 @@ import { capturingLogger } from '../helpers/logs.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 const IlpPacket = createRequire(import.meta.url)('ilp-packet') as {
   serializeIlpPrepare(p: {
@@ -41,8 +42,6 @@ const moneyd = await setupMoneyd();
 const PRICE_600 = 2_283_106n;
 const PRICE_300 = 1_141_553n;
 const PAYMENT_TIMEOUT_S = 2;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface RunningApp {
   app: App;
@@ -85,14 +84,6 @@ async function startApp(env: Record<string, string> = {}, root?: string): Promis
   return { app, url: app.listeningUrl(), root: dir, logs, stop };
 }
 
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
-
 async function info(url: string): Promise<HostInfo> {
   return (await (await fetch(`${url}/info`)).json()) as HostInfo;
 }
@@ -123,7 +114,7 @@ async function ledgerOf(root: string, hash: string) {
 
 // Started at the top level: after() hooks registered inside a before() hook would run right after it.
 let host = await startApp();
-await waitUntil(async () => (await info(host.url)).acceptingUploads, 'the host accepts uploads');
+await until('the host accepts uploads', async () => (await info(host.url)).acceptingUploads);
 const payer: PayingClient = createPayingClient();
 after(() => payer.close());
 
@@ -640,7 +631,7 @@ describe('payment receiver bounds', () => {
     });
     link.start();
     after(() => link.stop());
-    await waitUntil(() => Promise.resolve(link.ready()), 'the link is ready');
+    await until('the link is ready', () => Promise.resolve(link.ready()));
     let clock = 1_000_000;
     const receiver = createPaymentReceiver({
       link,
@@ -685,9 +676,9 @@ describe('payment receiver bounds', () => {
 describe('ILP provider outages and other host settings', () => {
   it('keeps serving without moneyd, refuses uploads before payment, and recovers when it returns', async () => {
     const host = await startApp({ CODIUS_RUNTIME: 'hyperd', CODIUS_HYPER_NOOP: 'true' });
-    await waitUntil(async () => (await info(host.url)).acceptingUploads, 'connected');
+    await until('connected', async () => (await info(host.url)).acceptingUploads);
     await moneyd.stop();
-    await waitUntil(async () => !(await info(host.url)).acceptingUploads, 'the outage is reported');
+    await until('the outage is reported', async () => !(await info(host.url)).acceptingUploads);
     const manifest = webManifest('outage');
     const refused = await fetch(`${host.url}/pods?duration=60`, {
       method: 'POST',
@@ -699,7 +690,7 @@ describe('ILP provider outages and other host settings', () => {
     assert.equal((await fetch(`${host.url}/version`)).status, 200, 'still serving');
 
     await moneyd.restart();
-    await waitUntil(async () => (await info(host.url)).acceptingUploads, 'reconnected', 20_000);
+    await until('reconnected', async () => (await info(host.url)).acceptingUploads, 20_000);
     assert.match(host.logs.text(), /lost the ILP provider; reconnecting/);
     assert.match(host.logs.text(), /reconnected to the ILP provider/);
   });
@@ -729,7 +720,7 @@ describe('ILP provider outages and other host settings', () => {
       CODIUS_HYPER_NOOP: 'true',
       CODIUS_MAX_MEMORY_FRACTION: '0.000001',
     });
-    await waitUntil(async () => (await info(host.url)).currency === 'XRP', 'connected');
+    await until('connected', async () => (await info(host.url)).currency === 'XRP');
     const response = await fetch(`${host.url}/pods?duration=60`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Pay-Token': randomBytes(16).toString('base64url') },
@@ -749,7 +740,7 @@ describe('ILP provider outages and other host settings', () => {
       CODIUS_HYPER_NOOP: 'true',
       CODIUS_QUOTE_MODE: 'stream',
     });
-    await waitUntil(async () => (await info(host.url)).acceptingUploads, 'connected');
+    await until('connected', async () => (await info(host.url)).acceptingUploads);
     const payer = createPayingClient();
     after(() => payer.close());
     const manifest = webManifest('stream-quote');

@@ -10,18 +10,9 @@ import { openStore } from '../../src/store/store.js';
 import { freePort, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
+import { untilValue } from '../helpers/wait.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function peersOf(url: string): Promise<string[]> {
   const response = await fetch(`${url}/peers`);
@@ -98,7 +89,7 @@ describe('peers: several real codiusd processes', () => {
     const b = await startHost([a.url]);
     const c = await startHost([b.url]);
     const hosts = [a, b, c];
-    await until('convergence', async () => {
+    await untilValue('convergence', async () => {
       for (const host of hosts) {
         const expected = sorted(hosts.filter((other) => other !== host).map((other) => other.url));
         if (JSON.stringify(sorted(await peersOf(host.url))) !== JSON.stringify(expected)) return undefined;
@@ -168,7 +159,7 @@ describe('peers: several real codiusd processes', () => {
     // After the bad ones (the hanging one takes the 1 s timeout), a good offer still gets through.
     await sleep(1500);
     assert.equal((await discover(host.url, { peers: [good.uri] })).status, 200);
-    await until('the good peer', async () =>
+    await untilValue('the good peer', async () =>
       (await peersOf(host.url)).includes(good.uri) ? true : undefined,
     );
     const known = await peersOf(host.url);
@@ -178,7 +169,7 @@ describe('peers: several real codiusd processes', () => {
     assert.ok(known.includes(dying.uri));
     dying.server.closeAllConnections();
     await new Promise((resolve) => dying.server.close(resolve));
-    await until('the dead peer dropped', async () =>
+    await untilValue('the dead peer dropped', async () =>
       (await peersOf(host.url)).includes(dying.uri) ? undefined : true,
     );
     assert.ok((await peersOf(host.url)).includes(good.uri), 'the live peer stays');
@@ -229,7 +220,7 @@ describe('peers: production validation', () => {
       'https://codius.example.com', // itself
     ];
     assert.equal((await discover(url, { peers: offered })).status, 200);
-    await until('the offers to be processed', () =>
+    await untilValue('the offers to be processed', () =>
       Promise.resolve(logs.text().includes('localhost') ? true : undefined),
     );
     await sleep(300);

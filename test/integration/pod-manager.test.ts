@@ -13,6 +13,7 @@ import { answerOf } from '../helpers/errors.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { httpGet, podman, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 const fixture = await setupPodman();
 const PUBLIC_URI = 'https://codius.example.com';
@@ -28,20 +29,6 @@ function request(extra: Partial<PodRequest['manifest']> = {}): PodRequest {
       ...extra,
     },
   };
-}
-
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined | null | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 interface Host {

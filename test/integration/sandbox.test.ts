@@ -23,6 +23,7 @@ import { httpGet, podAddress, podman, setupPodman, waitForHttp } from '../helper
 import { createTestHost } from '../helpers/netns.js';
 import { officialLikeNginxImage } from '../helpers/nginx-image.js';
 import { tempDir } from '../helpers/tmp.js';
+import { untilAcceptingUploads } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 await setupMoneyd();
@@ -74,7 +75,7 @@ function manifest(name: string, image: string, extra: Partial<Manifest> = {}): M
 }
 
 async function upload(pod: Manifest): Promise<{ hash: string; ip: string }> {
-  await waitUntilAccepting();
+  await untilAcceptingUploads(daemon.url);
   const paid = await payer.request(`${daemon.url}/pods?duration=600`, {
     method: 'POST',
     body: { manifest: pod },
@@ -100,15 +101,6 @@ function getVia(url: string, host: string): Promise<{ status: number; body: stri
     req.on('error', reject);
     req.end();
   });
-}
-
-async function waitUntilAccepting(): Promise<void> {
-  for (let i = 0; i < 200; i += 1) {
-    const info = (await (await fetch(`${daemon.url}/info`)).json()) as { acceptingUploads: boolean };
-    if (info.acceptingUploads) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the host never accepted uploads');
 }
 
 const target = await upload(manifest('target', fixture.webImage));

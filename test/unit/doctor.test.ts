@@ -317,7 +317,7 @@ describe('codiusd doctor', () => {
     );
     const ilp = streamOnly.checks.find((line) => line.id === 'ilp');
     assert.equal(ilp?.status, 'warn');
-    assert.match(ilp?.fix ?? '', /uplinks reach no live Interledger network/);
+    assert.match(ilp.fix ?? '', /uplinks reach no live Interledger network/);
     assert.equal(
       await statusOf('public-uri', {
         ...healthy(),

@@ -28,8 +28,6 @@ export interface HaproxyEngineOptions {
 }
 
 export interface HaproxyEngine {
-  /** Routes HAProxy serves straight to pods now. */
-  routes(): number;
   /**
    * Graceful stop: open WebSocket tunnels are ended, the public port stops accepting, requests in flight
    * finish (their connections closing after them), then HAProxy exits.
@@ -133,7 +131,6 @@ export async function startHaproxyEngine(options: HaproxyEngineOptions): Promise
   }
 
   return {
-    routes: () => routeMap.size(),
     async stop() {
       routeMap.detach();
       // HAProxy's soft stop waits for tunnels; codiusd's engine ends them, as its own proxy does.
