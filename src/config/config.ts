@@ -1,11 +1,22 @@
 import { parseAddressList, type AddressRule } from '../net/address-list.js';
 import { parsePortList, type PortRule } from '../net/port-list.js';
-import { blockedNetworks, DEFAULT_BLOCKED_PORTS } from '../firewall/policy.js';
+import { blockedNetworks } from '../firewall/policy.js';
 import type { OciRuntime, RuntimeSettings } from '../runtime/settings.js';
 import type { LogLevel } from '../logger.js';
 import { readOpenPayments, type OpenPaymentsSettings } from './open-payments.js';
 import { readOperations, type Operations } from './operations.js';
-import { ConfigError, read, readBoolean, readNumber, readString, type Env } from './read.js';
+import { DEFAULT_COST_PER_MONTH } from './payment-variables.js';
+import {
+  booleanOf,
+  ConfigError,
+  numberOf,
+  read,
+  readDefaulted,
+  readString,
+  stringOf,
+  type Env,
+} from './read.js';
+import { defaultTextOf } from './variable-spec.js';
 import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES } from './variables.js';
 
 export { ConfigError } from './read.js';
@@ -77,21 +88,21 @@ export interface Config {
 
 function readRuntime(env: Env, sandbox: Config['sandbox']): RuntimeSettings {
   return {
-    kind: (read(env, 'CODIUS_RUNTIME') as RuntimeSettings['kind'] | undefined) ?? 'podman',
-    imagePullTimeoutMs: (readNumber(env, 'CODIUS_IMAGE_PULL_TIMEOUT') ?? 300) * 1000,
-    reconcileIntervalMs: (readNumber(env, 'CODIUS_RECONCILE_INTERVAL') ?? 60) * 1000,
+    kind: readDefaulted(env, 'CODIUS_RUNTIME') as RuntimeSettings['kind'],
+    imagePullTimeoutMs: numberOf(env, 'CODIUS_IMAGE_PULL_TIMEOUT') * 1000,
+    reconcileIntervalMs: numberOf(env, 'CODIUS_RECONCILE_INTERVAL') * 1000,
     podman: {
       socket: readString(env, 'CODIUS_PODMAN_SOCKET') ?? null,
-      network: readString(env, 'CODIUS_PODMAN_NETWORK') ?? 'codius',
-      subnet: readString(env, 'CODIUS_PODMAN_SUBNET') ?? '10.89.240.0/20',
-      ociRuntime: (read(env, 'CODIUS_OCI_RUNTIME') as OciRuntime | undefined) ?? 'runc',
+      network: stringOf(env, 'CODIUS_PODMAN_NETWORK'),
+      subnet: stringOf(env, 'CODIUS_PODMAN_SUBNET'),
+      ociRuntime: readDefaulted(env, 'CODIUS_OCI_RUNTIME') as OciRuntime,
     },
     hyperd: {
-      socket: readString(env, 'CODIUS_HYPER_SOCKET') ?? '/var/run/hyper.sock',
-      noop: readBoolean(env, 'CODIUS_HYPER_NOOP') ?? false,
+      socket: stringOf(env, 'CODIUS_HYPER_SOCKET'),
+      noop: booleanOf(env, 'CODIUS_HYPER_NOOP'),
     },
     kubernetes: {
-      namespace: readString(env, 'CODIUS_K8S_NAMESPACE') ?? 'codius',
+      namespace: stringOf(env, 'CODIUS_K8S_NAMESPACE'),
       runtimeClass: readString(env, 'CODIUS_K8S_RUNTIME_CLASS') ?? null,
       blockedNetworks: blockedNetworks(sandbox.blockedNetworks),
       blockedPorts: sandbox.blockedPorts,
@@ -101,15 +112,15 @@ function readRuntime(env: Env, sandbox: Config['sandbox']): RuntimeSettings {
 
 function readSandbox(env: Env): Config['sandbox'] {
   return {
-    firewall: readBoolean(env, 'CODIUS_POD_FIREWALL') ?? true,
-    blockedNetworks: parseAddressList(readString(env, 'CODIUS_POD_BLOCKED_NETWORKS') ?? 'none') ?? [],
-    blockedPorts: parsePortList(readString(env, 'CODIUS_POD_BLOCKED_PORTS') ?? DEFAULT_BLOCKED_PORTS) ?? [],
-    maxContainers: readNumber(env, 'CODIUS_MAX_CONTAINERS') ?? 10,
+    firewall: booleanOf(env, 'CODIUS_POD_FIREWALL'),
+    blockedNetworks: parseAddressList(stringOf(env, 'CODIUS_POD_BLOCKED_NETWORKS')) ?? [],
+    blockedPorts: parsePortList(stringOf(env, 'CODIUS_POD_BLOCKED_PORTS')) ?? [],
+    maxContainers: numberOf(env, 'CODIUS_MAX_CONTAINERS'),
     allowedRegistries: (readString(env, 'CODIUS_ALLOWED_REGISTRIES') ?? '')
       .split(',')
       .map((entry) => entry.trim().toLowerCase())
       .filter(Boolean),
-    imageRetentionMs: (readNumber(env, 'CODIUS_IMAGE_RETENTION') ?? 86_400) * 1000,
+    imageRetentionMs: numberOf(env, 'CODIUS_IMAGE_RETENTION') * 1000,
   };
 }
 
@@ -121,20 +132,20 @@ function readProxy(env: Env): Config['proxy'] {
     throw new ConfigError(missing, 'CODIUS_TLS_CERT and CODIUS_TLS_KEY are set together or not at all');
   }
   return {
-    trustedProxies: parseAddressList(readString(env, 'CODIUS_TRUSTED_PROXIES') ?? '127.0.0.1, ::1') ?? [],
-    timeoutMs: Math.round((readNumber(env, 'CODIUS_PROXY_TIMEOUT') ?? 300) * 1000),
-    maxConnectionsPerPod: readNumber(env, 'CODIUS_PROXY_MAX_CONNECTIONS') ?? 128,
-    maxConnections: readNumber(env, 'CODIUS_MAX_CONNECTIONS') ?? 16_384,
-    engine: (read(env, 'CODIUS_PROXY_ENGINE') as 'builtin' | 'haproxy' | undefined) ?? 'builtin',
-    haproxyPath: readString(env, 'CODIUS_HAPROXY_PATH') ?? 'haproxy',
+    trustedProxies: parseAddressList(stringOf(env, 'CODIUS_TRUSTED_PROXIES')) ?? [],
+    timeoutMs: Math.round(numberOf(env, 'CODIUS_PROXY_TIMEOUT') * 1000),
+    maxConnectionsPerPod: numberOf(env, 'CODIUS_PROXY_MAX_CONNECTIONS'),
+    maxConnections: numberOf(env, 'CODIUS_MAX_CONNECTIONS'),
+    engine: readDefaulted(env, 'CODIUS_PROXY_ENGINE') as 'builtin' | 'haproxy',
+    haproxyPath: stringOf(env, 'CODIUS_HAPROXY_PATH'),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
   };
 }
 
 /** Loads and validates the whole configuration. Throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env): Config {
-  const dev = readBoolean(env, 'CODIUS_DEV') ?? false;
-  const port = readNumber(env, 'CODIUS_PORT') ?? 3000;
+  const dev = booleanOf(env, 'CODIUS_DEV');
+  const port = numberOf(env, 'CODIUS_PORT');
 
   const publicUri =
     readString(env, 'CODIUS_PUBLIC_URI') ?? (dev ? `http://local.codius.org:${port}` : undefined);
@@ -149,7 +160,7 @@ export function loadConfig(env: Env): Config {
     readString(env, 'CODIUS_COST_PER_MONTH') ??
     readString(env, 'COST_PER_MONTH') ??
     readString(env, 'CODIUS_XRP_PER_MONTH') ??
-    '10';
+    DEFAULT_COST_PER_MONTH;
 
   const { admin, selfTest } = readOperations(env, { port, dev });
   const sandbox = readSandbox(env);
@@ -158,42 +169,42 @@ export function loadConfig(env: Env): Config {
     dev,
     publicUri,
     port,
-    bindIp: readString(env, 'CODIUS_BIND_IP') ?? '127.0.0.1',
-    root: readString(env, 'CODIUS_ROOT') ?? '/var/lib/codius',
-    inMemoryStore: readBoolean(env, 'CODIUS_MEMDOWN_PERSIST') ?? false,
+    bindIp: stringOf(env, 'CODIUS_BIND_IP'),
+    root: stringOf(env, 'CODIUS_ROOT'),
+    inMemoryStore: booleanOf(env, 'CODIUS_MEMDOWN_PERSIST'),
     bootstrapPeers: (read(env, 'CODIUS_BOOTSTRAP_PEERS') as string[] | undefined) ?? [
       ...DEFAULT_BOOTSTRAP_PEERS,
     ],
-    maxMemoryFraction: readNumber(env, 'CODIUS_MAX_MEMORY_FRACTION') ?? 0.75,
-    additionalHostInfo: readBoolean(env, 'CODIUS_ADDITIONAL_HOST_INFO') ?? true,
+    maxMemoryFraction: numberOf(env, 'CODIUS_MAX_MEMORY_FRACTION'),
+    additionalHostInfo: booleanOf(env, 'CODIUS_ADDITIONAL_HOST_INFO'),
     costPerMonth,
     runtime: readRuntime(env, sandbox),
     sandbox,
     selfTest,
-    quoteMode: (read(env, 'CODIUS_QUOTE_MODE') as 'free' | 'stream' | undefined) ?? 'free',
+    quoteMode: readDefaulted(env, 'CODIUS_QUOTE_MODE') as 'free' | 'stream',
     payments: {
-      timeoutMs: Math.round((readNumber(env, 'CODIUS_PAYMENT_TIMEOUT') ?? 60) * 1000),
-      maxDurationSeconds: readNumber(env, 'CODIUS_MAX_DURATION') ?? 31_536_000,
+      timeoutMs: Math.round(numberOf(env, 'CODIUS_PAYMENT_TIMEOUT') * 1000),
+      maxDurationSeconds: numberOf(env, 'CODIUS_MAX_DURATION'),
     },
     peers: {
-      maxPeers: readNumber(env, 'CODIUS_MAX_PEERS') ?? 1000,
-      discoveryIntervalMs: Math.round((readNumber(env, 'CODIUS_PEER_DISCOVERY_INTERVAL') ?? 5) * 1000),
-      fanout: readNumber(env, 'CODIUS_PEER_FANOUT') ?? 5,
-      timeoutMs: Math.round((readNumber(env, 'CODIUS_PEER_TIMEOUT') ?? 5) * 1000),
-      maxFailures: readNumber(env, 'CODIUS_PEER_MAX_FAILURES') ?? 5,
-      dropAfterMs: Math.round((readNumber(env, 'CODIUS_PEER_DROP_AFTER') ?? 3600) * 1000),
+      maxPeers: numberOf(env, 'CODIUS_MAX_PEERS'),
+      discoveryIntervalMs: Math.round(numberOf(env, 'CODIUS_PEER_DISCOVERY_INTERVAL') * 1000),
+      fanout: numberOf(env, 'CODIUS_PEER_FANOUT'),
+      timeoutMs: Math.round(numberOf(env, 'CODIUS_PEER_TIMEOUT') * 1000),
+      maxFailures: numberOf(env, 'CODIUS_PEER_MAX_FAILURES'),
+      dropAfterMs: Math.round(numberOf(env, 'CODIUS_PEER_DROP_AFTER') * 1000),
     },
     proxy: readProxy(env),
     admin,
-    logLevel: (read(env, 'CODIUS_LOG_LEVEL') as LogLevel | undefined) ?? 'info',
-    shutdownTimeoutMs: Math.round((readNumber(env, 'CODIUS_SHUTDOWN_TIMEOUT') ?? 10) * 1000),
+    logLevel: readDefaulted(env, 'CODIUS_LOG_LEVEL') as LogLevel,
+    shutdownTimeoutMs: Math.round(numberOf(env, 'CODIUS_SHUTDOWN_TIMEOUT') * 1000),
     podIlp: {
-      enabled: readBoolean(env, 'CODIUS_POD_ILP') ?? true,
-      port: readNumber(env, 'CODIUS_POD_ILP_PORT') ?? 7768,
-      spread: readNumber(env, 'CODIUS_POD_ILP_SPREAD') ?? 0,
+      enabled: booleanOf(env, 'CODIUS_POD_ILP'),
+      port: numberOf(env, 'CODIUS_POD_ILP_PORT'),
+      spread: numberOf(env, 'CODIUS_POD_ILP_SPREAD'),
     },
     ilp: {
-      plugin: readString(env, 'ILP_PLUGIN') ?? 'ilp-plugin-btp',
+      plugin: stringOf(env, 'ILP_PLUGIN'),
       credentials: (read(env, 'ILP_CREDENTIALS') as Record<string, unknown> | undefined) ?? null,
       btpServer: readString(env, 'ILP_BTP_SERVER') ?? null,
     },
@@ -204,6 +215,7 @@ export function loadConfig(env: Env): Config {
 /** `codiusd --help` text for the variables. */
 export function describeVariables(): string {
   return VARIABLES.map(
-    (v) => `  ${v.name}\n      ${v.description}\n      Expected: ${v.expected}. Default: ${v.defaultText}.`,
+    (v) =>
+      `  ${v.name}\n      ${v.description}\n      Expected: ${v.expected}. Default: ${defaultTextOf(v)}.`,
   ).join('\n');
 }

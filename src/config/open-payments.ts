@@ -1,4 +1,4 @@
-import { ConfigError, readNumber, readString, type Env } from './read.js';
+import { ConfigError, numberOf, readString, type Env } from './read.js';
 
 export interface OpenPaymentsSettings {
   walletAddress: string;
@@ -42,6 +42,6 @@ export function readOpenPayments(env: Env, dev: boolean): OpenPaymentsSettings |
     keyId,
     privateKeyPath,
     costPerMonth: readString(env, 'CODIUS_OPEN_PAYMENTS_COST_PER_MONTH') ?? null,
-    offerTtlMs: (readNumber(env, 'CODIUS_OPEN_PAYMENTS_OFFER_TTL') ?? 600) * 1000,
+    offerTtlMs: numberOf(env, 'CODIUS_OPEN_PAYMENTS_OFFER_TTL') * 1000,
   };
 }

@@ -1,4 +1,4 @@
-import { ConfigError, readBoolean, readNumber, readString, type Env } from './read.js';
+import { booleanOf, ConfigError, numberOf, readBoolean, readString, stringOf, type Env } from './read.js';
 
 export interface Operations {
   admin: {
@@ -34,9 +34,9 @@ function parseHostPort(text: string): { host: string; port: number } {
 /** The admin listener and the self test, checked together with the public port they must not clash with. */
 export function readOperations(env: Env, context: { port: number; dev: boolean }): Operations {
   const admin = {
-    enabled: readBoolean(env, 'CODIUS_ADMIN_API') ?? false,
-    host: readString(env, 'CODIUS_ADMIN_BIND_IP') ?? '127.0.0.1',
-    port: readNumber(env, 'CODIUS_ADMIN_PORT') ?? 3001,
+    enabled: booleanOf(env, 'CODIUS_ADMIN_API'),
+    host: stringOf(env, 'CODIUS_ADMIN_BIND_IP'),
+    port: numberOf(env, 'CODIUS_ADMIN_PORT'),
     token: readString(env, 'CODIUS_ADMIN_TOKEN') ?? null,
     hostnames: (readString(env, 'CODIUS_ADMIN_HOSTS') ?? '')
       .split(',')
@@ -54,9 +54,9 @@ export function readOperations(env: Env, context: { port: number; dev: boolean }
     admin,
     selfTest: {
       enabled: readBoolean(env, 'CODIUS_SELF_TEST') ?? !context.dev,
-      retries: readNumber(env, 'CODIUS_SELF_TEST_RETRIES') ?? 5,
-      intervalMs: Math.round((readNumber(env, 'CODIUS_SELF_TEST_INTERVAL') ?? 5) * 1000),
-      repeatMs: (readNumber(env, 'CODIUS_SELF_TEST_REPEAT') ?? 3600) * 1000,
+      retries: numberOf(env, 'CODIUS_SELF_TEST_RETRIES'),
+      intervalMs: Math.round(numberOf(env, 'CODIUS_SELF_TEST_INTERVAL') * 1000),
+      repeatMs: numberOf(env, 'CODIUS_SELF_TEST_REPEAT') * 1000,
       address: address === undefined ? null : parseHostPort(address),
     },
   };

@@ -11,7 +11,7 @@ export const SANDBOX_VARIABLES: readonly VariableSpec[] = [
     name: 'CODIUS_POD_FIREWALL',
     schema: bool,
     expected: 'true or false',
-    defaultText: 'true',
+    default: 'true',
     description:
       'codiusd applies its own nftables table to the pod network: no pod↔pod traffic, no host, private or special ranges, no mail or SIP ports. false only with a firewall of your own (codiusd warns loudly).',
   },
@@ -21,8 +21,9 @@ export const SANDBOX_VARIABLES: readonly VariableSpec[] = [
       parseAddressList(raw) === null ? helpers.error('any.invalid') : raw,
     ),
     expected: 'none, or a comma-separated list of IPv4/IPv6 addresses and CIDR subnets',
-    defaultText: 'none (the private, loopback, link-local and special ranges are always blocked)',
-    description: "More destinations pods may not reach, e.g. the operator's own public ranges.",
+    default: 'none',
+    description:
+      "More destinations pods may not reach, e.g. the operator's own public ranges. The private, loopback, link-local and special ranges are always blocked.",
   },
   {
     name: 'CODIUS_POD_BLOCKED_PORTS',
@@ -30,21 +31,21 @@ export const SANDBOX_VARIABLES: readonly VariableSpec[] = [
       parsePortList(raw) === null ? helpers.error('any.invalid') : raw,
     ),
     expected: 'none, or a comma-separated list of port/protocol, e.g. 25/tcp, 5060/udp',
-    defaultText: DEFAULT_BLOCKED_PORTS,
+    default: DEFAULT_BLOCKED_PORTS,
     description: 'Ports pods may not connect to anywhere (refused at once).',
   },
   {
     name: 'CODIUS_MAX_CONTAINERS',
     schema: Joi.number().integer().min(1).max(100),
     expected: 'an integer from 1 to 100',
-    defaultText: '10',
+    default: '10',
     description: 'Most containers one manifest may have; more is a 400 before payment.',
   },
   {
     name: 'CODIUS_OCI_RUNTIME',
     schema: Joi.string().valid('runc', 'crun', 'runsc'),
     expected: 'runc, crun or runsc',
-    defaultText: 'runc',
+    default: 'runc',
     description:
       'OCI runtime of every container of every pod (Podman). runsc runs pods under gVisor: a kernel of its own between the pod and the host.',
   },
@@ -61,7 +62,7 @@ export const SANDBOX_VARIABLES: readonly VariableSpec[] = [
     name: 'CODIUS_IMAGE_RETENTION',
     schema: Joi.number().integer().min(0).max(31_536_000),
     expected: 'a number of seconds from 0 to 31536000',
-    defaultText: '86400 (24 hours)',
-    description: 'Images codiusd pulled are removed once no pod has used them for this long.',
+    default: '86400',
+    description: 'Images codiusd pulled are removed once no pod has used them for this long (86400: a day).',
   },
 ];

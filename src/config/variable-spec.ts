@@ -11,9 +11,19 @@ export interface VariableSpec {
   schema: Joi.Schema;
   /** What a valid value looks like, for error messages. */
   expected: string;
-  /** Default as a person would write it, for --help. */
-  defaultText: string;
+  /**
+   * The value when the variable is unset or empty, written as in the environment and read through
+   * `schema` like any other value: the one place a default is declared.
+   */
+  default?: string;
+  /** For a default that is not one value (computed, or "unset means none"): what --help says instead. */
+  defaultText?: string;
   description: string;
   /** Never echo the value back (credentials). */
   secret?: boolean;
+}
+
+/** The default as --help and error messages show it. */
+export function defaultTextOf(spec: VariableSpec): string {
+  return spec.default ?? spec.defaultText ?? 'none';
 }

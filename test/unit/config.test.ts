@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { NON_PUBLIC_NETWORKS, TRANSLATED_NETWORKS } from '../../src/net/non-public.js';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { ConfigError, describeVariables, loadConfig } from '../../src/config/config.js';
+import { read } from '../../src/config/read.js';
 import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES } from '../../src/config/variables.js';
 
 const PUBLIC = { CODIUS_PUBLIC_URI: 'https://codius.example.com' };
@@ -329,6 +330,20 @@ describe('config', () => {
       'CODIUS_ADMIN_PORT',
     );
     assert.doesNotThrow(() => loadConfig({ ...PUBLIC, CODIUS_PORT: '4000', CODIUS_ADMIN_PORT: '4000' }));
+  });
+
+  it('declares each default once: valid for its own schema, and what --help shows', () => {
+    const help = describeVariables();
+    let declared = 0;
+    for (const variable of VARIABLES) {
+      if (variable.default === undefined) continue;
+      declared += 1;
+      assert.equal(variable.defaultText, undefined, `${variable.name}: a default and a text for it`);
+      assert.notEqual(read({}, variable.name), undefined, `${variable.name}: its default reads`);
+      assert.ok(help.includes(`Default: ${variable.default}.`), `${variable.name}: --help shows it`);
+    }
+    assert.ok(declared > 40, `${declared} variables declare a default`);
+    assert.equal(loadConfig(PUBLIC).port, 3000);
   });
 
   it('.env.example documents every variable', async () => {

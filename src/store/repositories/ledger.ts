@@ -80,6 +80,45 @@ function toEntry(row: LedgerRow): LedgerEntry {
 
 const INTEGER = /^-?\d+$/;
 
+type AmountRow = { asset_code: string; asset_scale: number; amount: string };
+
+function sumByAsset(rows: (AmountRow & { credit: string })[]): AssetAccount[] {
+  const byAsset = new Map<string, AssetAccount>();
+  for (const row of rows) {
+    const key = `${row.asset_code}:${row.asset_scale}`;
+    const account = byAsset.get(key) ?? {
+      assetCode: row.asset_code,
+      assetScale: row.asset_scale,
+      received: 0n,
+      outstandingCredit: 0n,
+      earned: 0n,
+    };
+    account.received += BigInt(row.amount);
+    account.outstandingCredit += BigInt(row.credit);
+    account.earned = account.received - account.outstandingCredit;
+    byAsset.set(key, account);
+  }
+  return [...byAsset.values()];
+}
+
+function sumByMethod(rows: (AmountRow & { method: string })[]): MethodReceipts[] {
+  const byKey = new Map<string, MethodReceipts>();
+  for (const row of rows) {
+    const key = `${row.method}:${row.asset_code}:${row.asset_scale}`;
+    const receipts = byKey.get(key) ?? {
+      method: row.method,
+      assetCode: row.asset_code,
+      assetScale: row.asset_scale,
+      received: 0n,
+      payments: 0,
+    };
+    receipts.received += BigInt(row.amount);
+    receipts.payments += 1;
+    byKey.set(key, receipts);
+  }
+  return [...byKey.values()];
+}
+
 // Amounts are summed in JavaScript with BigInt: sqlite's SUM would go through 64-bit integers or doubles.
 /**
  * `packets`, when given, is the write-ahead record of payments being received: a line that books a
@@ -141,42 +180,13 @@ export function createLedgerRepository(
       const rows = await db.all<{ asset_code: string; asset_scale: number; amount: string; credit: string }>(
         'SELECT asset_code, asset_scale, amount, credit FROM ledger ORDER BY id',
       );
-      const byAsset = new Map<string, AssetAccount>();
-      for (const row of rows) {
-        const key = `${row.asset_code}:${row.asset_scale}`;
-        const account = byAsset.get(key) ?? {
-          assetCode: row.asset_code,
-          assetScale: row.asset_scale,
-          received: 0n,
-          outstandingCredit: 0n,
-          earned: 0n,
-        };
-        account.received += BigInt(row.amount);
-        account.outstandingCredit += BigInt(row.credit);
-        account.earned = account.received - account.outstandingCredit;
-        byAsset.set(key, account);
-      }
-      return [...byAsset.values()];
+      return sumByAsset(rows);
     },
     async receivedByMethod() {
       const rows = await db.all<{ method: string; asset_code: string; asset_scale: number; amount: string }>(
         "SELECT method, asset_code, asset_scale, amount FROM ledger WHERE amount != '0' ORDER BY id",
       );
-      const byKey = new Map<string, MethodReceipts>();
-      for (const row of rows) {
-        const key = `${row.method}:${row.asset_code}:${row.asset_scale}`;
-        const receipts = byKey.get(key) ?? {
-          method: row.method,
-          assetCode: row.asset_code,
-          assetScale: row.asset_scale,
-          received: 0n,
-          payments: 0,
-        };
-        receipts.received += BigInt(row.amount);
-        receipts.payments += 1;
-        byKey.set(key, receipts);
-      }
-      return [...byKey.values()];
+      return sumByMethod(rows);
     },
     async booksPayment(payTokenHash) {
       const row = await db.get<{ n: number }>(
