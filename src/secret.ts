@@ -54,8 +54,8 @@ export function hostIdFromSecret(secret: Buffer): string {
 }
 
 /**
- * A pod's own secret: stable for one manifest on one host, unknown to every other pod. The original's
- * CODIUS_SECRET for the moneyd sidecar, and what a pod's ILP account is authenticated by.
+ * A pod's own secret: stable for one manifest on one host, unknown to every other pod. It is the hyperd
+ * moneyd sidecar's CODIUS_SECRET, and what a pod's ILP account is authenticated by.
  */
 export function podSecret(hostSecret: Buffer, hash: string): string {
   return createHmac('sha256', hostSecret).update(hash, 'utf8').digest('hex');

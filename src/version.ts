@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** The name clients see at /version and /peers/discover; kept from the original for compatibility. */
+/** The name clients see at /version and /peers/discover; Codius clients and peers expect this one. */
 export const SERVICE_NAME = 'Codiusd (JavaScript)';
 
 // dist/src/version.js → package.json at the package root.

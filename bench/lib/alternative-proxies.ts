@@ -58,7 +58,7 @@ export function agentProxy(podHost: string, podPort: number): Promise<Alternativ
   });
 }
 
-/** http-proxy-3 (the maintained successor of http-proxy, which the original codiusd used). */
+/** http-proxy-3, the maintained successor of http-proxy (the proxy Codius hosts have used since 2018). */
 export function httpProxy3(podHost: string, podPort: number): Promise<AlternativeProxy> {
   return serve('http-proxy-3', (agent) => {
     const proxy = createProxyServer({ target: `http://${podHost}:${podPort}`, agent, xfwd: true });

@@ -16,7 +16,7 @@ export interface AdminApiOptions {
 }
 
 /**
- * The admin listener, not yet listening: the original admin routes, the JSON API under /api/, Prometheus
+ * The admin listener, not yet listening: the routes codiusd-gui calls, the JSON API under /api/, Prometheus
  * /metrics and the dashboard. Its own server, never the public one.
  */
 export function createAdminApi(options: AdminApiOptions, services: AdminServices): Server {

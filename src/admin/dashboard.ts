@@ -22,8 +22,8 @@ function wantsHtml(request: Request): boolean {
 }
 
 /**
- * GET / is the dashboard for browsers and the original's greeting for everything else, so clients of the
- * original admin API keep their answer; every other unknown GET gets the greeting as before.
+ * GET / is the dashboard for browsers and the admin greeting for everything else, so codiusd-gui and
+ * scripts keep their answer; every other unknown GET gets the greeting too.
  */
 export function dashboardRoutes(services: AdminServices, refreshSeconds = 5): ServerRoute[] {
   const uplotJs = vendorAsset('uPlot.iife.min.js');

@@ -6,7 +6,7 @@ import { decimalText } from '../host/price-setting.js';
 import { assetsTaken, type AdminServices } from './admin-services.js';
 import { earningsInWholeUnits } from './money.js';
 
-/** The original's PodInfo (what codiusd-gui reads). */
+/** PodInfo, the shape codiusd-gui reads. */
 export function podInfo(record: PodRecord): Record<string, unknown> {
   return {
     id: record.hash,
@@ -23,7 +23,7 @@ export function podInfo(record: PodRecord): Record<string, unknown> {
 const CONFIG_SCHEMA = Joi.object({ hostCostPerMonth: Joi.number().min(0).max(1e12).required() });
 
 /**
- * The original admin routes, with their shapes, for the published dashboard: running pods, one pod's
+ * The admin routes codiusd-gui calls, with their shapes: running pods, one pod's
  * info, aggregate uptime and earnings, the price (kept in the store now), and the catch-all greeting.
  */
 export function legacyAdminRoutes(services: AdminServices): ServerRoute[] {
@@ -74,7 +74,8 @@ export function legacyAdminRoutes(services: AdminServices): ServerRoute[] {
       handler: async (request, h) => {
         const { hostCostPerMonth } = request.payload as { hostCostPerMonth: number };
         const text = decimalText(hostCostPerMonth);
-        // As the original: 0 leaves the price as it is (a host that gives pods away sets it in its config).
+        // 0 leaves the price as it is: a stray 0 from a form must not make every pod free (a host that
+        // gives pods away sets that in its config).
         if (hostCostPerMonth && text !== null) {
           await services.price.set(text);
           services.logger.info({ costPerMonth: text }, 'price per month set through the admin API');
@@ -85,5 +86,5 @@ export function legacyAdminRoutes(services: AdminServices): ServerRoute[] {
   ];
 }
 
-/** The original's answer to every other GET (the dashboard takes `/` for browsers). */
+/** The admin API's answer to every other GET, which codiusd-gui checks for (the dashboard takes `/` for browsers). */
 export const ADMIN_GREETING = { test: 'This shows that you are running the Codiusd Admin API.' };

@@ -11,7 +11,7 @@ import { createSelfTest, type SelfTest } from '../self-test/self-test.js';
 import type { IlpAndPayments, PhaseContext, RuntimeAndPods, StoreAndSecret } from './phases.js';
 import { podBalanceOf, type PodPayments } from './pod-payments.js';
 
-/** How long the self test's pod is paid for (as the original: five minutes). */
+/** How long the self test's pod is paid for: five minutes. */
 const SELF_TEST_POD_SECONDS = 300;
 
 export interface OperationsInputs {

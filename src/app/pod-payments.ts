@@ -13,10 +13,10 @@ import type { PodManager } from '../pods/pod-manager.js';
 import { podmanNetwork } from '../runtime/settings.js';
 import type { PhaseContext, StoreAndSecret } from './phase-context.js';
 
-/** Where the original's moneyd sidecars (hyperd) reach the host: an address on a bridge of codiusd's. */
+/** Where hyperd pods' moneyd sidecars reach the host: an address on a bridge of codiusd's. */
 const HYPERD_UPLINK = { host: '169.254.77.68', bridge: 'codius0' };
 
-/** The pods' ILP endpoint for this runtime: the Podman network's gateway, or the original's uplink. */
+/** The pods' ILP endpoint for this runtime: the Podman network's gateway, or the hyperd sidecars' uplink. */
 function endpointOf({ config }: PhaseContext): { host: string; port: number } {
   const host =
     config.runtime.kind === 'podman' ? podmanNetwork(config.runtime.podman).gateway : HYPERD_UPLINK.host;
@@ -36,7 +36,7 @@ export function podHostPorts(context: PhaseContext): PortRule[] {
 
 /**
  * What each container is given to reach its pod's account; none under hyperd, whose moneyd sidecar is
- * what the pod's apps use (as in the original).
+ * what the pod's apps use.
  */
 export function podEnvironment(
   context: PhaseContext,
@@ -51,7 +51,7 @@ export interface PodPayments {
   balances: PodBalances;
 }
 
-/** The original created the sidecars' uplink bridge and address itself; so does codiusd, best effort. */
+/** hyperd pods' sidecars need the uplink bridge and address; codiusd creates them, best effort. */
 async function hyperdUplink(): Promise<void> {
   const ip = (...args: string[]) => promisify(execFile)('ip', args).catch(() => undefined);
   await ip('link', 'add', 'name', HYPERD_UPLINK.bridge, 'type', 'bridge');

@@ -39,7 +39,7 @@ export const HOST_VARIABLES: readonly VariableSpec[] = [
     expected: 'true or false',
     default: 'false',
     description:
-      'Misnamed in the original, kept for compatibility: when true the store lives in memory only and nothing survives a restart (tests, demos).',
+      'A misleading name kept for compatibility with existing configurations: when true the store lives in memory only and nothing survives a restart (tests, demos).',
   },
   {
     name: 'CODIUS_DEV',

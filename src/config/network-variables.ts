@@ -9,7 +9,7 @@ export const NETWORK_VARIABLES: readonly VariableSpec[] = [
     name: 'CODIUS_BOOTSTRAP_PEERS',
     schema: json(Joi.array().items(httpUri).max(1000)),
     expected: 'a JSON array of http(s) URLs, e.g. ["https://codius.example.org"]',
-    defaultText: 'the original codiusd list of six hosts',
+    defaultText: 'six well-known Codius hosts',
     description: 'Peers to start discovery from.',
   },
   {

@@ -10,7 +10,7 @@ export const OPERATIONS_VARIABLES: readonly VariableSpec[] = [
     expected: 'true or false',
     default: 'false',
     description:
-      'Serve the admin listener (the original admin routes, /api/*, /metrics and the dashboard) on CODIUS_ADMIN_BIND_IP:CODIUS_ADMIN_PORT. Never on the public port.',
+      'Serve the admin listener (the routes codiusd-gui calls, /api/*, /metrics and the dashboard) on CODIUS_ADMIN_BIND_IP:CODIUS_ADMIN_PORT. Never on the public port.',
   },
   {
     name: 'CODIUS_ADMIN_PORT',

@@ -64,8 +64,7 @@ export const RUNTIME_VARIABLES: readonly VariableSpec[] = [
     schema: bool,
     expected: 'true or false',
     default: 'false',
-    description:
-      'hyperd driver does nothing (the original no-op mode). Pods never run, so nothing can be served.',
+    description: 'hyperd driver does nothing (no-op mode). Pods never run, so nothing can be served.',
   },
   {
     name: 'CODIUS_K8S_NAMESPACE',

@@ -69,7 +69,7 @@ export interface PodAccountsPluginOptions {
  * The pods' side of the connector: a BTP server (ilp-plugin-mini-accounts) where each pod has one account,
  * authenticated by its pod secret, with its balance in the store. Money arriving for a pod is credited
  * (committed) before the fulfillment goes back upstream; money a pod sends is taken before its packet goes
- * on, and given back when the packet is rejected; a pod cannot send more than it holds (T04).
+ * on, and given back when the packet is rejected; a pod cannot send more than it holds (T04 otherwise).
  */
 export function createPodAccountsPlugin(options: PodAccountsPluginOptions): {
   plugin: MiniAccounts;

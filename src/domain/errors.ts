@@ -3,7 +3,7 @@ import type { PaymentOffer } from './types.js';
 /**
  * The catalogue of errors a client of codiusd can be told about. Each carries a code and the facts the
  * answer needs, never an HTTP status or wire text: `http/error-table.ts` maps every code to its status
- * and the exact message the original codiusd sent. Modules below HTTP throw these; nothing else crosses
+ * and the exact message clients expect. Modules below HTTP throw these; nothing else crosses
  * into a response.
  */
 
@@ -29,7 +29,7 @@ export interface ErrorDetails {
   invalid_duration: { maxSeconds: number; got: string };
   manifest_hash_missing: Record<string, never>;
   manifest_hash_malformed: Record<string, never>;
-  // Manifest variables (the original's 422 texts).
+  // Manifest variables (422, with the texts clients match on).
   var_not_declared: { variable: string; varsJson: string };
   var_encoding_unknown: { declaredJson: string };
   private_var_missing: { variable: string; varsJson: string };

@@ -111,7 +111,7 @@ export interface HostAsset {
   scale: number;
 }
 
-/** Host figures reported at GET /info. Field order matches the original's response. */
+/** Host figures reported at GET /info. Field order is the one Codius clients and peers have always seen. */
 export interface HostInfo {
   fullMem: boolean;
   acceptingUploads: boolean;
@@ -132,7 +132,7 @@ export interface HostInfo {
   paymentMethods?: Array<{ method: string; assetCode: string; assetScale: number; costPerMonth: string }>;
 }
 
-/** A container of a manifest (spec §2.1). */
+/** A container of a manifest. */
 export interface ManifestContainer {
   id: string;
   image: string;
@@ -180,12 +180,12 @@ export interface EnvVar {
 export interface ContainerPlan {
   /** The manifest's container id. */
   id: string;
-  /** `<hash>__<id>`, the original's container name. */
+  /** `<hash>__<id>`, the container name under hyperd. */
   name: string;
   image: string;
   command?: string[];
   workdir?: string;
-  /** Injected CODIUS* variables first (spec §2.6), then the host's own, then the user's in manifest order. */
+  /** Injected CODIUS* variables first, then the host's own, then the user's in manifest order. */
   env: EnvVar[];
 }
 
@@ -194,7 +194,7 @@ export interface PodPlan {
   hash: ManifestHash;
   manifest: Manifest;
   containers: ContainerPlan[];
-  /** For the whole pod (the original gave one VM these). */
+  /** For the whole pod (hyperd gives one VM these). */
   resources: { vcpu: number; memoryMiB: number };
   /** TCP port the pod serves HTTP on, or null when the manifest has no usable port. */
   port: number | null;

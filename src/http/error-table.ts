@@ -4,7 +4,7 @@ import { CodiusError, type ErrorCode, type ErrorDetails, type KeptCredit } from 
 /** How one error is answered over HTTP. */
 export interface HttpAnswer {
   status: number;
-  /** The `message` of the JSON error body: the original codiusd's text where it had one. */
+  /** The `message` of the JSON error body: the text Codius clients match on where one exists. */
   message: string;
   headers?: Record<string, string>;
   /** Fields added to the JSON error body beside statusCode, error and message. */
@@ -25,8 +25,8 @@ const INVALID_PAYLOAD = 'Invalid request payload input';
 const PAYMENTS_DOWN = 'This host cannot take payments right now';
 
 /**
- * Every error code, its status and its wire text. Texts the original codiusd sent are kept byte for byte
- * (clients and scripts match on them); codes the original did not have say what to do.
+ * Every error code, its status and its wire text. Texts Codius hosts have always sent are kept byte for
+ * byte (clients and scripts match on them); newer codes say what to do.
  */
 export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
   invalid_payload: ({ validation }) => ({

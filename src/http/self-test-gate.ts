@@ -27,7 +27,7 @@ function carriesToken(header: string | undefined, token: Buffer): boolean {
 
 /**
  * The self-test gate of a production host: until the self test has passed, the paid routes answer the
- * original's 503 (`Self Test Running` or `Self Test Failed` with the figures), so nobody pays a host that
+ * 503 Codius clients know (`Self Test Running` or `Self Test Failed` with the figures), so nobody pays a host that
  * cannot serve them. The rest of the API and the pod proxy stay open; the self test's own requests pass
  * with the per-process token.
  */

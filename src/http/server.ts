@@ -8,7 +8,7 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   logger: Logger;
-  /** Largest request body accepted (413 beyond); the original's hapi default was 1 MiB. */
+  /** Largest request body accepted (413 beyond); 1 MiB, hapi's default, unless configured. */
   maxPayloadBytes?: number;
   /** Against slow clients: time allowed to send the request headers. */
   headersTimeoutMs?: number;

@@ -17,7 +17,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
-/** Bytes as a person reads them (decimal units, like the original page). */
+/** Bytes as a person reads them (decimal units). */
 export function formatBytes(bytes: number): string {
   if (bytes <= 0) return 'N/A';
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(3)} gigabytes`;
@@ -34,7 +34,7 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
- * The HTML page served at / and every unmatched GET. Cells keep the original page's ids (uri, numPeers,
+ * The HTML page served at / and every unmatched GET. Cells keep the ids Codius status pages use (uri, numPeers,
  * serverUptime, …) for scripts that scrape them.
  */
 export function renderStatusPage({ version, info }: StatusPageView): string {

@@ -16,7 +16,7 @@ const container = Joi.object({
 const manifest = Joi.object({
   name: str().required(),
   version: str().required(),
-  // Unanchored, as in the original schema: hashes of manifests it accepted must stay valid here. Not str():
+  // Unanchored: every manifest Codius hosts have accepted keeps its hash valid here ("80x" passes). Not str():
   // the pattern needs a digit 1-9 somewhere, so the empty string is not a port.
   port: Joi.string().pattern(/[1-9][0-9]*/),
   machine: Joi.string().valid('small'),
@@ -36,9 +36,9 @@ const podRequest = Joi.object({
 });
 
 /**
- * Validates a POST/OPTIONS /pods body against spec §2.1 without converting anything: the original coerced
- * e.g. `"debug": "true"` to a boolean before hashing, so host and client hashes disagreed. Such input is
- * rejected instead. Unknown keys are rejected at every level.
+ * Validates a POST/OPTIONS /pods body without converting anything: coercing e.g. `"debug": "true"` to a
+ * boolean before hashing would make the host's hash differ from the client's, so such input is rejected.
+ * Unknown keys are rejected at every level.
  */
 export function parsePodRequest(body: unknown): PodRequest {
   const result = podRequest.validate(body, { convert: false, abortEarly: true, allowUnknown: false });

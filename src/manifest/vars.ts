@@ -12,9 +12,8 @@ export const RESERVED_PREFIX = 'CODIUS';
 export type PrivateValues = 'required' | 'optional';
 
 /**
- * Resolves one environment value (spec §2.5). `$NAME` takes the whole rest as a variable name, public or
- * verified private; `$$…` is the literal `$…` (new here: the original had no way to write a value starting
- * with `$`); anything else is literal.
+ * Resolves one environment value. `$NAME` takes the whole rest as a variable name, public or verified
+ * private; `$$…` is the literal `$…` (so that a value may start with `$`); anything else is literal.
  */
 function resolveValue(
   request: PodRequest,
@@ -27,7 +26,7 @@ function resolveValue(
   const name = raw.slice(1);
   const vars = request.manifest.vars;
   const declared = vars !== undefined && Object.hasOwn(vars, name) ? vars[name] : undefined;
-  // Only for error messages. The original interpolated JSON.stringify(undefined), printed as "undefined".
+  // Only for error messages, whose wire text prints absent vars as "undefined".
   const varsJson = (): string => (vars === undefined ? 'undefined' : JSON.stringify(vars));
   if (declared === undefined) {
     throw new CodiusError('var_not_declared', { variable: raw, varsJson: varsJson() });

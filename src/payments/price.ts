@@ -1,4 +1,4 @@
-/** Seconds in the original's "month" (30.4166… days); prices are per this period. */
+/** Seconds in a Codius "month" (30.4166… days, a twelfth of 365 days); prices are per this period. */
 export const SECONDS_PER_MONTH = 2_628_000n;
 
 /** A non-negative decimal such as "10" or "0.5" as an exact fraction. */
@@ -14,9 +14,9 @@ function parseDecimal(text: string): { numerator: bigint; denominator: bigint } 
  * Price of `durationSeconds` of one pod, in base units of the host asset:
  * ceil(costPerMonth × 10^assetScale × duration / 2 628 000), computed exactly with integers.
  *
- * The original rounded the per-second rate to 20 decimals first, which makes one case of the golden
- * vectors (10 per month, scale 6, 2 628 000 s) one unit dearer (10000001); exact arithmetic gives
- * 10000000 and agrees with every other case.
+ * Rounding the per-second rate to 20 decimals first (as a bignumber implementation would) makes one
+ * case of the golden vectors (10 per month, scale 6, 2 628 000 s) one unit dearer (10000001); exact
+ * arithmetic gives 10000000 and agrees with every other case.
  */
 export function priceFor(costPerMonth: string, assetScale: number, durationSeconds: number): bigint {
   if (!Number.isInteger(assetScale) || assetScale < 0 || assetScale > 255) {

@@ -55,7 +55,7 @@ function admissionFor(options: PeerNetworkOptions) {
 }
 
 /**
- * The Codius host network as seen from this host (spec §5, with B11 fixed): peers are validated before
+ * The Codius host network as seen from this host: peers are validated before
  * they are added (canonical https origin, public addresses only in production, `/info` naming the same
  * URI), every request to a peer is bounded in time and size, and a peer is dropped only after repeated
  * failures over time, not on one error.
@@ -164,7 +164,7 @@ export function createPeerNetwork(options: PeerNetworkOptions): PeerNetwork {
 
   return {
     async start() {
-      // As in the original, bootstrap peers are trusted without a network check (they may be down now).
+      // Bootstrap peers are the operator's choice, trusted without a network check (they may be down now).
       const trimmed = await admission.trim();
       if (trimmed > 0) logger.info({ removed: trimmed, maxPeers: options.maxPeers }, 'peer table trimmed');
       for (const raw of options.bootstrap) {

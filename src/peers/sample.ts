@@ -1,10 +1,10 @@
-/** Most peers any answer lists (GET /peers, POST /peers/discover, /info?requestPeers), as in the original. */
+/** Most peers any answer lists (GET /peers, POST /peers/discover, /info?requestPeers), as peers expect. */
 export const MAX_PEERS_LISTED = 1000;
 
 /**
- * What `GET /peers` lists (spec §1.3.4): `limit` peers drawn at random without replacement, so clients
+ * What `GET /peers` lists: `limit` peers drawn at random without replacement, so clients
  * asking repeatedly spread over the network. When there are fewer peers than `limit`, all of them in the
- * order they were added, as the original did.
+ * order they were added.
  */
 export function samplePeers(
   uris: readonly string[],

@@ -4,7 +4,7 @@ import { StdcopyDemuxer, type LogFrame } from '../runtime/stdcopy.js';
 
 export interface LogStreamOptions {
   follow: boolean;
-  /** While following, `ping` lines keep idle connections and the CLI's reader alive (spec §1.3.7). */
+  /** While following, `ping` lines keep idle connections and the CLI's reader alive. */
   pingIntervalMs?: number;
 }
 
@@ -26,7 +26,7 @@ export function formatFrame(container: string, frame: LogFrame): string {
 /**
  * Merges the log sources of a pod's containers into one text stream. It ends when every source has ended;
  * destroying it (the client went away) destroys every source, which aborts the upstream requests, and
- * stops the ping timer (the original leaked one per follow request, B9). Slow readers pause the sources.
+ * stops the ping timer, so nothing outlives the request. Slow readers pause the sources.
  */
 export function mergeLogSources(sources: ContainerLogSource[], options: LogStreamOptions): Readable {
   const output = new PassThrough();

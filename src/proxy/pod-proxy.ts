@@ -45,10 +45,10 @@ export interface PodProxy {
 }
 
 /**
- * The hash-subdomain reverse proxy (spec §1.4), rebuilt for speed and safety: it runs before hapi (no
+ * The hash-subdomain reverse proxy, built for speed and safety: it runs before hapi (no
  * per-request framework work), forwards over keep-alive connection pools with streamed bodies, answers
  * every failure with a JSON error (also for WebSocket upgrades), refuses ambiguous framing, and bounds
- * connections and waiting per pod. Pod traffic is free and ungated, as in the original.
+ * connections and waiting per pod. Pod traffic is free and ungated: the pod's time is what is paid for.
  */
 export function createPodProxy(options: PodProxyOptions): PodProxy {
   const { logger, lookup } = options;

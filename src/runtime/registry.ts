@@ -81,7 +81,7 @@ async function openPodman(settings: PodmanSettings, context: RuntimeContext): Pr
   };
 }
 
-/** The original's runtime; its driver is loaded only when it is the one configured. */
+/** hyperd, the runtime Codius hosts first ran on; its driver is loaded only when it is the one configured. */
 async function openHyperd(settings: HyperdSettings, context: RuntimeContext): Promise<PodRuntime> {
   const { createHyperdDriver, createNoopHyperdDriver } = await import('./hyperd/driver.js');
   if (settings.noop) return createNoopHyperdDriver(context.logger);

@@ -16,7 +16,7 @@ export interface PodmanSettings {
 
 export interface HyperdSettings {
   socket: string;
-  /** The original's no-op mode: nothing reaches hyperd. */
+  /** No-op mode (CODIUS_HYPER_NOOP): nothing reaches hyperd. */
   noop: boolean;
 }
 

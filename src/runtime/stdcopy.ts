@@ -12,7 +12,7 @@ const HEADER_BYTES = 8;
 /**
  * Splits a Docker stdcopy byte stream (8-byte header: stream byte, 3 zero bytes, uint32 big-endian length;
  * then the payload) into frames. Chunks may cut a header or a payload anywhere, or hold several frames:
- * bytes are kept until a whole frame is there (the original assumed one frame per chunk, spec §8 B9).
+ * bytes are kept until a whole frame is there (a chunk is not a frame).
  */
 export class StdcopyDemuxer extends Transform {
   private pending: Buffer = Buffer.alloc(0);

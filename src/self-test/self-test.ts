@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import { firstWebSocketMessage, publicRequest, type ConnectTo } from './public-client.js';
 import type { PaidResult } from './paid-request.js';
 
-/** The original's self-test figures, as /info and the 503 of the gate show them. */
+/** The self-test figures, as /info and the 503 of the gate show them (field names clients read). */
 export interface SelfTestStats {
   selfTestSuccess: boolean;
   uploadSuccess: boolean;

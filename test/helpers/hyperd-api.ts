@@ -19,7 +19,7 @@ interface FakePod {
 }
 
 /**
- * A stand-in for hyperd speaking the documented subset of its HTTP API on a unix socket (spec §9):
+ * A stand-in for hyperd speaking the documented subset of its HTTP API on a unix socket:
  * status codes, plain-text Go errors, `podData` strings, streamed pull progress and stdcopy log frames.
  * hyperd itself cannot run on these machines.
  */

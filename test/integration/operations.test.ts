@@ -81,7 +81,7 @@ after(() => app.stop());
 describe('the operator side on a production host (real Podman, moneyd, Chromium)', () => {
   let selfTestHash = '';
 
-  it("closes the paid routes with the original's 503 until the self test passed over HTTP and WebSocket", async () => {
+  it('closes the paid routes with the self-test 503 until the self test passed over HTTP and WebSocket', async () => {
     const early = await fetch(`${api}/pods?duration=60`, { method: 'OPTIONS' });
     assert.equal(early.status, 503);
     const body = (await early.json()) as { message: string; stats: Record<string, boolean> };

@@ -165,7 +165,7 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
       string,
       unknown
     >;
-    // The original's fields, plus the pod's own ILP account (new: nothing in it yet).
+    // The fields Codius clients read, plus the pod's own ILP account (nothing in it yet).
     assert.deepEqual(shown, {
       url: body.url,
       manifestHash: hash,
@@ -272,7 +272,7 @@ describe('payments and the /pods API over real moneyd, STREAM and Podman', () =>
     assert.equal(Date.parse(extended.expiry) - Date.parse(uploaded.expiry), 300_000);
   });
 
-  it('refuses a missing or malformed Pay-Token with the original texts', async () => {
+  it('refuses a missing or malformed Pay-Token with the texts clients expect', async () => {
     const manifest = webManifest('token');
     const post = (headers: Record<string, string>) =>
       fetch(`${host.url}/pods?duration=60`, {

@@ -172,7 +172,7 @@ describe('pod lifecycle on real Podman', () => {
     after(() => close(host));
     const pod = await host.manager.run(request(), 1);
     await until('terminating', async () => (await host.store.pods.get(pod.hash))?.state === 'terminating');
-    // The runtime still runs it, so the store still knows it (the original forgot it here, B13).
+    // The runtime still runs it, so the store still knows it: a failed stop must not forget a running pod.
     assert.equal((await host.runtime.inspectPod(pod.hash))?.running, true);
     await until('removal after retries', async () => (await host.store.pods.get(pod.hash)) === undefined);
     assert.equal(failuresLeft, 0);

@@ -92,12 +92,12 @@ const get = async (url: string, headers: Record<string, string> = {}) => {
   return { status: response.statusCode, json: () => JSON.parse(response.payload) as unknown, response };
 };
 
-describe('admin API: the original routes', () => {
+describe('admin API: the routes codiusd-gui calls', () => {
   it('GET /getPods lists the running pods only', async () => {
     assert.deepEqual((await get('/getPods')).json(), { running: [HASH] });
   });
 
-  it("GET /getPodInfo answers the original's PodInfo, 400 without id, 404 for an unknown one", async () => {
+  it('GET /getPodInfo answers PodInfo, 400 without id, 404 for an unknown one', async () => {
     assert.deepEqual((await get(`/getPodInfo?id=${HASH.toUpperCase()}`)).json(), {
       id: HASH,
       running: true,
@@ -137,7 +137,7 @@ describe('admin API: the original routes', () => {
     const reloaded = await services();
     assert.equal(reloaded.price.current(), '0.0000001', 'survives a restart (read again from the store)');
     assert.equal((await post({ hostCostPerMonth: 0 })).statusCode, 204);
-    assert.equal((await services()).price.current(), '0.0000001', '0 is ignored as by the original');
+    assert.equal((await services()).price.current(), '0.0000001', '0 leaves the price unchanged');
     const bad = await post({ hostCostPerMonth: 5, currency: 'XRP' });
     assert.equal(bad.statusCode, 400);
     assert.equal((JSON.parse(bad.payload) as { message: string }).message, 'Invalid request payload');

@@ -23,7 +23,7 @@ function rejects(env: Record<string, string>, variable: string, expectedText?: R
 }
 
 describe('config', () => {
-  it('has the spec §6 defaults', () => {
+  it('has the documented defaults', () => {
     const config = loadConfig(PUBLIC);
     assert.equal(config.publicUri, 'https://codius.example.com');
     assert.equal(config.port, 3000);

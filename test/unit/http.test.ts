@@ -100,7 +100,7 @@ describe('public HTTP endpoints', () => {
     assert.equal(body.version, VERSION);
   });
 
-  it('GET /info has every field of the original, in order, with free memory in bytes', async () => {
+  it('GET /info has every field clients read, in order, with free memory in bytes', async () => {
     const response = await fetch(`${url}/info`);
     assert.equal(response.status, 200);
     const body = (await response.json()) as Record<string, unknown>;
@@ -155,7 +155,7 @@ describe('public HTTP endpoints', () => {
     assert.ok(known.includes(one[0] ?? ''));
   });
 
-  it('GET /peers refuses a bad limit or any other query key with the original 400', async () => {
+  it('GET /peers refuses a bad limit or any other query key with 400 Invalid request query input', async () => {
     for (const query of ['?limit=0', '?limit=1001', '?limit=1.5', '?limit=ten', '?foo=1', '?limit=1&x=2']) {
       const response = await fetch(`${url}/peers${query}`);
       assert.equal(response.status, 400, query);

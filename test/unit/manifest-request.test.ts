@@ -44,7 +44,7 @@ interface Answered {
   error: CodiusError;
 }
 
-/** What the client is answered for the error `work` throws: status and the original's exact text. */
+/** What the client is answered for the error `work` throws: status and the exact wire text. */
 function expectError(work: () => unknown, status: number, message: string | RegExp): Answered {
   try {
     work();
@@ -96,11 +96,7 @@ describe('pod request schema', () => {
     ['port "0"', minimal({ port: '0' }), ['manifest', 'port']],
     ['empty port', minimal({ port: '' }), ['manifest', 'port']],
     ['unknown machine', minimal({ machine: 'large' }), ['manifest', 'machine']],
-    [
-      'string debug (the original coerced it, changing the hash)',
-      minimal({ debug: 'true' }),
-      ['manifest', 'debug'],
-    ],
+    ['string debug (coercing it would change the hash)', minimal({ debug: 'true' }), ['manifest', 'debug']],
     [
       'var description',
       minimal({ vars: { A: { value: 'x', description: 'd' } } }),
@@ -154,7 +150,7 @@ describe('variables and interpolation', () => {
     ]);
   });
 
-  it('rejects reserved CODIUS* names with the original 422 text', () => {
+  it('rejects reserved CODIUS* names with the 422 text clients expect', () => {
     expectError(
       () => plan(minimal({}, { environment: { OK: 'x', CODIUS_HOST: 'evil' } })),
       422,
@@ -162,7 +158,7 @@ describe('variables and interpolation', () => {
     );
   });
 
-  it('rejects an undeclared $VAR, printing vars as the original did', () => {
+  it('rejects an undeclared $VAR, printing vars in the wire text', () => {
     expectError(
       () => plan(minimal({}, { environment: { A: '$NOPE' } })),
       422,
@@ -259,7 +255,7 @@ describe('pod plan', () => {
     );
     assert.equal(container.env[1]?.value, 'https://codius.example.com');
     assert.equal(container.env[2]?.value, hash);
-    // Input key order, as the original sent it (Appendix A).
+    // CODIUS_MANIFEST keeps the keys in the order the client sent them.
     const manifestJson = container.env[3]?.value ?? '';
     assert.equal(manifestJson, JSON.stringify(request.manifest));
     assert.ok(manifestJson.startsWith('{"name":"Codius Test 200","version":"1.0.0","machine"'));

@@ -19,7 +19,7 @@ describe('price', () => {
   it('matches every golden price, exactly; one month at scale 6 is 10000000 (exact), not 10000001', () => {
     assert.ok(golden.prices.cases.length >= 13);
     for (const [cost, scale, duration, price] of golden.prices.cases) {
-      // The original rounded the per-second rate to 20 decimals first; exact arithmetic differs here only.
+      // Rounding the per-second rate to 20 decimals first would give 10000001; exact arithmetic differs here only.
       const expected = cost === 10 && scale === 6 && duration === 2_628_000 ? '10000000' : price;
       assert.equal(
         priceFor(String(cost), scale, duration).toString(),

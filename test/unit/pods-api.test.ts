@@ -107,7 +107,7 @@ describe('the /pods API over the in-memory runtime', () => {
     assert.match(String(bodyOf(replay).message), /already used/);
   });
 
-  it('answers Pay-Token problems with the original texts', async () => {
+  it('answers Pay-Token problems with the texts clients expect', async () => {
     const manifest = webManifest('token');
     const missing = await host.inject({
       method: 'POST',
@@ -478,7 +478,7 @@ describe('memory held as the money arrives', () => {
 });
 
 describe('pod logs route over the in-memory runtime', () => {
-  it('streams the logs of a debug pod, and refuses others with the original texts', async () => {
+  it('streams the logs of a debug pod, and refuses others with the texts clients expect', async () => {
     const debug = webManifest('logs', { debug: true });
     const plain = webManifest('nologs');
     for (const manifest of [debug, plain]) {

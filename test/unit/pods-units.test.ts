@@ -145,7 +145,7 @@ describe('capacity', () => {
     assert.equal((await capacity(3072).snapshot()).full, true);
   });
 
-  it('always admits an extension of a live pod, even on a full host (B7)', async () => {
+  it('always admits an extension of a live pod, even on a full host', async () => {
     assert.equal(await capacity(3072, [HASH]).admits(HASH, 512), true);
   });
 });

@@ -22,7 +22,7 @@ const plan = buildPodPlan(
 const HASH = plan.hash;
 const USER_IMAGE = (SELFTEST.manifest as Manifest).containers[0]?.image ?? '';
 
-/** Spec Appendix A, byte for byte: the pod spec the original sent for vector 1 with secret 32×0x01. */
+/** Byte for byte, the hyperd pod spec of golden vector 1 with secret 32×0x01. */
 const APPENDIX_A =
   '{"id":"rpxbd7xgjwmua5l3obxphu2ueqlngji3tay3go5jqyhb5v6inpsa","resource":{"vcpu":1,"memory":512},' +
   '"containers":[{"name":"rpxbd7xgjwmua5l3obxphu2ueqlngji3tay3go5jqyhb5v6inpsa__codius-test",' +
@@ -48,7 +48,7 @@ async function setup() {
 }
 
 describe('hyperd driver (against a server speaking hyperd API)', () => {
-  it('sends exactly the original pod spec, pulls every image once create fails, starts and reads the IP', async () => {
+  it('sends exactly the expected pod spec, pulls every image once create fails, starts and reads the IP', async () => {
     const { hyperd, driver, client } = await setup();
     hyperd.registryImages.add(USER_IMAGE).add(MONEYD_SIDECAR_IMAGE);
     const pod = await driver.runPod(plan);
@@ -86,7 +86,7 @@ describe('hyperd driver (against a server speaking hyperd API)', () => {
     client.close();
   });
 
-  it('lists every pod whatever the order of states, ignoring pods that are not manifest hashes (B4)', async () => {
+  it('lists every pod whatever the order of states, ignoring pods that are not manifest hashes', async () => {
     const other = 'b'.repeat(52);
     assert.deepEqual(
       parsePodList([
@@ -101,7 +101,7 @@ describe('hyperd driver (against a server speaking hyperd API)', () => {
         { hash: HASH, running: true, ip: null },
       ],
     );
-    // A trailing non-running entry made the original forget every pod.
+    // A trailing non-running entry must not make the driver forget any pod.
     assert.equal(parsePodList([`${HASH}:${HASH}:vm-2:running`, `${other}:${other}:vm-1:stopping`]).length, 2);
 
     const { hyperd, driver, client } = await setup();

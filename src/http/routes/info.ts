@@ -6,7 +6,7 @@ export function infoRoutes(hostInfo: HostInfoService): ServerRoute[] {
     {
       method: 'GET',
       path: '/info',
-      // Any query key is accepted, as in the original; only requestPeers=true means something.
+      // Any query key is accepted (clients send others); only requestPeers=true means something.
       handler: (request) => hostInfo.info(request.query.requestPeers === 'true'),
     },
     {

@@ -20,10 +20,10 @@ export interface PeerListing {
 }
 
 /**
- * `GET /peers?limit=` (spec §1.3.4): a random sample of known peers. A bad `limit` or any other query key
- * is a 400 `Invalid request query input`, as in the original.
- * `POST /peers/discover` (§1.3.5): another host announces itself (and others); they are validated in the
- * background and the answer lists up to `limit` known peers (the original ignored `limit`).
+ * `GET /peers?limit=`: a random sample of known peers. A bad `limit` or any other query key is a 400
+ * `Invalid request query input`, the text peers and clients expect.
+ * `POST /peers/discover`: another host announces itself (and others); they are validated in the
+ * background and the answer lists up to `limit` known peers.
  */
 export function peerRoutes(peers: PeerListing): ServerRoute[] {
   return [
@@ -43,7 +43,7 @@ export function peerRoutes(peers: PeerListing): ServerRoute[] {
       method: 'POST',
       path: '/peers/discover',
       options: {
-        // A throw here is 400 "Invalid request payload input", as in the original.
+        // A throw here is 400 "Invalid request payload input", the text peers expect.
         validate: { payload: (value: unknown) => discoverPayload.validateAsync(value) },
       },
       handler: async (request) => {

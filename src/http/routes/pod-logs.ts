@@ -7,7 +7,7 @@ import { mergeLogSources } from '../../pods/log-stream.js';
 export const LOG_CONTENT_TYPE = 'application/vnd.codius.raw-stream';
 
 /**
- * GET /pods/{id}/logs?follow=true|false (spec §1.3.7): the logs of a live pod whose manifest has
+ * GET /pods/{id}/logs?follow=true|false: the logs of a live pod whose manifest has
  * `debug: true`, one `<container id> <stdout|stderr> <text>` line per log line, `ping` every second
  * while following. The upstream requests are closed as soon as the client goes away. At most 4
  * followers per pod and 64 in all are served at once.
@@ -26,7 +26,7 @@ export function podLogRoutes(
         if (!manifest) throw new CodiusError('logs_pod_not_found', { hash: id });
         if (manifest.debug !== true) throw new CodiusError('logs_not_allowed', { hash: id });
 
-        // The original compared with the exact string 'true'; anything else means a one-off dump.
+        // Only the exact string 'true' follows, as the codius CLI expects; anything else is a one-off dump.
         const follow = request.query.follow === 'true';
         // Followers are bounded per pod and in all (429 beyond); one-off dumps end by themselves.
         const release = follow ? followers.acquire(id) : () => undefined;

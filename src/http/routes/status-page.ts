@@ -3,7 +3,7 @@ import type { HostInfoService } from '../../host/host-info.js';
 import { VERSION } from '../../version.js';
 import { renderStatusPage } from '../status-page.js';
 
-/** GET / and every GET no other route matches (as in the original). */
+/** GET / and every GET no other route matches: the host's status page. */
 export function statusPageRoutes(hostInfo: HostInfoService): ServerRoute[] {
   return [
     {

@@ -25,16 +25,14 @@ interface HyperPodInfo {
   status?: { phase?: string; podIP?: string[] | null };
 }
 
-/** The original named every pod by its manifest hash; only such pods are this host's. */
-
 function fail(response: UnixResponse, what: string): never {
   throw new RuntimeApiError(response.status, `hyperd ${what}: ${response.status} ${describeBody(response)}`);
 }
 
 /**
- * Parses hyperd's `GET /list?item=pod` entries `podID:podName:vmID:status`. Every entry is kept (the
- * original's parser returned undefined for non-running entries and then crashed or forgot every pod, B4);
- * malformed ones are skipped. Pod names cannot contain ':', so the status is the last field.
+ * Parses hyperd's `GET /list?item=pod` entries `podID:podName:vmID:status`. Every entry is kept, in
+ * whatever state and order (dropping one would forget a pod the runtime still has); malformed ones are
+ * skipped. Pod names cannot contain ':', so the status is the last field.
  */
 export function parsePodList(podData: unknown): RuntimePod[] {
   if (!Array.isArray(podData)) return [];
@@ -56,9 +54,9 @@ export function logName(hash: ManifestHash, hyperName: string): string {
 }
 
 /**
- * Drives hyperd's HTTP API (spec §9) the way the original did, with its bugs fixed: the list parser, pod
- * cleanup when a start fails, pull errors read from the streamed body, and deletes that tolerate a pod
- * that is already gone.
+ * Drives hyperd's HTTP API: pods are created from the hyperd pod spec, cleaned up when a start fails,
+ * pull errors are read from the streamed body, every pod is listed whatever its state, and deletes
+ * tolerate a pod that is already gone.
  */
 export function createHyperdDriver(options: HyperdDriverOptions): PodRuntime {
   const { client, hostSecret, logger } = options;
@@ -132,7 +130,7 @@ export function createHyperdDriver(options: HyperdDriverOptions): PodRuntime {
       try {
         await create(spec);
       } catch (error) {
-        // As the original: a failed create usually means a missing image, so pull them all and retry once.
+        // A failed create usually means a missing image, so pull them all and retry once.
         logger.info({ hash: plan.hash, err: error }, 'hyperd pod create failed; pulling images and retrying');
         for (const container of spec.containers) await pullImage(container.image);
         await create(spec);
@@ -162,7 +160,7 @@ export function createHyperdDriver(options: HyperdDriverOptions): PodRuntime {
     },
     deletePod,
     pullImage,
-    // hyperd's API as the original used it has no image removal; its images are the operator's to prune.
+    // The part of hyperd's API codiusd uses has no image removal; its images are the operator's to prune.
     removeImage: () => Promise.resolve('missing' as const),
     async openLogs(hash, { follow, signal }) {
       const info = await podInfo(hash);
@@ -187,7 +185,7 @@ export function createHyperdDriver(options: HyperdDriverOptions): PodRuntime {
 }
 
 /**
- * The original's CODIUS_HYPER_NOOP=true: nothing reaches hyperd. Pods are remembered in memory so the rest
+ * CODIUS_HYPER_NOOP=true: nothing reaches hyperd. Pods are remembered in memory so the rest
  * of the daemon behaves consistently, but nothing runs, so nothing can be served. For API testing only.
  */
 export function createNoopHyperdDriver(logger: Logger): PodRuntime {

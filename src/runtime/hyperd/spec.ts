@@ -20,7 +20,7 @@ export interface HyperPodSpec {
   containers: HyperContainerSpec[];
 }
 
-/** Name of the sidecar container in a pod (the original's `<hash>_moneyd`). */
+/** Name of the moneyd sidecar container in a pod: `<hash>_moneyd`. */
 export function sidecarName(hash: ManifestHash): string {
   return `${hash}_moneyd`;
 }

@@ -62,7 +62,7 @@ export function containerName(hash: ManifestHash, container: Pick<ContainerPlan,
   return `${podName(hash)}-x${digest}`;
 }
 
-/** The libpod `pods/create` body of a plan: one cgroup for all its containers, like the original's VM. */
+/** The libpod `pods/create` body of a plan: one cgroup for all its containers, as a manifest's limits are per pod. */
 export function podSpec(
   plan: PodPlan,
   network: PodNetwork,
@@ -100,7 +100,7 @@ export function containerSpec(
     name: containerName(hash, container),
     pod: podName(hash),
     image: container.image,
-    // An empty command means "the image's own", as with the original's hyperd.
+    // An empty command means "the image's own", as it does for every runtime.
     ...(container.command?.length ? { command: container.command } : {}),
     ...(container.workdir ? { work_dir: container.workdir } : {}),
     env: Object.fromEntries(container.env.map((v) => [v.name, v.value])),
