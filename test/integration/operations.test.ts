@@ -104,10 +104,21 @@ describe('the operator side on a production host (real Podman, moneyd, Chromium)
 
   it('books what the self test paid: received = earned + credit, in the ledger and in the metrics', async () => {
     const money = await getJson<
-      Record<string, { assetScale: number; received: string; earned: string; credit: string }>
+      Record<
+        string,
+        {
+          assetScale: number;
+          received: string;
+          earned: string;
+          credit: string;
+          methods: Record<string, string>;
+        }
+      >
     >(`${admin}/api/money`);
+    // The self test pays over STREAM, the only method this host takes.
+    const price = PRICE_300.toString();
     assert.deepEqual(money, {
-      XRP: { assetScale: 9, received: PRICE_300.toString(), earned: PRICE_300.toString(), credit: '0' },
+      XRP: { assetScale: 9, received: price, earned: price, credit: '0', methods: { stream: price } },
     });
     assert.deepEqual(await getJson(`${admin}/getAllUptime`), {
       aggregate_pod_uptime: '300',
@@ -123,7 +134,7 @@ describe('the operator side on a production host (real Podman, moneyd, Chromium)
     };
     assert.equal(value('codiusd_self_test_passed'), 1);
     assert.equal(value('codiusd_pods{state="running"}'), 1);
-    assert.equal(value('codiusd_payments_total{asset_code="XRP",outcome="complete"}'), 1);
+    assert.equal(value('codiusd_payments_total{method="stream",asset_code="XRP",outcome="complete"}'), 1);
     assert.equal(value('codiusd_money_earned_base_units{asset_code="XRP"}'), Number(PRICE_300));
     assert.equal(value('codiusd_ilp_connected'), 1);
     assert.ok(
