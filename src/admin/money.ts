@@ -1,5 +1,6 @@
 import type { AssetAccount, HostAsset } from '../domain/types.js';
 import type { LedgerMovement, MethodReceipts } from '../store/repositories/ledger.js';
+import { wholeUnits } from '../payments/price.js';
 
 /**
  * One asset code's figures in base units of `assetScale`; received = earned + credit always, and the
@@ -80,15 +81,6 @@ function receivedPerMethod(
     sums.set(receipt.method, (sums.get(receipt.method) ?? 0n) + amount);
   }
   return Object.fromEntries([...sums].map(([method, amount]) => [method, amount.toString()]));
-}
-
-/** Base units at `scale` as a decimal in whole units: (7612, 9) → "0.000007612", (5, 0) → "5". */
-export function wholeUnits(amount: bigint, scale: number): string {
-  const negative = amount < 0n;
-  const digits = (negative ? -amount : amount).toString().padStart(scale + 1, '0');
-  const whole = digits.slice(0, digits.length - scale);
-  const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 
 /** `aggregate_earnings` of the legacy admin route: earned per asset code in whole units, the current codes always present. */

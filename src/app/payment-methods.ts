@@ -1,4 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
+import type { AuthenticatedClient } from '@interledger/open-payments';
 import { readFile, stat } from 'node:fs/promises';
 import type { OpenPaymentsSettings } from '../config/config.js';
 import type { HostAsset } from '../domain/types.js';
@@ -9,6 +10,7 @@ import { isPublicAddress } from '../net/address-policy.js';
 import type { PaymentMethod } from '../payments/methods/method.js';
 import { createOpenPaymentsMethod } from '../payments/methods/open-payments.js';
 import { createStreamMethod } from '../payments/methods/stream.js';
+import { lazyOpenPaymentsClient } from '../payments/open-payments/client.js';
 import { createHostWallet, type HostWallet } from '../payments/open-payments/host-wallet.js';
 import type { PaymentReceiver } from '../payments/receiver.js';
 import { recoverUnbookedPayments } from '../payments/recovery.js';
@@ -87,11 +89,17 @@ function walletAsset(
   };
 }
 
+/** The host's payment methods, and its Open Payments client when it has one (the checkout pays with it). */
+export interface HostPaymentMethods {
+  methods: PaymentMethod[];
+  openPaymentsClient?: () => Promise<AuthenticatedClient>;
+}
+
 /** The host's payment methods, in the order they are offered: STREAM through moneyd, then Open Payments. */
 export async function paymentMethods(
   context: PhaseContext,
   parts: { store: Store; link: IlpLink; receiver: PaymentReceiver; price: PriceSetting; logger: Logger },
-): Promise<PaymentMethod[]> {
+): Promise<HostPaymentMethods> {
   const { config } = context;
   const { store, link, receiver, price, logger } = parts;
   const methods: PaymentMethod[] = [
@@ -104,25 +112,25 @@ export async function paymentMethods(
     }),
   ];
   const settings = config.openPayments;
-  if (settings) {
-    const wallet = createHostWallet({
-      walletAddressUrl: settings.walletAddress,
-      privateKey: await loadPrivateKey(settings.privateKeyPath),
-      keyId: settings.keyId,
-      useHttp: new URL(settings.walletAddress).protocol === 'http:',
+  if (!settings) return { methods };
+  const identity = {
+    walletAddressUrl: settings.walletAddress,
+    privateKey: await loadPrivateKey(settings.privateKeyPath),
+    keyId: settings.keyId,
+    useHttp: new URL(settings.walletAddress).protocol === 'http:',
+  };
+  const client = lazyOpenPaymentsClient(identity);
+  const wallet = createHostWallet({ ...identity, client, logger });
+  methods.push(
+    createOpenPaymentsMethod({
+      wallet,
+      store,
+      asset: walletAsset(wallet, settings, { dev: config.dev, streamAsset: () => link.asset(), logger }),
+      costPerMonth: () => settings.costPerMonth ?? price.current(),
+      offerTtlMs: settings.offerTtlMs,
+      timeoutMs: config.payments.timeoutMs,
       logger,
-    });
-    methods.push(
-      createOpenPaymentsMethod({
-        wallet,
-        store,
-        asset: walletAsset(wallet, settings, { dev: config.dev, streamAsset: () => link.asset(), logger }),
-        costPerMonth: () => settings.costPerMonth ?? price.current(),
-        offerTtlMs: settings.offerTtlMs,
-        timeoutMs: config.payments.timeoutMs,
-        logger,
-      }),
-    );
-  }
-  return methods;
+    }),
+  );
+  return { methods, openPaymentsClient: client };
 }

@@ -24,6 +24,7 @@ import type { PhaseContext, StoreAndSecret } from './phase-context.js';
 import { paymentMethods } from './payment-methods.js';
 import { podEnvironment, podHostPorts } from './pod-payments.js';
 import { podContainment, registryPolicyFor } from './sandbox.js';
+import { createTenantWallets, type TenantWallets } from '../checkout/tenant-wallet.js';
 
 /** A peer's answer (its /info, its peer list) is read up to this size; 1,000 URIs fit easily. */
 const MAX_PEER_RESPONSE_BYTES = 1024 * 1024;
@@ -156,6 +157,8 @@ export interface IlpAndPayments {
   billing: BillingService;
   /** The price per month, as configured or as last set through the admin API. */
   price: PriceSetting;
+  /** Tenants' Open Payments wallets, reached as the host (when it takes Open Payments): the checkout pays from them. */
+  tenantWallets?: TenantWallets;
 }
 
 /** The host's ILP connection, the STREAM receiver payers pay into, and billing over the ledger. */
@@ -183,7 +186,7 @@ export async function ilpAndPayments(context: PhaseContext, base: StoreAndSecret
     (started) => started.close(),
   );
   const price = await loadPriceSetting(base.store.kv, config.costPerMonth, paymentsLogger);
-  const methods = await paymentMethods(context, {
+  const { methods, openPaymentsClient } = await paymentMethods(context, {
     store: base.store,
     link,
     receiver,
@@ -207,7 +210,8 @@ export async function ilpAndPayments(context: PhaseContext, base: StoreAndSecret
     onPaymentEnded: (method, code, outcome, received) =>
       context.metrics.paymentEnded(method, code, outcome, received),
   });
-  return { link, receiver, billing, price };
+  const tenantWallets = openPaymentsClient && createTenantWallets(openPaymentsClient, config.dev);
+  return { link, receiver, billing, price, ...(tenantWallets ? { tenantWallets } : {}) };
 }
 
 /** The Codius host network: bootstrap peers, discovery and revalidation. */

@@ -68,6 +68,18 @@ export interface ErrorDetails {
   admin_needs_json: Record<string, never>;
   admin_pod_id_missing: Record<string, never>;
   admin_config_invalid: { reason: string };
+  // The web checkout (paying from the tenant's Open Payments wallet).
+  checkout_unavailable: Record<string, never>;
+  checkout_form_invalid: { field: string; reason: string };
+  checkout_cross_site: Record<string, never>;
+  checkout_wallet_refused: { wallet: string; reason: string };
+  checkout_wallet_unreachable: { wallet: string; reason: string };
+  checkout_unknown: Record<string, never>;
+  checkout_refused: Record<string, never>;
+  checkout_unverified: Record<string, never>;
+  checkout_price_changed: { approved: string; now: string };
+  checkout_payment_failed: { reason: string };
+  too_many_checkouts: { retryAfterSeconds: number };
 }
 
 export type ErrorCode = keyof ErrorDetails;

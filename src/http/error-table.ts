@@ -175,6 +175,50 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     message: 'Invalid request payload',
     extra: { reason },
   }),
+  checkout_unavailable: () => ({
+    status: 503,
+    message:
+      'This host takes no Open Payments right now, so it cannot be paid from a web page; use the Codius CLI.',
+  }),
+  checkout_form_invalid: ({ field, reason }) => ({ status: 400, message: `${field}: ${reason}` }),
+  checkout_cross_site: () => ({
+    status: 403,
+    message: 'a checkout starts only from this host’s own page, not from another site',
+  }),
+  checkout_wallet_refused: ({ wallet, reason }) => ({
+    status: 422,
+    message: `The wallet address ${wallet} cannot be used: ${reason}. Nothing was paid.`,
+  }),
+  checkout_wallet_unreachable: ({ wallet, reason }) => ({
+    status: 422,
+    message: `No Open Payments wallet answered at ${wallet} (${reason}). Check the address; nothing was paid.`,
+  }),
+  checkout_unknown: () => ({
+    status: 404,
+    message:
+      'This checkout is unknown or over: each one can be finished once, within 15 minutes. Nothing more was paid through it; start again.',
+  }),
+  checkout_refused: () => ({
+    status: 403,
+    message: 'The payment was not approved at your wallet. Nothing was paid.',
+  }),
+  checkout_unverified: () => ({
+    status: 400,
+    message: 'Your wallet’s answer could not be verified (its hash does not match). Nothing was paid.',
+  }),
+  checkout_price_changed: ({ approved, now }) => ({
+    status: 409,
+    message: `The amount changed while you approved (approved ${approved}, now ${now}). Nothing was paid; start again to approve the new amount.`,
+  }),
+  checkout_payment_failed: ({ reason }) => ({
+    status: 402,
+    message: `Your wallet did not send the payment: ${reason}. Nothing was booked; check your balance and start again.`,
+  }),
+  too_many_checkouts: ({ retryAfterSeconds }) => ({
+    status: 503,
+    message: 'Too many checkouts are waiting for consent; try again shortly.',
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  }),
 };
 
 /** How `error` is answered. */

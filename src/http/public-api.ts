@@ -10,6 +10,8 @@ import { infoRoutes } from './routes/info.js';
 import { peerRoutes, type PeerListing } from './routes/peers.js';
 import { podLogRoutes } from './routes/pod-logs.js';
 import { podRoutes } from './routes/pods.js';
+import { deployRoutes } from './routes/deploy.js';
+import type { CheckoutService } from '../checkout/checkout-service.js';
 import { statusPageRoutes } from './routes/status-page.js';
 import { versionRoutes } from './routes/version.js';
 import { createHttpServer, type HttpServerOptions } from './server.js';
@@ -26,6 +28,8 @@ export interface PublicApiOptions {
   cleanStop?: boolean;
   /** See HttpServerOptions.tls. */
   tls?: HttpServerOptions['tls'];
+  /** Development mode (the checkout's wallets may be http on loopback). */
+  dev?: boolean;
 }
 
 /** What the public routes are served from. */
@@ -36,6 +40,8 @@ export interface PublicApiServices {
   /** For the pods' debug logs. */
   pods: Pick<PodManager, 'get' | 'manifest' | 'openLogs'>;
   peers: PeerListing;
+  /** The web checkout, when the host takes Open Payments. */
+  checkout?: CheckoutService;
 }
 
 /**
@@ -63,6 +69,14 @@ export async function createPublicApi(
     ...podRoutes({ maxDurationSeconds: options.maxDurationSeconds }, services.uploads),
     ...podLogRoutes(services.pods),
     ...peerRoutes(services.peers),
+    ...deployRoutes(
+      {
+        publicUri: options.publicUri,
+        maxDurationSeconds: options.maxDurationSeconds,
+        dev: options.dev ?? false,
+      },
+      services.checkout,
+    ),
     ...statusPageRoutes(services.hostInfo),
   ]);
   return server;

@@ -30,3 +30,12 @@ export function priceFor(costPerMonth: string, assetScale: number, durationSecon
   const denominator = cost.denominator * SECONDS_PER_MONTH;
   return (numerator + denominator - 1n) / denominator;
 }
+
+/** Base units at `scale` as a decimal in whole units: (7612, 9) → "0.000007612", (5, 0) → "5". */
+export function wholeUnits(amount: bigint, scale: number): string {
+  const negative = amount < 0n;
+  const digits = (negative ? -amount : amount).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+}

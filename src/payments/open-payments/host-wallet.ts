@@ -1,7 +1,7 @@
-import type { KeyObject } from 'node:crypto';
 import type { AuthenticatedClient, IncomingPayment, WalletAddress } from '@interledger/open-payments';
 import type { HostAsset } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
+import { lazyOpenPaymentsClient, type ClientIdentity } from './client.js';
 
 /** What the host needs of its wallet's account provider: its address, and incoming payments on it. */
 export interface HostWallet {
@@ -20,14 +20,10 @@ export interface HostWallet {
   grant(): Promise<void>;
 }
 
-export interface HostWalletOptions {
-  walletAddressUrl: string;
-  /** The host's Ed25519 key, registered with the provider under `keyId`. */
-  privateKey: KeyObject;
-  keyId: string;
-  /** Loopback `http://` providers (development only). */
-  useHttp: boolean;
+export interface HostWalletOptions extends ClientIdentity {
   logger: Logger;
+  /** The client to share (one per identity), else one of its own. */
+  client?: () => Promise<AuthenticatedClient>;
 }
 
 /** An answer of the resource server that a new access token may fix (expired or revoked). */
@@ -44,25 +40,9 @@ function tokenRefused(error: unknown): boolean {
  */
 export function createHostWallet(options: HostWalletOptions): HostWallet {
   const { logger } = options;
-  let client: Promise<AuthenticatedClient> | undefined;
   let wallet: Promise<WalletAddress> | undefined;
   let token: Promise<{ value: string; manage: string }> | undefined;
-
-  async function openClient(): Promise<AuthenticatedClient> {
-    // Loaded with the first payment: a host without Open Payments never loads the client and its specs.
-    const { createAuthenticatedClient } = await import('@interledger/open-payments');
-    return createAuthenticatedClient({
-      walletAddressUrl: options.walletAddressUrl,
-      privateKey: options.privateKey,
-      keyId: options.keyId,
-      useHttp: options.useHttp,
-      logLevel: 'silent',
-      requestTimeoutMs: 10_000,
-    });
-  }
-
-  const openPayments = (): Promise<AuthenticatedClient> =>
-    (client ??= openClient().catch(forget(() => (client = undefined))));
+  const openPayments = options.client ?? lazyOpenPaymentsClient(options);
   const address = (): Promise<WalletAddress> =>
     (wallet ??= openPayments()
       .then((op) => op.walletAddress.get({ url: options.walletAddressUrl }))

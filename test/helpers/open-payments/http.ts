@@ -21,6 +21,8 @@ export interface ProviderResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A page for a person (the consent page) instead of a JSON body. */
+  html?: string;
 }
 
 /** An error as the API answers it: `{"error": {"code", "description"}}` with its status. */
@@ -62,6 +64,11 @@ export async function readRequest(req: IncomingMessage, base: string): Promise<P
 }
 
 export function send(res: ServerResponse, answer: ProviderResponse): void {
+  if (answer.html !== undefined) {
+    res.writeHead(answer.status, { 'content-type': 'text/html; charset=utf-8', ...answer.headers });
+    res.end(answer.html);
+    return;
+  }
   const body = answer.body === undefined ? '' : JSON.stringify(answer.body);
   res.writeHead(answer.status, {
     ...(body ? { 'content-type': 'application/json' } : {}),

@@ -100,7 +100,8 @@ function answerOf(
   });
 }
 
-export async function startPaidHost(): Promise<PaidHost> {
+/** A paid host; `overrides` change or add variables of its environment. */
+export async function startPaidHost(overrides: Record<string, string> = {}): Promise<PaidHost> {
   await setupMoneyd();
   const fixture = await setupPodman();
   const provider = await startFakeProvider();
@@ -116,7 +117,7 @@ export async function startPaidHost(): Promise<PaidHost> {
   const port = await freePort();
   const adminPort = await freePort();
   const adminToken = randomBytes(24).toString('hex');
-  const env = {
+  const env: Record<string, string> = {
     CODIUS_DEV: 'true',
     CODIUS_ROOT: root,
     CODIUS_PORT: String(port),
@@ -132,7 +133,9 @@ export async function startPaidHost(): Promise<PaidHost> {
     CODIUS_ADMIN_API: 'true',
     CODIUS_ADMIN_PORT: String(adminPort),
     CODIUS_ADMIN_TOKEN: adminToken,
+    ...overrides,
   };
+  const publicHost = new URL(env.CODIUS_PUBLIC_URI ?? `http://local.codius.org:${port}`).host;
   async function untilTakingOpenPayments(url: string): Promise<void> {
     await untilAcceptingUploads(url);
     await until('the host takes Open Payments', async () => {
@@ -176,7 +179,7 @@ export async function startPaidHost(): Promise<PaidHost> {
     viaProxy: async (hash) => {
       const answer = await answerOf(daemon.url, {
         method: 'GET',
-        headers: { host: `${hash}.local.codius.org:${port}` },
+        headers: { host: `${hash}.${publicHost}` },
       }).catch(() => ({ status: 0 }));
       return answer.status;
     },

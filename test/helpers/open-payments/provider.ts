@@ -59,8 +59,11 @@ export interface FakeProvider {
     name: string,
     options: { assetCode: string; assetScale: number; balance?: bigint; keys?: JWK[] },
   ): Wallet;
-  /** What the consent page does with the next interactions. */
-  consent: 'approve' | 'reject';
+  /**
+   * What the consent page does with the next interactions: approve or reject at once (a script), or ask
+   * (a page with Approve and Reject buttons, for a browser).
+   */
+  consent: 'approve' | 'reject' | 'ask';
   grants: Map<string, Grant>;
   resources: Resources;
   /** Revokes every grant of a client (as a wallet owner can). */
@@ -72,6 +75,19 @@ export interface FakeProvider {
 const WA = '/wallets/';
 const AUTH = '/auth';
 const RS = '/rs';
+
+/** What a wallet shows its owner: who asks, for how much, and two buttons. */
+function consentPage(grant: Grant): string {
+  const limit = grant.access.find((a) => a.type === 'outgoing-payment')?.limits?.debitAmount as
+    { value: string; assetCode: string; assetScale: number } | undefined;
+  const amount = limit ? `${limit.value} (${limit.assetCode}, scale ${limit.assetScale})` : 'no limit';
+  const action = `${AUTH}/interact/${grant.id}`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Approve a payment</title></head>
+<body><h1>Approve a payment</h1><p id="client">${grant.client}</p><p id="limit">Up to ${amount}</p>
+<form method="get" action="${action}"><input type="hidden" name="decision" value="approve"><button id="approve">Approve</button></form>
+<form method="get" action="${action}"><input type="hidden" name="decision" value="reject"><button id="reject">Reject</button></form>
+</body></html>`;
+}
 
 export async function startFakeProvider(): Promise<FakeProvider> {
   const [waSpec, asSpec, rsSpec] = await Promise.all([
@@ -203,12 +219,14 @@ export async function startFakeProvider(): Promise<FakeProvider> {
   }
 
   /** The consent page: a person approves (or refuses) and is sent back to the client's finish URI. */
-  function consent(grantId: string): ProviderResponse {
+  function consent(grantId: string, decision: string | undefined): ProviderResponse {
     const grant = grants.get(grantId);
     if (!grant?.finish || grant.state !== 'pending')
       throw new ApiError(404, 'invalid_request', 'no such interaction');
+    const choice = provider.consent === 'ask' ? decision : provider.consent;
+    if (choice === undefined) return { status: 200, html: consentPage(grant) };
     const target = new URL(grant.finish.uri);
-    if (provider.consent === 'reject') {
+    if (choice !== 'approve') {
       grant.state = 'rejected';
       target.searchParams.set('result', 'grant_rejected');
     } else {
@@ -274,7 +292,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     if (path === AUTH && request.method === 'POST')
       return { answer: await grantRequest(request), spec: { spec: asSpec, path: '/' } };
     const auth = new RegExp(`^${AUTH}/(interact|continue|token)/([^/]+)$`).exec(path);
-    if (auth?.[1] === 'interact') return { answer: consent(auth[2] ?? '') };
+    if (auth?.[1] === 'interact') return { answer: consent(auth[2] ?? '', request.query.decision) };
     if (auth?.[1] === 'continue')
       return {
         answer: await continueGrant(request, auth[2] ?? ''),
