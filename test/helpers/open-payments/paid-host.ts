@@ -149,6 +149,13 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
     const started = await startDaemon(env, [], { stoppedBy: 'caller' });
     try {
       await untilTakingOpenPayments(started.url);
+      // The admin listener starts after the public port: tests read it right after a restart.
+      await until('the admin listener answers', async () => {
+        const answer = await fetch(`http://127.0.0.1:${adminPort}/api/settings`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        }).catch(() => undefined);
+        return answer?.ok === true;
+      });
     } catch (error) {
       started.child.kill('SIGKILL');
       throw new Error(`${String(error)}; codiusd said:\n${started.output().slice(-4000)}`);
