@@ -44,6 +44,8 @@ export interface AdminServices {
   peers: { list(limit: number): Promise<PeerRecord[]>; count(): Promise<number> };
   metrics: HostMetrics;
   selfTest(): SelfTestView | null;
+  /** Pods kept running from their tenants' wallets now. */
+  renewalsActive(): Promise<number>;
   /** Settings shown on the dashboard (never secrets). */
   settings(): Record<string, string | number | boolean | null>;
   /** The host's public URI, for pod URLs. */

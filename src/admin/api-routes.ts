@@ -107,7 +107,7 @@ export function adminApiRoutes(services: AdminServices): ServerRoute[] {
     {
       method: 'GET',
       path: '/api/settings',
-      handler: () => ({
+      handler: async () => ({
         costPerMonth: services.price.current(),
         costPerMonthSource: services.price.source(),
         asset: services.asset(),
@@ -118,6 +118,7 @@ export function adminApiRoutes(services: AdminServices): ServerRoute[] {
           costPerMonth,
         })),
         selfTest: services.selfTest(),
+        renewalsActive: await services.renewalsActive(),
         ...services.settings(),
       }),
     },

@@ -125,6 +125,7 @@ export async function adminListener(
     ledger: store.ledger,
     asset: () => inputs.money.link.asset(),
     paymentMethods: () => inputs.money.billing.methods(),
+    renewalsActive: () => store.renewals.countActive(),
     price: inputs.money.price,
     peers: store.peers,
     metrics: context.metrics,

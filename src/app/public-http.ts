@@ -4,14 +4,13 @@ import { createConnectionDrain, type ConnectionDrain } from '../http/drain.js';
 import { putPodProxyInFront } from '../http/listener.js';
 import { createPublicApi } from '../http/public-api.js';
 import { MAX_PEERS_LISTED } from '../peers/sample.js';
-import { createCapacity, type Capacity } from '../pods/capacity.js';
+import { createCapacity } from '../pods/capacity.js';
 import { createPodProxy, type PodProxy } from '../proxy/pod-proxy.js';
-import { createUploadService } from '../uploads/upload-service.js';
-import { createCheckoutService } from '../checkout/checkout-service.js';
+import { uploadsAndCheckout } from './uploads.js';
 import { cachedUntilWrite } from '../store/store.js';
 import type { IlpAndPayments, PhaseContext, RuntimeAndPods, StoreAndSecret } from './phases.js';
 import type { PeerNetwork } from '../peers/peer-network.js';
-import { podBalanceOf, type PodPayments } from './pod-payments.js';
+import type { PodPayments } from './pod-payments.js';
 import type { SelfTest } from '../self-test/self-test.js';
 import { installSelfTestGate } from '../http/self-test-gate.js';
 import { createFastAnswers } from '../http/fast-answers.js';
@@ -73,39 +72,6 @@ function countPodRequests(server: Server, context: PhaseContext): void {
   });
 }
 
-/** Uploads for every client, and the web checkout when the host takes Open Payments. */
-function uploadsAndCheckout(context: PhaseContext, inputs: PublicHttpInputs, capacity: Capacity) {
-  const { config, logger } = context;
-  const { pods } = inputs.pods;
-  const { link, billing } = inputs.money;
-  const uploads = createUploadService(
-    {
-      publicUri: config.publicUri,
-      quoteMode: config.quoteMode,
-      maxContainers: config.sandbox.maxContainers,
-      paymentTimeoutMs: config.payments.timeoutMs,
-    },
-    {
-      pods,
-      capacity,
-      billing,
-      registries: inputs.pods.registries,
-      ...(inputs.podMoney ? { podBalance: podBalanceOf(inputs.podMoney, () => link.asset()) } : {}),
-    },
-  );
-  const wallets = inputs.money.tenantWallets;
-  const checkout =
-    wallets &&
-    createCheckoutService({
-      publicUri: config.publicUri,
-      uploads,
-      prices: (seconds) => billing.prices(seconds),
-      wallets,
-      logger: logger.child({ component: 'checkout' }),
-    });
-  return { uploads, checkout };
-}
-
 /** The public port: the pod proxy in front of the API routes, drained gracefully on stop. */
 export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs): Promise<PublicHttp> {
   const { lifecycle, config, logger, machine } = context;
@@ -163,7 +129,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       }),
     (started) => started.close(),
   );
-  const { uploads, checkout } = uploadsAndCheckout(context, inputs, capacity);
+  const { uploads, checkout, renewals } = await uploadsAndCheckout(context, inputs, capacity);
   // Shutdown drains connections itself, for proxied requests as much as for the API's.
   const listen = await apiListen(context);
   const server = await createPublicApi(
@@ -180,6 +146,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       hostInfo,
       uploads,
       ...(checkout ? { checkout } : {}),
+      ...(renewals ? { renewals } : {}),
       pods,
       peers: { listUris: () => store.peers.listUris(), offer: (uris) => inputs.peers.offer(uris) },
     },

@@ -1,19 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CodiusError, isCodiusError } from '../domain/errors.js';
-import type { HostAsset, ManifestHash, PodRequest } from '../domain/types.js';
+import type { HostAsset, ManifestHash } from '../domain/types.js';
 import { hashManifest } from '../manifest/index.js';
 import type { Logger } from '../logger.js';
-import type { PaymentAttempt } from '../payments/billing.js';
 import { wholeUnits } from '../payments/price.js';
 import type { PodAnswer, UploadService } from '../uploads/upload-service.js';
 import { createCheckoutSessions, type CheckoutSessions } from './checkout-sessions.js';
 import type { TenantWallets, WalletAmount } from './tenant-wallet.js';
+import { incomingPaymentOf, runPod } from './run-pod.js';
+import { renewalMarginMs, type RenewalService } from './renewal-service.js';
 import { createTenantPayment, type ConsentState, type FinishQuery } from './tenant-payment.js';
 
 export type { FinishQuery } from './tenant-payment.js';
 
-/** What the tenant pays for: a new pod, or more time for one. */
-export type CheckoutPod = { kind: 'upload'; request: PodRequest } | { kind: 'extend'; hash: ManifestHash };
+import type { CheckoutPod } from './run-pod.js';
+
+export type { CheckoutPod } from './run-pod.js';
 
 export interface CheckoutRequest {
   pod: CheckoutPod;
@@ -22,19 +24,29 @@ export interface CheckoutRequest {
   walletAddress: string;
   /** Who asks (an address, or a /64), for per-client bounds. */
   client: string;
+  /** Keep it running: the grant allows one payment of the price per period, and codiusd renews. */
+  renew?: boolean;
+}
+
+/** A renewal begun at checkout: when it is next due, and the tenant's link to stop it. */
+export interface CheckoutRenewal {
+  stopUrl: string;
+  nextAt: string;
+  interval: string;
 }
 
 /** Where a started checkout goes: to the tenant's wallet for consent, or done (credit paid for it). */
 export type CheckoutStart =
-  { kind: 'consent'; redirect: string; debitAmount: WalletAmount } | { kind: 'done'; answer: PodAnswer };
+  | { kind: 'consent'; redirect: string; debitAmount: WalletAmount; interval?: string }
+  | { kind: 'done'; answer: PodAnswer };
 
 /**
  * How a checkout ended once the tenant came back: the pod's answer, or why not with what was asked, so
  * the form can be shown again as it was (the checkout itself is over either way).
  */
 export type CheckoutOutcome =
-  | { ok: true; answer: PodAnswer }
-  | { ok: false; error: CodiusError; request: Omit<CheckoutRequest, 'client'> };
+  | { ok: true; answer: PodAnswer; renewal?: CheckoutRenewal }
+  | { ok: false; error: CodiusError; request: Required<Omit<CheckoutRequest, 'client'>> };
 
 /** What the form shows while the tenant types: the manifest's hash and the price in every asset. */
 export interface CheckoutQuote {
@@ -69,46 +81,28 @@ export interface CheckoutServiceOptions {
   wallets: TenantWallets;
   logger: Logger;
   sessions?: CheckoutSessions<Session>;
+  /** Renewals, when the host keeps pods running from their tenants' wallets. */
+  renewals?: Pick<RenewalService, 'begin'>;
   now?: () => number;
 }
 
 interface Session extends ConsentState {
+  /** The grant's repeating interval when the tenant chose renewal. */
+  interval?: string;
   pod: CheckoutPod;
   durationSeconds: number;
   token: Buffer;
   client: string;
 }
 
-/** The host's Open Payments offer in a 402, if it made one. */
-function incomingPaymentOf(error: CodiusError): { url: string; expiresAt: number } | undefined {
-  if (!isCodiusError(error, 'payment_required')) return undefined;
-  for (const offer of error.details.offers) {
-    const open = offer.body?.openPayments as { incomingPayment?: string; expiresAt?: string } | undefined;
-    if (open?.incomingPayment)
-      return { url: open.incomingPayment, expiresAt: Date.parse(open.expiresAt ?? '') };
-  }
-  return undefined;
-}
-
-/** Runs an upload or extension through the upload service with a checkout's own pay token. */
-async function runPod(
-  uploads: Pick<UploadService, 'upload' | 'extend'>,
-  run: { pod: CheckoutPod; durationSeconds: number; token: Buffer; client: string; key: string },
-): Promise<PodAnswer> {
-  const after: Array<() => void> = [];
-  const attempt: PaymentAttempt = {
-    hasToken: () => true,
-    token: () => run.token,
-    client: run.client,
-    afterResponse: (done) => after.push(done),
-  };
-  try {
-    return run.pod.kind === 'upload'
-      ? await uploads.upload(run.pod.request, run.durationSeconds, attempt, run.key)
-      : await uploads.extend(run.pod.hash, run.durationSeconds, attempt);
-  } finally {
-    for (const done of after.splice(0)) done();
-  }
+/**
+ * One payment per period of the pod's duration (ISO 8601 repeating interval). The periods start one
+ * renewal margin before now, so the payment at checkout falls in the first and each renewal, due that
+ * margin before the pod's time ends, in the next.
+ */
+function intervalOf(at: number, durationSeconds: number): string {
+  const start = new Date(at - renewalMarginMs(durationSeconds)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `R/${start}/PT${durationSeconds}S`;
 }
 
 /**
@@ -121,7 +115,8 @@ async function runPod(
 export function createCheckoutService(options: CheckoutServiceOptions): CheckoutService {
   const { uploads } = options;
   const sessions = options.sessions ?? createCheckoutSessions<Session>();
-  const tenant = createTenantPayment(options.wallets, options.logger, options.now ?? Date.now);
+  const now = options.now ?? Date.now;
+  const tenant = createTenantPayment(options.wallets, options.logger, now);
 
   function prices(durationSeconds: number): CheckoutPrice[] {
     return options.prices(durationSeconds).map(({ method, asset, amount }) => ({
@@ -165,8 +160,10 @@ export function createCheckoutService(options: CheckoutServiceOptions): Checkout
       // The finish URI names the checkout, so its place is taken before the grant is asked for.
       const id = sessions.reserve(request.client, offer.expiresAt);
       const finishUri = new URL(`/deploy/finish/${id}`, options.publicUri).href;
+      const interval =
+        request.renew && options.renewals ? intervalOf(now(), request.durationSeconds) : undefined;
       const consent = await tenant
-        .askConsent(wallet, quote.debitAmount, finishUri, nonce)
+        .askConsent(wallet, quote.debitAmount, { uri: finishUri, nonce }, interval)
         .catch((error: unknown) => {
           sessions.take(id);
           throw error;
@@ -183,22 +180,44 @@ export function createCheckoutService(options: CheckoutServiceOptions): Checkout
         incomingPayment,
         nonce,
         consent,
+        ...(interval ? { interval } : {}),
       });
       options.logger.info({ wallet: wallet.id, debit: quote.debitAmount }, 'checkout waiting for consent');
-      return { kind: 'consent', redirect: consent.redirect, debitAmount: quote.debitAmount };
+      return {
+        kind: 'consent',
+        redirect: consent.redirect,
+        debitAmount: quote.debitAmount,
+        ...(interval ? { interval } : {}),
+      };
     },
 
     async finish(id, query) {
       const session = sessions.take(id);
       if (!session) throw new CodiusError('checkout_unknown', {});
       try {
-        await tenant.payAfterConsent(session, query);
+        const grant = await tenant.payAfterConsent(session, query);
         const answer = await runPod(uploads, { ...session, key: `checkout:${id}` });
-        return { ok: true, answer };
+        if (!session.interval || !options.renewals) return { ok: true, answer };
+        const { interval } = session;
+        const started = await options.renewals.begin({
+          hash: answer.manifestHash,
+          wallet: session.wallet,
+          grant,
+          durationSeconds: session.durationSeconds,
+          interval,
+          expiry: answer.expiry,
+        });
+        const stopUrl = new URL(`/deploy/renewal/${started.stopKey}`, options.publicUri).href;
+        return {
+          ok: true,
+          answer,
+          renewal: { stopUrl, nextAt: new Date(started.nextAt).toISOString(), interval },
+        };
       } catch (error) {
         if (!isCodiusError(error)) throw error;
         const { pod, durationSeconds, wallet } = session;
-        return { ok: false, error, request: { pod, durationSeconds, walletAddress: wallet.id } };
+        const renew = session.interval !== undefined;
+        return { ok: false, error, request: { pod, durationSeconds, walletAddress: wallet.id, renew } };
       }
     },
   };

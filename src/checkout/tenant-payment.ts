@@ -3,6 +3,7 @@ import { CodiusError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import {
   WalletRefused,
+  type GrantToken,
   type PendingConsent,
   type TenantQuote,
   type TenantWallet,
@@ -48,15 +49,15 @@ export interface TenantPayment {
   askConsent(
     wallet: TenantWallet,
     debit: WalletAmount,
-    finishUri: string,
-    nonce: string,
+    finish: { uri: string; nonce: string },
+    interval?: string,
   ): Promise<PendingConsent>;
   /**
    * After the tenant came back: checks the finish hash, continues the grant and pays the quote (a new one
    * if it expired, refused when it asks more than was approved). Each failure is a coded error; nothing is
    * paid before all checks passed.
    */
-  payAfterConsent(state: ConsentState, query: FinishQuery): Promise<void>;
+  payAfterConsent(state: ConsentState, query: FinishQuery): Promise<GrantToken>;
 }
 
 /** The tenant side of a checkout over the wallets' API, with coded errors a page can show. */
@@ -97,9 +98,9 @@ export function createTenantPayment(
       }
     },
     quote,
-    async askConsent(wallet, debit, finishUri, nonce) {
+    async askConsent(wallet, debit, finish, interval) {
       try {
-        return await wallets.askConsent(wallet, debit, { uri: finishUri, nonce });
+        return await wallets.askConsent(wallet, debit, finish, interval);
       } catch (error) {
         throw new CodiusError('checkout_wallet_unreachable', { wallet: wallet.id, reason: reasonOf(error) });
       }
@@ -108,16 +109,16 @@ export function createTenantPayment(
       if (!query.interactRef) throw new CodiusError('checkout_refused', {});
       const expected = [state.nonce, state.consent.serverNonce, query.interactRef, state.wallet.authServer];
       if (!finishHashMatches(query.hash ?? '', expected)) throw new CodiusError('checkout_unverified', {});
-      let accessToken: string;
+      let grant: GrantToken;
       try {
-        accessToken = await wallets.continueGrant(state.consent, query.interactRef);
+        grant = await wallets.continueGrant(state.consent, query.interactRef);
       } catch {
         throw new CodiusError('checkout_refused', {});
       }
       const payable = await currentQuote(state);
       let payment;
       try {
-        payment = await wallets.pay(state.wallet, accessToken, payable.id);
+        payment = await wallets.pay(state.wallet, grant.value, payable.id);
       } catch (error) {
         throw new CodiusError('checkout_payment_failed', { reason: reasonOf(error) });
       }
@@ -126,6 +127,7 @@ export function createTenantPayment(
           reason: 'the wallet could not send it (not enough funds?)',
         });
       logger.info({ wallet: state.wallet.id, payment: payment.id }, 'checkout paid from the tenant wallet');
+      return grant;
     },
   };
 }

@@ -51,14 +51,32 @@ export interface TenantWallets {
   /** Throws `WalletRefused` for an address codiusd must not contact. */
   resolve(url: string): Promise<TenantWallet>;
   quote(wallet: TenantWallet, receiver: string): Promise<TenantQuote>;
+  /** Consent to pay `debitAmount`, once, or once in every period of `interval` (ISO 8601, repeating). */
   askConsent(
     wallet: TenantWallet,
     debitAmount: WalletAmount,
     finish: { uri: string; nonce: string },
+    interval?: string,
   ): Promise<PendingConsent>;
-  /** The outgoing-payment access token, once the tenant approved; throws when they did not. */
-  continueGrant(consent: PendingConsent, interactRef: string): Promise<string>;
+  /** The outgoing-payment grant, once the tenant approved; throws when they did not. */
+  continueGrant(consent: PendingConsent, interactRef: string): Promise<GrantToken>;
   pay(wallet: TenantWallet, accessToken: string, quoteId: string): Promise<TenantPayment>;
+  /** A new access token for a grant (tokens expire); throws when the grant was revoked. */
+  rotate(grant: GrantToken): Promise<GrantToken>;
+  /** Ends the grant at the tenant's wallet. */
+  revoke(grant: GrantToken): Promise<void>;
+}
+
+/** An access token and the URL that manages it (rotation, revocation). */
+export interface GrantToken {
+  value: string;
+  manage: string;
+}
+
+/** The status of a failed call to a wallet's server, when it answered. */
+export function statusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
 }
 
 /** A wallet address (or a server it names) that codiusd will not contact, with the reason. */
@@ -137,7 +155,7 @@ export function createTenantWallets(client: () => Promise<AuthenticatedClient>, 
         expiresAt: quote.expiresAt ?? null,
       };
     },
-    async askConsent(wallet, debitAmount, finish) {
+    async askConsent(wallet, debitAmount, finish, interval) {
       const op = await client();
       const grant = await op.grant.request(
         { url: wallet.authServer },
@@ -148,7 +166,7 @@ export function createTenantWallets(client: () => Promise<AuthenticatedClient>, 
                 type: 'outgoing-payment',
                 actions: ['create', 'read'],
                 identifier: wallet.id,
-                limits: { debitAmount },
+                limits: interval ? { debitAmount, interval } : { debitAmount },
               },
             ],
           },
@@ -174,7 +192,16 @@ export function createTenantWallets(client: () => Promise<AuthenticatedClient>, 
       );
       if (!('access_token' in grant) || !grant.access_token)
         throw new Error('the wallet gave no outgoing-payment grant');
-      return grant.access_token.value;
+      return { value: grant.access_token.value, manage: grant.access_token.manage };
+    },
+    async rotate(grant) {
+      const op = await client();
+      const rotated = await op.token.rotate({ url: grant.manage, accessToken: grant.value });
+      return { value: rotated.access_token.value, manage: rotated.access_token.manage };
+    },
+    async revoke(grant) {
+      const op = await client();
+      await op.token.revoke({ url: grant.manage, accessToken: grant.value });
     },
     async pay(wallet, accessToken, quoteId) {
       const op = await client();

@@ -80,6 +80,7 @@ export interface ErrorDetails {
   checkout_price_changed: { approved: string; now: string };
   checkout_payment_failed: { reason: string };
   too_many_checkouts: { retryAfterSeconds: number };
+  renewal_unknown: Record<string, never>;
 }
 
 export type ErrorCode = keyof ErrorDetails;

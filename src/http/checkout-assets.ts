@@ -50,6 +50,7 @@ export const CHECKOUT_JS = `'use strict';
 export const CHECKOUT_CSS = `body { font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #fafafa; }
 main { max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
 label { display: block; font-weight: 600; }
+label.inline { display: inline; }
 textarea, input[type='text'], input[type='number'] { width: 100%; box-sizing: border-box; font: inherit; padding: 0.4rem; }
 textarea { font-family: ui-monospace, monospace; font-size: 14px; }
 small { color: #555; }

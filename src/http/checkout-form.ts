@@ -9,6 +9,8 @@ export interface CheckoutForm {
   pod: CheckoutPod;
   durationSeconds: number;
   walletAddress: string;
+  /** Keep it running: renew from the wallet before each expiry. */
+  renew: boolean;
 }
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
@@ -22,6 +24,7 @@ export function fieldsOf(body: unknown): CheckoutFields {
     duration: text(raw.duration),
     wallet: text(raw.wallet).trim(),
     extend: text(raw.extend).trim().toLowerCase(),
+    renew: text(raw.renew) === 'on' ? 'on' : '',
   };
 }
 
@@ -73,7 +76,7 @@ function podRequestOf(fields: CheckoutFields) {
 export function parsePodFields(
   fields: CheckoutFields,
   maxDurationSeconds: number,
-): Omit<CheckoutForm, 'walletAddress'> {
+): Omit<CheckoutForm, 'walletAddress' | 'renew'> {
   let pod: CheckoutPod;
   if (fields.extend) {
     if (!MANIFEST_HASH_PATTERN.test(fields.extend))
@@ -87,7 +90,11 @@ export function parsePodFields(
 
 /** Reads a submitted checkout form; every mistake is a coded error naming the field. */
 export function parseCheckoutForm(fields: CheckoutFields, maxDurationSeconds: number): CheckoutForm {
-  return { ...parsePodFields(fields, maxDurationSeconds), walletAddress: walletAddressOf(fields.wallet) };
+  return {
+    ...parsePodFields(fields, maxDurationSeconds),
+    walletAddress: walletAddressOf(fields.wallet),
+    renew: fields.renew === 'on',
+  };
 }
 
 /** The fields that submit `form` again: what the page shows after a failure, so nothing is typed twice. */
@@ -99,5 +106,6 @@ export function fieldsFor(form: CheckoutForm): CheckoutFields {
     duration: String(form.durationSeconds),
     wallet: form.walletAddress,
     extend: pod.kind === 'extend' ? pod.hash : '',
+    renew: form.renew ? 'on' : '',
   };
 }

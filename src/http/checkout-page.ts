@@ -8,6 +8,8 @@ export interface CheckoutFields {
   wallet: string;
   /** A manifest hash: the page extends that pod instead of uploading. */
   extend: string;
+  /** "on" to keep the pod running from the wallet. */
+  renew: string;
 }
 
 /** The price of one hour in an asset the host takes. */
@@ -32,6 +34,19 @@ export interface CheckoutDoneView {
   manifestHash: string;
   expiry: string;
   creditUsed?: string;
+  renewal?: { stopUrl: string; nextAt: string; interval: string };
+}
+
+/** A renewal as its stop page shows it. */
+export interface RenewalPageView {
+  host: string;
+  manifestHash: string;
+  active: boolean;
+  nextAt: string | null;
+  interval: string;
+  walletAddress: string;
+  renewed: number;
+  stopReason?: string;
 }
 
 export const EMPTY_FIELDS: CheckoutFields = {
@@ -40,6 +55,7 @@ export const EMPTY_FIELDS: CheckoutFields = {
   duration: '3600',
   wallet: '',
   extend: '',
+  renew: '',
 };
 
 const METHOD_NAMES: Record<string, string> = {
@@ -104,6 +120,9 @@ ${podFields(fields)}
 <input type="number" id="duration" name="duration" min="1" max="${view.maxDurationSeconds}" step="1" required value="${escapeHtml(fields.duration)}"></p>
 <p><label for="wallet">Your Open Payments wallet address</label>
 <input type="text" id="wallet" name="wallet" required inputmode="url" autocomplete="url" placeholder="https://wallet.example/alice or $wallet.example/alice" value="${escapeHtml(fields.wallet)}"></p>
+<p><input type="checkbox" id="renew" name="renew" value="on"${fields.renew === 'on' ? ' checked' : ''} aria-describedby="renew-help">
+<label for="renew" class="inline">Keep it running</label>
+<small id="renew-help">Your wallet is asked to allow one payment of this price in every period of this duration; the host renews the pod before it expires until you stop it (a link you get next, or at your wallet), the allowance ends or a payment fails.</small></p>
 <output id="quote" for="manifest duration" aria-live="polite"></output>
 <p><button type="submit" id="pay">Pay with my wallet</button></p>
 </form>
@@ -118,6 +137,10 @@ ${priceRows(view.hourly)}
 /** The pod runs: where, until when, and how to give it more time. */
 export function renderCheckoutDone(view: CheckoutDoneView): string {
   const credit = view.creditUsed ? `<p>Credit used: ${escapeHtml(view.creditUsed)}</p>` : '';
+  const renewal = view.renewal
+    ? `<p id="renewal">Kept running: renewed from your wallet before it expires, next at <time id="renewal-next" datetime="${escapeHtml(view.renewal.nextAt)}">${escapeHtml(view.renewal.nextAt)}</time> (interval <code>${escapeHtml(view.renewal.interval)}</code>).
+Keep this link to stop it: <a id="renewal-stop" href="${escapeHtml(view.renewal.stopUrl)}">${escapeHtml(view.renewal.stopUrl)}</a></p>\n`
+    : '';
   return page(
     view.host,
     'Your pod runs',
@@ -127,7 +150,7 @@ export function renderCheckoutDone(view: CheckoutDoneView): string {
 <dt>Manifest hash</dt><dd><code id="pod-hash">${escapeHtml(view.manifestHash)}</code></dd>
 <dt>Runs until</dt><dd><time id="pod-expiry" datetime="${escapeHtml(view.expiry)}">${escapeHtml(view.expiry)}</time></dd>
 </dl>
-${credit}<p><a id="extend-link" href="/deploy?extend=${encodeURIComponent(view.manifestHash)}">Give it more time</a></p>`,
+${credit}${renewal}<p><a id="extend-link" href="/deploy?extend=${encodeURIComponent(view.manifestHash)}">Give it more time</a></p>`,
   );
 }
 
@@ -139,5 +162,19 @@ export function renderCheckoutProblem(host: string, problem: string): string {
     `<h1>Checkout stopped</h1>
 <p id="problem" role="alert">${escapeHtml(problem)}</p>
 <p><a href="/deploy">Back to the checkout</a></p>`,
+  );
+}
+
+/** The tenant's stop link: the renewal's state, and a button that stops it. */
+export function renderRenewalPage(view: RenewalPageView, stopAction: string): string {
+  const state = view.active
+    ? `<p id="renewal-state">Active: next renewal at <time datetime="${escapeHtml(view.nextAt ?? '')}">${escapeHtml(view.nextAt ?? '')}</time>, from ${escapeHtml(view.walletAddress)}; renewed ${view.renewed} times.</p>
+<form method="post" action="${escapeHtml(stopAction)}"><button type="submit" id="stop">Stop renewing</button></form>`
+    : `<p id="renewal-state">Stopped (${escapeHtml(view.stopReason ?? 'stopped')}) after ${view.renewed} renewals; the pod runs until its time ends.</p>`;
+  return page(
+    view.host,
+    'Renewal',
+    `<h1>Renewal of <code>${escapeHtml(view.manifestHash)}</code></h1>
+${state}`,
   );
 }

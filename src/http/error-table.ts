@@ -214,6 +214,10 @@ export const HTTP_ERRORS: { [C in ErrorCode]: Rule<C> } = {
     status: 402,
     message: `Your wallet did not send the payment: ${reason}. Nothing was booked; check your balance and start again.`,
   }),
+  renewal_unknown: () => ({
+    status: 404,
+    message: 'No renewal has this link. Check that you copied all of it.',
+  }),
   too_many_checkouts: ({ retryAfterSeconds }) => ({
     status: 503,
     message: 'Too many checkouts are waiting for consent; try again shortly.',

@@ -11,6 +11,8 @@ import { peerRoutes, type PeerListing } from './routes/peers.js';
 import { podLogRoutes } from './routes/pod-logs.js';
 import { podRoutes } from './routes/pods.js';
 import { deployRoutes } from './routes/deploy.js';
+import { renewalRoutes } from './routes/renewal.js';
+import type { RenewalService } from '../checkout/renewal-service.js';
 import type { CheckoutService } from '../checkout/checkout-service.js';
 import { statusPageRoutes } from './routes/status-page.js';
 import { versionRoutes } from './routes/version.js';
@@ -42,6 +44,8 @@ export interface PublicApiServices {
   peers: PeerListing;
   /** The web checkout, when the host takes Open Payments. */
   checkout?: CheckoutService;
+  /** Renewals begun at checkout (their stop links). */
+  renewals?: RenewalService;
 }
 
 /**
@@ -77,6 +81,7 @@ export async function createPublicApi(
       },
       services.checkout,
     ),
+    ...(services.renewals ? renewalRoutes(options.publicUri, services.renewals) : []),
     ...statusPageRoutes(services.hostInfo),
   ]);
   return server;

@@ -12,6 +12,8 @@ export interface MetricsRecorder {
   podStarted(seconds: number): void;
   runtimeCallFailed(operation: string): void;
   proxyAnswered(status: number, seconds: number): void;
+  /** A renewal from a tenant's wallet: done, stopped for good, or to be tried again. */
+  renewal(outcome: 'renewed' | 'stopped' | 'retry'): void;
 }
 
 /** Figures read when Prometheus scrapes, from their owners (the store, the ILP link, the self test). */
@@ -181,6 +183,12 @@ export function createHostMetrics(
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],
   });
+  const renewals = new Counter({
+    name: 'codiusd_renewals_total',
+    help: "Renewals of pods from their tenants' wallets, by outcome (renewed, stopped, retry).",
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const totals = { uploads: 0, extensions: 0, proxied: {} as Record<string, number> };
   for (const status of STATUS_CLASSES) totals.proxied[status] = 0;
 
@@ -199,6 +207,7 @@ export function createHostMetrics(
       if (amount > 0n) paid.inc({ method, asset_code }, Number(amount));
     },
     podStarted: (seconds) => podStart.observe(seconds),
+    renewal: (outcome) => renewals.inc({ outcome }),
     runtimeCallFailed: (operation) => runtimeErrors.inc({ operation }),
     proxyAnswered(status, seconds) {
       const status_class = statusClass(status);

@@ -12,6 +12,7 @@ export function quietMetrics(): HostMetrics {
     activityTotals: () => ({ uploads: 0, extensions: 0, proxied: {} }),
     podRequestAnswered: nothing,
     paymentEnded: nothing,
+    renewal: nothing,
     podStarted: nothing,
     runtimeCallFailed: nothing,
     proxyAnswered: nothing,

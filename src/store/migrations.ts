@@ -144,6 +144,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX open_payments_open ON open_payments (expires_at) WHERE settled_at IS NULL;
     `,
   },
+  {
+    version: 9,
+    name: 'renewals',
+    sql: `
+      -- Pods a tenant keeps running from their Open Payments wallet: one renewal per manifest.
+      CREATE TABLE renewals (
+        manifest_hash    TEXT PRIMARY KEY,
+        wallet_json      TEXT NOT NULL,    -- the tenant's wallet as its provider described it
+        grant_sealed     TEXT NOT NULL,    -- access token and manage URL, sealed with the host secret
+        duration_seconds INTEGER NOT NULL, -- bought at each renewal
+        interval_text    TEXT NOT NULL,    -- the grant's ISO 8601 repeating interval
+        next_at          INTEGER NOT NULL,
+        active           INTEGER NOT NULL,
+        stop_reason      TEXT,
+        stop_key_hash    TEXT NOT NULL UNIQUE, -- sha256 of the tenant's stop link's key
+        renewed          INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL
+      );
+      CREATE INDEX renewals_due ON renewals (next_at) WHERE active = 1;
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

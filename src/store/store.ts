@@ -14,6 +14,7 @@ import { createOpenPaymentRepository, type OpenPaymentRepository } from './repos
 import { createPeerRepository, type PeerRepository } from './repositories/peers.js';
 import { createPodAccountRepository, type PodAccountRepository } from './repositories/pod-accounts.js';
 import { createPodRepository, type PodRepository } from './repositories/pods.js';
+import { createRenewalRepository, type RenewalRepository } from './repositories/renewals.js';
 
 /** The repositories, bound either to the database or to one open transaction. */
 export interface Repositories {
@@ -26,6 +27,7 @@ export interface Repositories {
   podAccounts: PodAccountRepository;
   paymentPackets: PaymentPacketRepository;
   openPayments: OpenPaymentRepository;
+  renewals: RenewalRepository;
   /**
    * Runs `callback` once the writes made through these repositories are committed: at once outside a
    * transaction, after COMMIT inside one, never when it rolls back. Lets a module keep memory in step
@@ -80,6 +82,7 @@ function bind(db: SqlExecutor, now: () => number, afterCommit: (callback: () => 
     podAccounts: createPodAccountRepository(db, now),
     paymentPackets: createPaymentPacketRepository(db, now),
     openPayments: createOpenPaymentRepository(db),
+    renewals: createRenewalRepository(db),
   };
 }
 

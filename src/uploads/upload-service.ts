@@ -34,6 +34,8 @@ export interface UploadServiceDependencies {
   registries: RegistryPolicy;
   /** A pod's own ILP balance, when pods have accounts. */
   podBalance?: (hash: ManifestHash) => Promise<PodBalance | null>;
+  /** A pod's renewal, when the host renews pods from their tenants' wallets. */
+  renewalOf?: (hash: ManifestHash) => Promise<PodRenewal | undefined>;
 }
 
 /** What a paid upload or extension answers. */
@@ -51,12 +53,21 @@ export interface PodQuote {
   assetScale: number;
 }
 
+/** A pod's renewal from its tenant's wallet, as GET /pods shows it. */
+export interface PodRenewal {
+  active: boolean;
+  nextAt: string | null;
+  interval: string;
+  walletAddress: string;
+}
+
 export interface PodStatus {
   url: string;
   manifestHash: ManifestHash;
   expiry: string;
   manifest: Manifest;
   ilpBalance?: PodBalance;
+  renewal?: PodRenewal;
 }
 
 /**
@@ -178,12 +189,23 @@ export function createUploadService(
       const manifest = record ? await pods.manifest(hash) : undefined;
       if (!record || !manifest) throw new CodiusError('manifest_not_found', { hash });
       const ilpBalance = await deps.podBalance?.(hash);
+      const renewal = await deps.renewalOf?.(hash);
       return {
         url: podUrl(options.publicUri, hash),
         manifestHash: hash,
         expiry: new Date(record.expiresAt).toISOString(),
         manifest,
         ...(ilpBalance ? { ilpBalance } : {}),
+        ...(renewal
+          ? {
+              renewal: {
+                active: renewal.active,
+                nextAt: renewal.nextAt,
+                interval: renewal.interval,
+                walletAddress: renewal.walletAddress,
+              },
+            }
+          : {}),
       };
     },
   };

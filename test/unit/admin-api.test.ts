@@ -77,6 +77,7 @@ function services(overrides: Partial<AdminServices> = {}): Promise<AdminServices
       failure: null,
     }),
     settings: () => ({ runtime: 'podman' }),
+    renewalsActive: () => Promise.resolve(2),
     publicUri: 'https://codius.example.com',
     logger: logs.logger,
     now: () => clock,
@@ -250,6 +251,7 @@ describe('admin API: JSON for the operator', () => {
     assert.equal(peers.peers[0]?.uri, 'https://peer-b.example', 'recently seen peers first');
     const settings = (await get('/api/settings')).json() as Record<string, unknown>;
     assert.equal(settings.runtime, 'podman');
+    assert.equal(settings.renewalsActive, 2);
     assert.deepEqual(settings.asset, XRP);
     assert.deepEqual(settings.paymentMethods, [
       { method: 'stream', assetCode: 'XRP', assetScale: 9, costPerMonth: '10' },

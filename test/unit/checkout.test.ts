@@ -11,6 +11,7 @@ import {
 } from '../../src/checkout/tenant-wallet.js';
 import { CodiusError } from '../../src/domain/errors.js';
 import { fieldsFor, fieldsOf, parseCheckoutForm, walletAddressOf } from '../../src/http/checkout-form.js';
+import { renderCheckoutDone, renderCheckoutPage } from '../../src/http/checkout-page.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { deployRoutes } from '../../src/http/routes/deploy.js';
 import { hashManifest } from '../../src/manifest/hash.js';
@@ -76,8 +77,12 @@ function fakeWallets(
     },
     continueGrant(_consent, ref) {
       calls.push(`continue ${ref}`);
-      return ref === 'refused' ? Promise.reject(new Error('401')) : Promise.resolve('access-token');
+      return ref === 'refused'
+        ? Promise.reject(new Error('401'))
+        : Promise.resolve({ value: 'access-token', manage: 'https://auth.wallet.example/token/1' });
     },
+    rotate: (grant) => Promise.resolve({ ...grant, value: `${grant.value}+` }),
+    revoke: () => Promise.resolve(),
     pay(_wallet, token, quoteId) {
       calls.push(`pay ${quoteId} with ${token}`);
       if (options.broken === 'pay') return Promise.reject(new Error('403 insufficient balance'));
@@ -182,7 +187,12 @@ describe('checkout service', () => {
       const outcome = await checkout.finish(id, ref === undefined ? {} : query);
       assert.ok(!outcome.ok, `${code} expected`);
       assert.equal(outcome.error.code, code);
-      assert.deepEqual(outcome.request, { pod, durationSeconds: 600, walletAddress: WALLET.id });
+      assert.deepEqual(outcome.request, {
+        pod,
+        durationSeconds: 600,
+        walletAddress: WALLET.id,
+        renew: false,
+      });
     }
     const { wallets, finish } = fakeWallets();
     const checkout = service(wallets, fakeUploads().uploads);
@@ -255,6 +265,59 @@ describe('checkout service: extensions and failing wallets', () => {
     assert.ok(!outcome.ok);
     assert.equal(outcome.error.code, 'checkout_payment_failed');
     assert.match(JSON.stringify(outcome.error.details), /insufficient balance/);
+  });
+});
+
+describe('checkout with renewal', () => {
+  it('asks consent for one payment per period starting a margin ago, and begins the renewal after paying', async () => {
+    const { wallets, finish } = fakeWallets();
+    const asked: Array<string | undefined> = [];
+    const consent = wallets.askConsent.bind(wallets);
+    wallets.askConsent = (wallet, debit, back, interval) => {
+      asked.push(interval);
+      return consent(wallet, debit, back, interval);
+    };
+    const { uploads, state } = fakeUploads();
+    const begun: unknown[] = [];
+    const checkout = createCheckoutService({
+      publicUri: PUBLIC_URI,
+      uploads,
+      wallets,
+      prices: () => [],
+      logger: capturingLogger().logger,
+      now: () => Date.parse('2026-12-05T10:00:00.000Z'),
+      renewals: {
+        begin: (start) => {
+          begun.push(start);
+          return Promise.resolve({ stopKey: 'key', nextAt: Date.parse('2026-12-05T10:05:00.000Z') });
+        },
+      },
+    });
+    const started = await checkout.start({ ...request, renew: true });
+    assert.equal(started.kind === 'consent' && started.interval, 'R/2026-12-05T09:55:00Z/PT600S');
+    assert.deepEqual(asked, ['R/2026-12-05T09:55:00Z/PT600S']);
+    state.paid = true;
+    const { id, query } = finish();
+    const outcome = await checkout.finish(id, query);
+    assert.ok(outcome.ok);
+    assert.deepEqual(outcome.renewal, {
+      stopUrl: 'https://codius.example.com/deploy/renewal/key',
+      nextAt: '2026-12-05T10:05:00.000Z',
+      interval: 'R/2026-12-05T09:55:00Z/PT600S',
+    });
+    assert.equal(begun.length, 1);
+    const page = renderCheckoutDone({
+      host: 'codius.example.com',
+      ...outcome.answer,
+      renewal: outcome.renewal,
+    });
+    assert.match(page, /id="renewal-stop" href="https:\/\/codius.example.com\/deploy\/renewal\/key"/);
+    const form = fieldsFor({ pod, durationSeconds: 600, walletAddress: WALLET.id, renew: true });
+    assert.equal(form.renew, 'on');
+    assert.match(
+      renderCheckoutPage({ host: 'h', fields: form, hourly: [], maxDurationSeconds: 3600 }),
+      /name="renew" value="on" checked/,
+    );
   });
 });
 

@@ -50,6 +50,7 @@ describe('store', () => {
         'peers',
         'pod_accounts',
         'pods',
+        'renewals',
       ],
     );
     await db.close();

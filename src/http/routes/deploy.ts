@@ -24,7 +24,7 @@ export interface DeployRouteOptions {
  * A form post from another site's page, as the browser tells: by Sec-Fetch-Site where it sends one, else
  * by Origin (which is "null" for some same-origin posts, so it decides only when Sec-Fetch-Site is absent).
  */
-function crossSite(request: Request): boolean {
+export function crossSite(request: Request): boolean {
   const site: unknown = request.headers['sec-fetch-site'];
   if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
   const origin: unknown = request.headers.origin;
@@ -156,7 +156,15 @@ export function deployRoutes(
             interactRef: text(query.interact_ref),
             hash: text(query.hash),
           });
-          if (outcome.ok) return html(h, renderCheckoutDone({ host, ...outcome.answer }));
+          if (outcome.ok)
+            return html(
+              h,
+              renderCheckoutDone({
+                host,
+                ...outcome.answer,
+                ...(outcome.renewal ? { renewal: outcome.renewal } : {}),
+              }),
+            );
           return form(h, fieldsFor(outcome.request), outcome.error);
         } catch (error) {
           if (!isCodiusError(error)) throw error;

@@ -164,8 +164,13 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
   }
   let daemon = await startHost();
   // The daemon of the moment, whichever restart started it, ends with the file.
-  after(() => {
-    if (daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
+  // Stopped as an operator would (SIGTERM, so it drains and exits; a hung stop is killed after 15 s).
+  after(async () => {
+    if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
+    daemon.child.kill('SIGTERM');
+    const hung = setTimeout(() => daemon.child.kill('SIGKILL'), 15_000);
+    await daemon.exited;
+    clearTimeout(hung);
   });
   return {
     provider,

@@ -48,8 +48,10 @@ export interface Grant {
   finish?: { uri: string; nonce: string };
   serverNonce?: string;
   interactRef?: string;
-  /** What outgoing payments under it debited so far. */
+  /** What outgoing payments under it debited so far (in the current interval, for an interval limit). */
   spent: bigint;
+  /** For an interval limit: which repetition of the interval `spent` counts. */
+  spentInterval?: number;
 }
 
 export interface FakeProvider {

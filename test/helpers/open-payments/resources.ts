@@ -204,8 +204,14 @@ export function createResources(options: {
     if (!payer || !allows(grant, 'outgoing-payment', 'create', payer.id))
       throw new ApiError(403, '403', 'Insufficient Grant');
     if (!state || state.walletAddress !== payer.id) throw new ApiError(400, '400', 'unknown quote');
-    const limit = grant.access.find((a) => a.type === 'outgoing-payment')?.limits?.debitAmount as
-      Amount | undefined;
+    const limits = grant.access.find((a) => a.type === 'outgoing-payment')?.limits;
+    const limit = limits?.debitAmount as Amount | undefined;
+    const repetition = intervalRepetition(limits?.interval);
+    // An interval limit allows the debit amount again in each repetition of the interval.
+    if (repetition !== grant.spentInterval) {
+      grant.spentInterval = repetition;
+      grant.spent = 0n;
+    }
     if (limit && grant.spent + state.debit > BigInt(limit.value))
       throw new ApiError(403, '403', "the grant's debit limit is spent");
     const receiver = incoming.get(state.receiver);
@@ -280,4 +286,13 @@ export function createResources(options: {
       throw new ApiError(404, '404', `no route ${request.method} ${path}`);
     },
   };
+}
+
+/** Which repetition of an ISO 8601 repeating interval `R/<start>/PT<n>S` now falls in; 0 without one. */
+function intervalRepetition(interval: unknown): number {
+  if (typeof interval !== 'string') return 0;
+  const match = /^R\d*\/([^/]+)\/PT(\d+)S$/.exec(interval);
+  if (!match) throw new ApiError(400, 'invalid_request', `unsupported interval ${interval}`);
+  const start = Date.parse(match[1] ?? '');
+  return Math.floor((Date.now() - start) / (Number(match[2]) * 1000));
 }
