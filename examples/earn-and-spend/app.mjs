@@ -4,6 +4,9 @@
 //   GET  /received                         what payers have sent this pod so far
 //   POST /pay?destination=D&secret=S&amount=N   pays N (base units) to a STREAM receiver; only with
 //        `Authorization: Bearer <PAY_TOKEN>` (a private manifest variable), since it spends the pod's money
+//   POST /pay-rent?amount=N                 pays N of the pod's own rent at its host (CODIUS_RENT_SPSP, an
+//        SPSP URL on the pod network's gateway); the same authorization
+/* global fetch */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -98,6 +101,14 @@ async function pay(destinationAccount, sharedSecret, amount) {
   }
 }
 
+/** Pays the pod's own rent: SPSP from the host (any SPSP client would do), then a STREAM payment. */
+async function payRent(amount) {
+  const spsp = await fetch(process.env.CODIUS_RENT_SPSP, { headers: { accept: 'application/spsp4+json' } });
+  if (!spsp.ok) return { sent: '0', error: `the host answered ${spsp.status} for the rent address` };
+  const { destination_account: destination, shared_secret: secret } = await spsp.json();
+  return pay(destination, secret, amount);
+}
+
 // Compared as digests, so neither the length nor the content of the token leaks through timing.
 const digest = (text) => createHash('sha256').update(text).digest();
 function mayPay(authorization) {
@@ -114,17 +125,20 @@ createServer(async (req, res) => {
     body = { destinationAccount, sharedSecret: sharedSecret.toString('base64'), account: own };
   } else if (url.pathname === '/received') {
     body = { received: received.toString() };
-  } else if (url.pathname === '/pay' && req.method === 'POST') {
+  } else if ((url.pathname === '/pay' || url.pathname === '/pay-rent') && req.method === 'POST') {
     if (!mayPay(req.headers.authorization)) {
       res.writeHead(403, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'POST /pay needs Authorization: Bearer <PAY_TOKEN>' }));
+      res.end(JSON.stringify({ error: `POST ${url.pathname} needs Authorization: Bearer <PAY_TOKEN>` }));
       return;
     }
-    body = await pay(
-      url.searchParams.get('destination'),
-      url.searchParams.get('secret'),
-      url.searchParams.get('amount'),
-    );
+    body =
+      url.pathname === '/pay'
+        ? await pay(
+            url.searchParams.get('destination'),
+            url.searchParams.get('secret'),
+            url.searchParams.get('amount'),
+          )
+        : await payRent(url.searchParams.get('amount'));
   } else {
     body = {
       pod: 'ilp',

@@ -129,7 +129,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       }),
     (started) => started.close(),
   );
-  const { uploads, checkout, renewals } = await uploadsAndCheckout(context, inputs, capacity);
+  const { uploads, checkout, renewals, rent } = await uploadsAndCheckout(context, inputs, capacity);
   // Shutdown drains connections itself, for proxied requests as much as for the API's.
   const listen = await apiListen(context);
   const server = await createPublicApi(
@@ -147,6 +147,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       uploads,
       ...(checkout ? { checkout } : {}),
       ...(renewals ? { renewals } : {}),
+      rent,
       pods,
       peers: { listUris: () => store.peers.listUris(), offer: (uris) => inputs.peers.offer(uris) },
     },

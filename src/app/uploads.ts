@@ -2,6 +2,9 @@ import { createCheckoutService, type CheckoutService } from '../checkout/checkou
 import { createGrantSeal } from '../checkout/grant-seal.js';
 import { createRenewalService, type RenewalService } from '../checkout/renewal-service.js';
 import type { Capacity } from '../pods/capacity.js';
+import { codiusError } from '../domain/errors.js';
+import type { BillingService, PaymentAttempt } from '../payments/billing.js';
+import { createRentReceiver, type RentReceiver } from '../payments/rent.js';
 import { createUploadService, type UploadService } from '../uploads/upload-service.js';
 import type { PhaseContext } from './phase-context.js';
 import { podBalanceOf } from './pod-payments.js';
@@ -15,6 +18,25 @@ export interface UploadServices {
   checkout?: CheckoutService;
   /** Renewals from tenants' wallets, with the checkout. */
   renewals?: RenewalService;
+  /** Pods' rent addresses. */
+  rent: RentReceiver;
+}
+
+/** An extension that credit alone pays for: there is no pay token to offer a payment for. */
+const CREDIT_ONLY: PaymentAttempt = {
+  hasToken: () => false,
+  token: () => {
+    throw codiusError('pay_token_missing');
+  },
+  client: 'rent',
+  afterResponse: (done) => done(),
+};
+
+/** The STREAM price of a duration (rent arrives over STREAM). */
+function streamPrice(billing: BillingService, seconds: number): bigint {
+  const price = billing.prices(seconds).find((p) => p.method === 'stream');
+  if (!price) throw new Error('STREAM takes no payments now');
+  return price.amount;
 }
 
 /**
@@ -48,7 +70,19 @@ export async function uploadsAndCheckout(
       renewalOf: (hash) => later.renewals?.view(hash) ?? Promise.resolve(undefined),
     },
   );
-  if (!wallets) return { uploads };
+  const rent = createRentReceiver({
+    link,
+    ledger: store.ledger,
+    pods,
+    priceOf: (seconds) => streamPrice(billing, seconds),
+    extendWithCredit: async (hash, seconds) => {
+      await uploads.extend(hash, seconds, CREDIT_ONLY);
+    },
+    maxDurationSeconds: config.payments.maxDurationSeconds,
+    logger: logger.child({ component: 'rent' }),
+  });
+  inputs.podMoney?.connector.answerRent((hash) => rent.spsp(hash));
+  if (!wallets) return { uploads, rent };
   const checkoutLogger = logger.child({ component: 'checkout' });
   const renewalService = await lifecycle.start(
     'renewals',
@@ -75,5 +109,5 @@ export async function uploadsAndCheckout(
     renewals: renewalService,
     logger: checkoutLogger,
   });
-  return { uploads, checkout, renewals: renewalService };
+  return { uploads, checkout, renewals: renewalService, rent };
 }

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { fetch as fetchIldcp } from 'ilp-protocol-ildcp';
@@ -45,6 +46,33 @@ export interface PodConnector {
   asset(): HostAsset | null;
   /** A pod started: its account is known, and the bridge now exists, so the endpoint can bind. */
   podStarted(hash: ManifestHash): void;
+  /** Where `GET /pods/<hash>/rent` on the pods' endpoint gets its SPSP answer (pods pay their rent there). */
+  answerRent(spsp: (hash: ManifestHash) => Promise<unknown>): void;
+}
+
+/** The pods' rent addresses on their endpoint: `GET /pods/<hash>/rent` answers SPSP; anything else 426. */
+function rentAnswerer(spsp: () => ((hash: ManifestHash) => Promise<unknown>) | undefined) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const match = /^\/pods\/([a-z2-7]{52})\/rent$/.exec(req.url ?? '');
+    const answer = spsp();
+    if (!match?.[1] || req.method !== 'GET' || !answer) {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('BTP over WebSocket, or GET /pods/<hash>/rent\n');
+      return;
+    }
+    answer(match[1]).then(
+      (body) => {
+        res.writeHead(200, { 'content-type': 'application/spsp4+json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify(body));
+      },
+      () => {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'no live pod with this hash' }),
+        );
+      },
+    );
+  };
 }
 
 /** mini-accounts names an account by base64url(sha256(token)); a pod's token is its pod secret. */
@@ -62,6 +90,12 @@ export function podIlpEnvironment(hostSecret: Buffer, endpoint: { host: string; 
         server: `btp+ws://:${podSecret(hostSecret, hash)}@${endpoint.host}:${endpoint.port}`,
       }),
       secret: true,
+    },
+    // The pod's own rent address: any SPSP client in the pod can pay for its time from its account.
+    {
+      name: 'CODIUS_RENT_SPSP',
+      value: `http://${endpoint.host}:${endpoint.port}/pods/${hash}/rent`,
+      secret: false,
     },
   ];
 }
@@ -142,9 +176,11 @@ export function createPodConnector(options: PodConnectorOptions): PodConnector {
       port: options.endpoint.port,
       logger,
     }));
+  let rentSpsp: ((hash: ManifestHash) => Promise<unknown>) | undefined;
   const endpoint = createPodEndpoint({
     ...options.endpoint,
     onUpgrade: (req, socket, head) => podAccounts().handleUpgrade(req, socket, head),
+    onRequest: rentAnswerer(() => rentSpsp),
     logger,
   });
 
@@ -216,6 +252,9 @@ export function createPodConnector(options: PodConnectorOptions): PodConnector {
     },
     addressOf: (hash) => (childPrefix ? `${childPrefix}${podAccountId(hostSecret, hash)}` : null),
     asset: () => asset,
+    answerRent(spsp) {
+      rentSpsp = spsp;
+    },
     podStarted(hash) {
       remember(hash);
       endpoint.poke();

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger.js';
 
@@ -27,6 +27,8 @@ export function createPodEndpoint(options: {
   host: string;
   port: number;
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Plain HTTP requests (not BTP); 426 when absent. */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => void;
   logger: Logger;
   limits?: { perAddress: number; total: number };
 }): PodEndpoint {
@@ -46,7 +48,11 @@ export function createPodEndpoint(options: {
     if (stopped || listening || binding) return;
     binding = true;
     clearTimeout(timer);
-    const candidate = createServer((_req, res) => {
+    const candidate = createServer((req, res) => {
+      if (options.onRequest) {
+        options.onRequest(req, res);
+        return;
+      }
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
       res.end('BTP over WebSocket only\n');
     });

@@ -46,7 +46,7 @@ export interface PeerRecord {
  * - `unserved`: paid (money and credit) but the pod could not start or was gone; all of it becomes credit.
  */
 /** `recovered`: money a payment received that a crash kept from being booked, found at the next start. */
-export type LedgerPurpose = 'upload' | 'extend' | 'shortfall' | 'unserved' | 'recovered';
+export type LedgerPurpose = 'upload' | 'extend' | 'shortfall' | 'unserved' | 'recovered' | 'rent';
 
 /**
  * One line of the append-only ledger. `amount` is money actually received with it; `credit` changes the

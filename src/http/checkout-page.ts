@@ -1,3 +1,4 @@
+import type { RenewalView } from '../checkout/renewal-service.js';
 import { escapeHtml } from './status-page.js';
 
 /** What the tenant entered, shown again as it was whenever the page comes back (nothing is lost). */
@@ -38,15 +39,9 @@ export interface CheckoutDoneView {
 }
 
 /** A renewal as its stop page shows it. */
-export interface RenewalPageView {
+export interface RenewalPageView extends RenewalView {
   host: string;
   manifestHash: string;
-  active: boolean;
-  nextAt: string | null;
-  interval: string;
-  walletAddress: string;
-  renewed: number;
-  stopReason?: string;
 }
 
 export const EMPTY_FIELDS: CheckoutFields = {

@@ -12,6 +12,8 @@ import { podLogRoutes } from './routes/pod-logs.js';
 import { podRoutes } from './routes/pods.js';
 import { deployRoutes } from './routes/deploy.js';
 import { renewalRoutes } from './routes/renewal.js';
+import { rentRoutes } from './routes/rent.js';
+import type { RentReceiver } from '../payments/rent.js';
 import type { RenewalService } from '../checkout/renewal-service.js';
 import type { CheckoutService } from '../checkout/checkout-service.js';
 import { statusPageRoutes } from './routes/status-page.js';
@@ -46,6 +48,8 @@ export interface PublicApiServices {
   checkout?: CheckoutService;
   /** Renewals begun at checkout (their stop links). */
   renewals?: RenewalService;
+  /** Pods' rent addresses (STREAM), while the host takes STREAM. */
+  rent?: RentReceiver;
 }
 
 /**
@@ -82,6 +86,7 @@ export async function createPublicApi(
       services.checkout,
     ),
     ...(services.renewals ? renewalRoutes(options.publicUri, services.renewals) : []),
+    ...(services.rent ? rentRoutes(services.rent) : []),
     ...statusPageRoutes(services.hostInfo),
   ]);
   return server;

@@ -27,13 +27,17 @@ export interface IlpLink {
    * `payments_unavailable` while not connected.
    */
   credentialsFor(connectionTag: string): StreamCredentials;
-  /** Every STREAM connection payers open. */
-  onConnection(listener: (connection: Connection) => void): void;
   /**
-   * Asked before each incoming packet is fulfilled, with its amount and its connection's tag; a guard
-   * that rejects makes the packet rejected (no money moves). The payment receiver books here first.
+   * The STREAM connections payers open whose tag starts with `prefix` (and with no longer registered
+   * prefix): each kind of payee has its own tags.
    */
-  guardFulfillment(guard: FulfillmentGuard): void;
+  onConnection(listener: (connection: Connection) => void, prefix?: string): void;
+  /**
+   * Asked before each incoming packet is fulfilled, with its amount and its connection's tag, for tags
+   * chosen as for onConnection; a guard that rejects makes the packet rejected (no money moves). Payees
+   * book here first.
+   */
+  guardFulfillment(guard: FulfillmentGuard, prefix?: string): void;
   stop(): Promise<void>;
 }
 
@@ -56,24 +60,43 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A STREAM server on the plugin, handing every payer's connection to the listeners. */
-function streamServer(
-  plugin: IlpPlugin,
-  listeners: ReadonlySet<(connection: Connection) => void>,
-  guard: () => FulfillmentGuard | undefined,
-): Server {
+/** A kind of payee: whose connections and packets carry tags with its prefix. */
+interface Payee {
+  listeners: Set<(connection: Connection) => void>;
+  guard?: FulfillmentGuard;
+}
+
+/** The payee of a connection tag: the one with the longest prefix it starts with. */
+function payeeOf(payees: ReadonlyMap<string, Payee>, tag: string): Payee | undefined {
+  let best: string | undefined;
+  for (const prefix of payees.keys()) {
+    if (tag.startsWith(prefix) && (best === undefined || prefix.length > best.length)) best = prefix;
+  }
+  return best === undefined ? undefined : payees.get(best);
+}
+
+/** The payee registered for `prefix`, made on first use. */
+function payeeFor(payees: Map<string, Payee>, prefix: string): Payee {
+  const found = payees.get(prefix) ?? { listeners: new Set() };
+  payees.set(prefix, found);
+  return found;
+}
+
+/** A STREAM server on the plugin, handing every payer's connection and packet to its payee. */
+function streamServer(plugin: IlpPlugin, payees: ReadonlyMap<string, Payee>): Server {
   const created = new Server({
     plugin,
     // No guard, no money: a packet is only fulfilled once someone has said where it is booked.
     shouldFulfill: (amount, _packetId, tag) => {
-      const current = guard();
-      return current
-        ? current(BigInt(amount.toString()), tag ?? '')
+      const guard = payeeOf(payees, tag ?? '')?.guard;
+      return guard
+        ? guard(BigInt(amount.toString()), tag ?? '')
         : Promise.reject(new Error('no payment receiver'));
     },
   });
   created.on('connection', (connection: Connection) => {
-    for (const listener of listeners) listener(connection);
+    const payee = payeeOf(payees, connection.connectionTag ?? '');
+    for (const listener of payee?.listeners ?? []) listener(connection);
   });
   return created;
 }
@@ -89,8 +112,8 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
   const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_SCHEDULE_MS;
   fixIlpProtocolStream();
 
-  const listeners = new Set<(connection: Connection) => void>();
-  let fulfillmentGuard: FulfillmentGuard | undefined;
+  const payees = new Map<string, Payee>();
+  const payee = (prefix: string): Payee => payeeFor(payees, prefix);
   let plugin: IlpPlugin | undefined;
   let server: Server | undefined;
   let state: IlpState = 'connecting';
@@ -114,7 +137,7 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
         );
       }, options.slowConnectWarningMs ?? 5_000);
       try {
-        server ??= streamServer(current, listeners, () => fulfillmentGuard);
+        server ??= streamServer(current, payees);
         await server.listen();
         clearTimeout(slowConnectTimer);
         if (isStopped()) return;
@@ -193,11 +216,11 @@ export function createIlpLink(options: IlpLinkOptions): IlpLink {
       const { destinationAccount, sharedSecret } = server.generateAddressAndSecret({ connectionTag });
       return { destinationAccount, sharedSecret };
     },
-    guardFulfillment(guard) {
-      fulfillmentGuard = guard;
+    guardFulfillment(guard, prefix = '') {
+      payee(prefix).guard = guard;
     },
-    onConnection(listener) {
-      listeners.add(listener);
+    onConnection(listener, prefix = '') {
+      payee(prefix).listeners.add(listener);
     },
     async stop() {
       if (stopped) return;

@@ -3,7 +3,6 @@
 // ilp-protocol-stream, an outside payer and an outside receiver on moneyd.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,6 +22,7 @@ import { createPayingClient } from '../helpers/ilp-client.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { createTestHost } from '../helpers/netns.js';
 import { dependencyClosure } from '../helpers/node-modules.js';
+import { callPod } from '../helpers/pod-app.js';
 import { podAddress, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until, untilAcceptingUploads } from '../helpers/wait.js';
@@ -90,18 +90,7 @@ function call<T>(
   method = 'GET',
   authorization = `Bearer ${PAY_TOKEN}`,
 ): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const headers = { authorization };
-    const req = request({ host: ip, port: 3000, path, method, headers, timeout: 30_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(JSON.parse(body) as T));
-    });
-    req.on('timeout', () => req.destroy(new Error(`${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return callPod<T>(ip, path, method, authorization);
 }
 
 /** Waits until a pod's balance is `amount`: packets in flight hold money until they resolve. */

@@ -274,7 +274,14 @@ describe('pod connector settings', () => {
   });
 
   it('gives pods the standard ilp-plugin variables, the credentials marked secret', () => {
-    const [plugin, credentials] = podIlpEnvironment(hostSecret, { host: '10.89.240.1', port: 7768 })(earner);
+    const [plugin, credentials, rent] = podIlpEnvironment(hostSecret, { host: '10.89.240.1', port: 7768 })(
+      earner,
+    );
+    assert.deepEqual(rent, {
+      name: 'CODIUS_RENT_SPSP',
+      value: `http://10.89.240.1:7768/pods/${earner}/rent`,
+      secret: false,
+    });
     assert.deepEqual(plugin, { name: 'ILP_PLUGIN', value: 'ilp-plugin-btp', secret: false });
     assert.ok(credentials);
     assert.equal(credentials.secret, true);

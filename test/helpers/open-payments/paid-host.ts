@@ -102,6 +102,19 @@ function answerOf(
 
 /** A paid host; `overrides` change or add variables of its environment. */
 export async function startPaidHost(overrides: Record<string, string> = {}): Promise<PaidHost> {
+  // The daemon of the moment, whichever restart started it, ends with the file, and before the fixtures
+  // it uses: after-hooks run in the order they are registered, and a daemon outliving its Podman network
+  // would make it again. Stopped as an operator would (SIGTERM: it drains and exits; a hung stop is
+  // killed after 15 s).
+  let daemon: (DaemonProcess & { url: string }) | undefined;
+  after(async () => {
+    const running = daemon;
+    if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
+    running.child.kill('SIGTERM');
+    const hung = setTimeout(() => running.child.kill('SIGKILL'), 15_000);
+    await running.exited;
+    clearTimeout(hung);
+  });
   await setupMoneyd();
   const fixture = await setupPodman();
   const provider = await startFakeProvider();
@@ -162,16 +175,8 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
     }
     return started;
   }
-  let daemon = await startHost();
-  // The daemon of the moment, whichever restart started it, ends with the file.
-  // Stopped as an operator would (SIGTERM, so it drains and exits; a hung stop is killed after 15 s).
-  after(async () => {
-    if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
-    daemon.child.kill('SIGTERM');
-    const hung = setTimeout(() => daemon.child.kill('SIGKILL'), 15_000);
-    await daemon.exited;
-    clearTimeout(hung);
-  });
+  let current = await startHost();
+  daemon = current;
   return {
     provider,
     fixture,
@@ -180,16 +185,16 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
     hostWallet,
     hostKeyId: hostKey.keyId,
     env,
-    url: () => daemon.url,
+    url: () => current.url,
     untilTakingOpenPayments,
     send: (method, path, token, body) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers: Record<string, string> = { 'pay-token': token };
       if (payload) headers['content-type'] = 'application/json';
-      return answerOf(`${daemon.url}${path}`, { method, headers }, payload);
+      return answerOf(`${current.url}${path}`, { method, headers }, payload);
     },
     viaProxy: async (hash) => {
-      const answer = await answerOf(daemon.url, {
+      const answer = await answerOf(current.url, {
         method: 'GET',
         headers: { host: `${hash}.${publicHost}` },
       }).catch(() => ({ status: 0 }));
@@ -198,12 +203,13 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
     admin: (path) =>
       fetch(`http://127.0.0.1:${adminPort}${path}`, { headers: { authorization: `Bearer ${adminToken}` } }),
     async restart(signal, work) {
-      daemon.child.kill(signal);
-      await daemon.exited;
+      current.child.kill(signal);
+      await current.exited;
       try {
         return await work?.();
       } finally {
-        daemon = await startHost();
+        current = await startHost();
+        daemon = current;
       }
     },
   };

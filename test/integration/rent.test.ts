@@ -1,0 +1,219 @@
+// Every pod's rent address, end to end: a real `moneyd local`, a bin/codiusd process with its connector,
+// real pods. Money sent to `GET /pods/<hash>/rent` (SPSP) from outside, or by the pod itself from its own
+// ILP account through CODIUS_RENT_SPSP, buys exactly the seconds it pays for; a pod that is gone gets
+// nothing and nothing is booked.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createConnection } from 'ilp-protocol-stream';
+import type { Manifest } from '../../src/domain/types.js';
+import { createIlpPlugin } from '../../src/ilp/plugin.js';
+import { fixIlpProtocolStream } from '../../src/ilp/stream-compat.js';
+import { hashManifest } from '../../src/manifest/hash.js';
+import { priceFor } from '../../src/payments/price.js';
+import { secondsFor } from '../../src/payments/rent.js';
+import { openStore } from '../../src/store/store.js';
+import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
+import { freePort, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { createPayingClient } from '../helpers/ilp-client.js';
+import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
+import { dependencyClosure } from '../helpers/node-modules.js';
+import { callPod } from '../helpers/pod-app.js';
+import { podAddress, setupPodman, waitForHttp } from '../helpers/podman.js';
+import { tempDir } from '../helpers/tmp.js';
+import { until, untilAcceptingUploads, untilValue } from '../helpers/wait.js';
+
+fixIlpProtocolStream();
+// Every daemon this file starts ends with it, before the fixtures it uses (after-hooks run in the order
+// they are registered; a daemon outliving its Podman network would make it again).
+const daemons: DaemonProcess[] = [];
+after(async () => {
+  for (const running of daemons) {
+    if (running.child.exitCode !== null || running.child.signalCode !== null) continue;
+    running.child.kill('SIGTERM');
+    await running.exited;
+  }
+});
+/** A daemon that outlives the test that starts it. */
+async function startHost(env: Record<string, string>) {
+  const started = await startDaemon(env, [], { stoppedBy: 'caller' });
+  daemons.push(started);
+  return started;
+}
+await setupMoneyd();
+const fixture = await setupPodman();
+const ilpImage = await fixture.nodeAppImage(
+  fileURLToPath(new URL('../../../examples/earn-and-spend/', import.meta.url)),
+  'app.mjs',
+  dependencyClosure(['ilp-plugin', 'ilp-plugin-btp', 'ilp-protocol-stream', 'ilp-packet']),
+);
+const root = await tempDir();
+fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+const daemonEnv = fixture.daemonEnv(root, await freePort());
+let daemon = await startHost(daemonEnv);
+const payer = createPayingClient();
+after(() => payer.close());
+const PAY_TOKEN = 'rent-test-token';
+/** The host's price at 10 XRP a month, scale 9. */
+const price = (seconds: number): bigint => priceFor('10', 9, seconds);
+const timeline: string[] = [];
+after(() => process.stdout.write(`# rent arithmetic:\n${timeline.map((l) => `#   ${l}`).join('\n')}\n`));
+
+async function upload(name: string, seconds: number): Promise<{ hash: string; ip: string }> {
+  await untilAcceptingUploads(daemon.url);
+  const manifest: Manifest = {
+    name: `${name}-${Date.now()}`,
+    version: '1.0.0',
+    port: '3000',
+    containers: [{ id: 'app', image: ilpImage, environment: { PAY_TOKEN } }],
+  };
+  const paid = await payer.request(`${daemon.url}/pods?duration=${seconds}`, {
+    method: 'POST',
+    body: { manifest },
+    maxPrice: price(seconds),
+  });
+  assert.equal(paid.status, 200, paid.body);
+  const hash = hashManifest(manifest);
+  const ip = await podAddress(hash, fixture.network);
+  await waitForHttp(`http://${ip}:3000/`, 20_000);
+  return { hash, ip };
+}
+
+const call = <T>(ip: string, path: string, method = 'GET'): Promise<T> =>
+  callPod<T>(ip, path, method, `Bearer ${PAY_TOKEN}`);
+
+const expiryOf = async (hash: string): Promise<number | undefined> => {
+  const answer = await fetch(`${daemon.url}/pods?manifestHash=${hash}`);
+  return answer.status === 200 ? Date.parse(((await answer.json()) as { expiry: string }).expiry) : undefined;
+};
+
+async function rentAddress(hash: string): Promise<{ destination_account: string; shared_secret: string }> {
+  const answer = await fetch(`${daemon.url}/pods/${hash}/rent`, {
+    headers: { accept: 'application/spsp4+json' },
+  });
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.get('content-type'), 'application/spsp4+json');
+  return (await answer.json()) as { destination_account: string; shared_secret: string };
+}
+
+/** Sends `amount` from outside (a plugin of the test's own on moneyd); what was delivered. */
+async function payFromOutside(spsp: { destination_account: string; shared_secret: string }, amount: bigint) {
+  const plugin = createIlpPlugin({
+    plugin: 'ilp-plugin-btp',
+    credentials: testBtpCredentials(),
+    btpServer: null,
+  });
+  try {
+    const connection = await createConnection({
+      plugin,
+      destinationAccount: spsp.destination_account,
+      sharedSecret: Buffer.from(spsp.shared_secret, 'base64'),
+    });
+    const stream = connection.createStream();
+    const sending = stream.sendTotal(amount.toString(), { timeout: 10_000 });
+    const outcome = await sending.then(
+      () => 'sent',
+      (error: unknown) => String(error),
+    );
+    const sent = BigInt(stream.totalSent);
+    await connection.destroy().catch(() => undefined);
+    return { sent, outcome };
+  } catch (error) {
+    return { sent: 0n, outcome: String(error) };
+  } finally {
+    await plugin.disconnect().catch(() => undefined);
+  }
+}
+
+const pod = await upload('renter', 600);
+
+describe('a pod’s rent address', () => {
+  it('answers SPSP for a live pod, fresh each time; 404 for an unknown one, 400 for no hash', async () => {
+    const first = await rentAddress(pod.hash);
+    const second = await rentAddress(pod.hash);
+    assert.notEqual(first.destination_account, second.destination_account);
+    assert.equal(Buffer.from(first.shared_secret, 'base64').length, 32);
+    assert.equal((await fetch(`${daemon.url}/pods/${'a'.repeat(52)}/rent`)).status, 404);
+    assert.equal((await fetch(`${daemon.url}/pods/nothash/rent`)).status, 400);
+  });
+
+  it('buys exactly the seconds paid for from outside; the rest counts towards the next payment', async () => {
+    const before = (await expiryOf(pod.hash)) ?? 0;
+    const amount = price(100) + 1000n;
+    const { sent } = await payFromOutside(await rentAddress(pod.hash), amount);
+    assert.equal(sent, amount);
+    const after100 = await untilValue('100 s more', async () => {
+      const now = await expiryOf(pod.hash);
+      return now === before + 100_000 ? now : undefined;
+    });
+    timeline.push(
+      `outside paid ${amount} = price(100 s) ${price(100)} + 1000: +${(after100 - before) / 1000} s, 1000 kept`,
+    );
+    const topUp = price(1) - 1000n;
+    assert.equal((await payFromOutside(await rentAddress(pod.hash), topUp)).sent, topUp);
+    await until('one second more', async () => (await expiryOf(pod.hash)) === after100 + 1000);
+    timeline.push(`outside paid ${topUp}; with the 1000 kept that is price(1 s) ${price(1)}: +1 s, 0 kept`);
+  });
+
+  it('is paid by the pod itself from its own ILP account through CODIUS_RENT_SPSP', async () => {
+    const funding = await payFromOutside(
+      await call<{ destinationAccount: string; sharedSecret: string }>(pod.ip, '/address').then((a) => ({
+        destination_account: a.destinationAccount,
+        shared_secret: a.sharedSecret,
+      })),
+      200_000n,
+    );
+    assert.equal(funding.sent, 200_000n);
+    const before = (await expiryOf(pod.hash)) ?? 0;
+    const rent = price(30);
+    const paid = await call<{ sent: string; error?: string }>(pod.ip, `/pay-rent?amount=${rent}`, 'POST');
+    assert.equal(paid.sent, rent.toString(), JSON.stringify(paid));
+    await until('30 s more', async () => (await expiryOf(pod.hash)) === before + 30_000);
+    timeline.push(`the pod paid ${rent} = price(30 s) from its own account: +30 s`);
+  });
+
+  it('books what arrived once when codiusd is killed during a rent payment', async () => {
+    const before = (await expiryOf(pod.hash)) ?? 0;
+    const amount = price(600);
+    const paying = payFromOutside(await rentAddress(pod.hash), amount);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    const { sent: delivered } = await paying;
+    const store = await openStore({ root, inMemory: false });
+    // Rent before this test: 100 s and 1 s from outside, 30 s from the pod itself.
+    const earlier = price(100) + price(1) + price(30);
+    const booked =
+      (await store.ledger.listForManifest(pod.hash))
+        .filter((line) => line.purpose === 'rent')
+        .reduce((sum, line) => sum + BigInt(line.amount), 0n) - earlier;
+    await store.close();
+    // A packet is booked before its fulfillment leaves: what the payer was told arrived is booked; at most
+    // the packets in flight at the kill are booked without the payer hearing of it.
+    assert.ok(booked >= delivered && booked <= amount, `booked ${booked}, delivered ${delivered}`);
+    daemon = await startHost(daemonEnv);
+    // The next payment converts what the kill left as credit, with it: the time bought is exactly what
+    // everything booked pays for, so nothing was booked twice.
+    const topUp = price(1);
+    assert.equal((await payFromOutside(await rentAddress(pod.hash), topUp)).sent, topUp);
+    const seconds = secondsFor(booked + topUp, 100_000, price);
+    await until(`${seconds} s more`, async () => (await expiryOf(pod.hash)) === before + seconds * 1000);
+    timeline.push(
+      `kill -9 while ${amount} was paid: ${delivered} reported delivered, ${booked} booked; with ${topUp} more: +${seconds} s`,
+    );
+  });
+
+  it('takes nothing for a pod that expired and was removed', async () => {
+    const short = await upload('short', 5);
+    const spsp = await rentAddress(short.hash);
+    await until('the pod is gone', async () => (await expiryOf(short.hash)) === undefined, 60_000);
+    assert.equal((await fetch(`${daemon.url}/pods/${short.hash}/rent`)).status, 404);
+    const sentAt = Date.now();
+    const late = await payFromOutside(spsp, price(10));
+    const refusedAfter = Date.now() - sentAt;
+    assert.equal(late.sent, 0n, late.outcome);
+    timeline.push(
+      `a payment of ${price(10)} to a removed pod: 0 delivered, refused after ${refusedAfter} ms (${late.outcome.slice(0, 80)})`,
+    );
+  });
+});
