@@ -6,13 +6,16 @@
 //        `Authorization: Bearer <PAY_TOKEN>` (a private manifest variable), since it spends the pod's money
 //   POST /pay-rent?amount=N                 pays N of the pod's own rent at its host (CODIUS_RENT_SPSP, an
 //        SPSP URL on the pod network's gateway); the same authorization
+// With KEEP_ALIVE_BELOW (seconds) and RENT_AMOUNT (base units) set, it keeps itself running: every 2 s it
+// asks its host when its time ends and pays RENT_AMOUNT of rent from what it earned when less is left
+// (examples/self-sustaining). GET /received then shows the rent paid and the expiry it saw.
 /* global fetch */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
-import { setTimeout } from 'node:timers';
+import { setInterval, setTimeout } from 'node:timers';
 import { URL } from 'node:url';
 import { loadStream } from './stream.mjs';
 
@@ -109,6 +112,33 @@ async function payRent(amount) {
   return pay(destination, secret, amount);
 }
 
+// Keeping itself alive from its earnings, when asked to.
+const keepAliveBelow = Number(process.env.KEEP_ALIVE_BELOW ?? 0);
+const keepAlive = { rentPaid: 0n, expiry: null, payments: [] };
+if (keepAliveBelow > 0 && process.env.RENT_AMOUNT && process.env.CODIUS_RENT_SPSP) {
+  // The host answers a pod's own status next to its rent address: GET /pods/<hash>.
+  const statusUrl = process.env.CODIUS_RENT_SPSP.replace(/\/rent$/, '');
+  let busy = false;
+  setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const status = await (await fetch(statusUrl)).json();
+      keepAlive.expiry = status.expiry;
+      if (Date.parse(status.expiry) - Date.now() < keepAliveBelow * 1000) {
+        const paid = await payRent(process.env.RENT_AMOUNT);
+        keepAlive.rentPaid += BigInt(paid.sent);
+        keepAlive.payments.push({ at: new Date().toISOString(), expiryBefore: status.expiry, ...paid });
+      }
+    } catch (error) {
+      keepAlive.payments.push({ at: new Date().toISOString(), error: String(error.message ?? error) });
+    } finally {
+      keepAlive.payments.splice(0, keepAlive.payments.length - 20);
+      busy = false;
+    }
+  }, 2000);
+}
+
 // Compared as digests, so neither the length nor the content of the token leaks through timing.
 const digest = (text) => createHash('sha256').update(text).digest();
 function mayPay(authorization) {
@@ -124,7 +154,12 @@ createServer(async (req, res) => {
     const { destinationAccount, sharedSecret } = server.generateAddressAndSecret();
     body = { destinationAccount, sharedSecret: sharedSecret.toString('base64'), account: own };
   } else if (url.pathname === '/received') {
-    body = { received: received.toString() };
+    body = {
+      received: received.toString(),
+      rentPaid: keepAlive.rentPaid.toString(),
+      expiry: keepAlive.expiry,
+      rentPayments: keepAlive.payments,
+    };
   } else if ((url.pathname === '/pay' || url.pathname === '/pay-rent') && req.method === 'POST') {
     if (!mayPay(req.headers.authorization)) {
       res.writeHead(403, { 'content-type': 'application/json' });

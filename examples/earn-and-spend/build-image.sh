@@ -3,10 +3,15 @@
 # the app's four npm packages (from npm's cache when the repository's own `npm ci` already fetched them),
 # and writes codius.json (image pinned by digest) and codiusvars.json (a fresh random PAY_TOKEN, the key to
 # the pod's POST /pay) next to this script. Run as root on the host.
-# CODIUS_EARN_IMAGE names the image (default localhost/codius-earn-and-spend:latest).
+# CODIUS_EARN_IMAGE names the image (default localhost/codius-earn-and-spend:latest); CODIUS_EARN_OUT is
+# where the two files go (default: next to this script), CODIUS_EARN_NAME the manifest's name, and
+# CODIUS_EARN_ENVIRONMENT more entries of the container's environment ("NAME": "value", …).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 image=${CODIUS_EARN_IMAGE:-localhost/codius-earn-and-spend:latest}
+out=${CODIUS_EARN_OUT:-$here}
+name=${CODIUS_EARN_NAME:-codius-earn-and-spend}
+extra=${CODIUS_EARN_ENVIRONMENT:-}
 node=$(readlink -f "$(command -v node)")
 
 work=$(mktemp -d)
@@ -25,17 +30,17 @@ tar -C "$rootfs" -cf "$work/rootfs.tar" .
 podman import --quiet --change 'CMD ["/usr/local/bin/node", "/app/app.mjs"]' "$work/rootfs.tar" "$image" >/dev/null
 reference=$(podman image inspect --format '{{index .RepoDigests 0}}' "$image")
 
-cat >"$here/codius.json" <<JSON
+cat >"$out/codius.json" <<JSON
 {
   "manifest": {
-    "name": "codius-earn-and-spend",
+    "name": "$name",
     "version": "1.0.0",
     "port": "3000",
     "containers": [
       {
         "id": "app",
         "image": "$reference",
-        "environment": { "PAY_TOKEN": "\$PAY_TOKEN" }
+        "environment": { "PAY_TOKEN": "\$PAY_TOKEN"${extra:+, $extra} }
       }
     ]
   }
@@ -43,9 +48,9 @@ cat >"$here/codius.json" <<JSON
 JSON
 token=$(node -p 'require("crypto").randomBytes(16).toString("hex")')
 # Private: the Codius CLI sends the value to the host only, and publishes its salted hash in the manifest.
-(umask 077 && cat >"$here/codiusvars.json" <<JSON
+(umask 077 && cat >"$out/codiusvars.json" <<JSON
 { "vars": { "private": { "PAY_TOKEN": { "value": "$token" } } } }
 JSON
 )
-echo "build-image: $image is $reference; wrote $here/codius.json and $here/codiusvars.json"
+echo "build-image: $image is $reference; wrote $out/codius.json and $out/codiusvars.json"
 echo "build-image: POST /pay on the pod needs: Authorization: Bearer $token"

@@ -81,7 +81,14 @@ export async function uploadsAndCheckout(
     maxDurationSeconds: config.payments.maxDurationSeconds,
     logger: logger.child({ component: 'rent' }),
   });
-  inputs.podMoney?.connector.answerRent((hash) => rent.spsp(hash));
+  inputs.podMoney?.connector.answerPods({
+    rent: (hash) => rent.spsp(hash),
+    status: async (hash) => {
+      const pod = await pods.get(hash);
+      if (!pod) throw new Error('no such pod');
+      return { manifestHash: hash, expiry: new Date(pod.expiresAt).toISOString() };
+    },
+  });
   if (!wallets) return { uploads, rent };
   const checkoutLogger = logger.child({ component: 'checkout' });
   const renewalService = await lifecycle.start(

@@ -46,23 +46,34 @@ export interface PodConnector {
   asset(): HostAsset | null;
   /** A pod started: its account is known, and the bridge now exists, so the endpoint can bind. */
   podStarted(hash: ManifestHash): void;
-  /** Where `GET /pods/<hash>/rent` on the pods' endpoint gets its SPSP answer (pods pay their rent there). */
-  answerRent(spsp: (hash: ManifestHash) => Promise<unknown>): void;
+  /**
+   * What pods may ask on their endpoint besides BTP: `GET /pods/<hash>/rent` (SPSP: pods pay their rent
+   * there) and `GET /pods/<hash>` (a pod's expiry, so a program can tell when to pay).
+   */
+  answerPods(answers: PodAnswers): void;
 }
 
-/** The pods' rent addresses on their endpoint: `GET /pods/<hash>/rent` answers SPSP; anything else 426. */
-function rentAnswerer(spsp: () => ((hash: ManifestHash) => Promise<unknown>) | undefined) {
+/** What a pod may ask its host on the pods' endpoint; each throws for a hash that names no live pod. */
+export interface PodAnswers {
+  rent(hash: ManifestHash): Promise<unknown>;
+  status(hash: ManifestHash): Promise<unknown>;
+}
+
+/** Plain HTTP on the pods' endpoint: `GET /pods/<hash>/rent` and `GET /pods/<hash>`; anything else 426. */
+function podAnswerer(answers: () => PodAnswers | undefined) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const match = /^\/pods\/([a-z2-7]{52})\/rent$/.exec(req.url ?? '');
-    const answer = spsp();
-    if (!match?.[1] || req.method !== 'GET' || !answer) {
+    const match = /^\/pods\/([a-z2-7]{52})(\/rent)?$/.exec(req.url ?? '');
+    const known = answers();
+    if (!match?.[1] || req.method !== 'GET' || !known) {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-      res.end('BTP over WebSocket, or GET /pods/<hash>/rent\n');
+      res.end('BTP over WebSocket, GET /pods/<hash>/rent or GET /pods/<hash>\n');
       return;
     }
-    answer(match[1]).then(
+    const rent = match[2] !== undefined;
+    (rent ? known.rent(match[1]) : known.status(match[1])).then(
       (body) => {
-        res.writeHead(200, { 'content-type': 'application/spsp4+json', 'cache-control': 'no-store' });
+        const type = rent ? 'application/spsp4+json' : 'application/json';
+        res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
         res.end(JSON.stringify(body));
       },
       () => {
@@ -176,11 +187,11 @@ export function createPodConnector(options: PodConnectorOptions): PodConnector {
       port: options.endpoint.port,
       logger,
     }));
-  let rentSpsp: ((hash: ManifestHash) => Promise<unknown>) | undefined;
+  let podAnswers: PodAnswers | undefined;
   const endpoint = createPodEndpoint({
     ...options.endpoint,
     onUpgrade: (req, socket, head) => podAccounts().handleUpgrade(req, socket, head),
-    onRequest: rentAnswerer(() => rentSpsp),
+    onRequest: podAnswerer(() => podAnswers),
     logger,
   });
 
@@ -252,8 +263,8 @@ export function createPodConnector(options: PodConnectorOptions): PodConnector {
     },
     addressOf: (hash) => (childPrefix ? `${childPrefix}${podAccountId(hostSecret, hash)}` : null),
     asset: () => asset,
-    answerRent(spsp) {
-      rentSpsp = spsp;
+    answerPods(answers) {
+      podAnswers = answers;
     },
     podStarted(hash) {
       remember(hash);

@@ -59,13 +59,17 @@ const price = (seconds: number): bigint => priceFor('10', 9, seconds);
 const timeline: string[] = [];
 after(() => process.stdout.write(`# rent arithmetic:\n${timeline.map((l) => `#   ${l}`).join('\n')}\n`));
 
-async function upload(name: string, seconds: number): Promise<{ hash: string; ip: string }> {
+async function upload(
+  name: string,
+  seconds: number,
+  environment: Record<string, string> = {},
+): Promise<{ hash: string; ip: string }> {
   await untilAcceptingUploads(daemon.url);
   const manifest: Manifest = {
     name: `${name}-${Date.now()}`,
     version: '1.0.0',
     port: '3000',
-    containers: [{ id: 'app', image: ilpImage, environment: { PAY_TOKEN } }],
+    containers: [{ id: 'app', image: ilpImage, environment: { PAY_TOKEN, ...environment } }],
   };
   const paid = await payer.request(`${daemon.url}/pods?duration=${seconds}`, {
     method: 'POST',
@@ -201,6 +205,40 @@ describe('a pod’s rent address', () => {
     timeline.push(
       `kill -9 while ${amount} was paid: ${delivered} reported delivered, ${booked} booked; with ${topUp} more: +${seconds} s`,
     );
+  });
+
+  it('keeps a pod running from what it earns: it pays its own rent when little time is left', async () => {
+    const rentAmount = price(20);
+    const keeper = await upload('keeper', 30, { KEEP_ALIVE_BELOW: '15', RENT_AMOUNT: rentAmount.toString() });
+    const paidUntil = (await expiryOf(keeper.hash)) ?? 0;
+    const address = await call<{ destinationAccount: string; sharedSecret: string }>(keeper.ip, '/address');
+    const tips = await payFromOutside(
+      { destination_account: address.destinationAccount, shared_secret: address.sharedSecret },
+      200_000n,
+    );
+    assert.equal(tips.sent, 200_000n);
+    const started = Date.now();
+    const seen: string[] = [];
+    await until(
+      'the pod paid its rent twice',
+      async () => {
+        const state = await call<{ received: string; rentPaid: string; rentPayments: unknown[] }>(
+          keeper.ip,
+          '/received',
+        );
+        const expiry = (await expiryOf(keeper.hash)) ?? 0;
+        const line = `${((Date.now() - started) / 1000).toFixed(0)} s: earned ${state.received}, rent paid ${state.rentPaid}, runs until +${(expiry - paidUntil) / 1000} s`;
+        if (seen.at(-1)?.replace(/^\d+ s: /, '') !== line.replace(/^\d+ s: /, '')) seen.push(line);
+        return expiry === paidUntil + 40_000;
+      },
+      60_000,
+      1_000,
+    );
+    assert.ok(Date.now() > paidUntil, 'it runs past the time it was uploaded for');
+    timeline.push(
+      `a pod uploaded for 30 s, tipped 200000, paying ${rentAmount} = price(20 s) when under 15 s are left:`,
+    );
+    for (const line of seen) timeline.push(`  ${line}`);
   });
 
   it('takes nothing for a pod that expired and was removed', async () => {
