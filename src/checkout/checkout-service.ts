@@ -5,17 +5,14 @@ import { hashManifest } from '../manifest/index.js';
 import type { Logger } from '../logger.js';
 import { wholeUnits } from '../payments/price.js';
 import type { PodAnswer, UploadService } from '../uploads/upload-service.js';
-import { createCheckoutSessions, type CheckoutSessions } from './checkout-sessions.js';
-import type { TenantWallets, WalletAmount } from './tenant-wallet.js';
-import { incomingPaymentOf, runPod } from './run-pod.js';
+import { createCheckoutSessions } from './checkout-sessions.js';
 import { renewalMarginMs, type RenewalService } from './renewal-service.js';
+import { incomingPaymentOf, runPod, type CheckoutPod } from './run-pod.js';
 import { createTenantPayment, type ConsentState, type FinishQuery } from './tenant-payment.js';
-
-export type { FinishQuery } from './tenant-payment.js';
-
-import type { CheckoutPod } from './run-pod.js';
+import type { TenantWallets, WalletAmount } from './tenant-wallet.js';
 
 export type { CheckoutPod } from './run-pod.js';
+export type { FinishQuery } from './tenant-payment.js';
 
 export interface CheckoutRequest {
   pod: CheckoutPod;
@@ -80,7 +77,6 @@ export interface CheckoutServiceOptions {
   prices: (durationSeconds: number) => Array<{ method: string; asset: HostAsset; amount: bigint }>;
   wallets: TenantWallets;
   logger: Logger;
-  sessions?: CheckoutSessions<Session>;
   /** Renewals, when the host keeps pods running from their tenants' wallets. */
   renewals?: Pick<RenewalService, 'begin'>;
   now?: () => number;
@@ -114,7 +110,7 @@ function intervalOf(at: number, durationSeconds: number): string {
  */
 export function createCheckoutService(options: CheckoutServiceOptions): CheckoutService {
   const { uploads } = options;
-  const sessions = options.sessions ?? createCheckoutSessions<Session>();
+  const sessions = createCheckoutSessions<Session>();
   const now = options.now ?? Date.now;
   const tenant = createTenantPayment(options.wallets, options.logger, now);
 

@@ -7,7 +7,7 @@ import { createCreditBook, type CreditReservation } from './credits.js';
 import type { ClaimedPayment, PaymentMethod, PaymentMethodName, PaymentOffer } from './methods/method.js';
 import { payTokenHash } from './pay-token.js';
 import { priceFor } from './price.js';
-import { createSettlement, type Charge } from './settlement.js';
+import { createSettlement, type Charge, type PaymentEndedListener } from './settlement.js';
 
 export type { BookingRepositories, PaymentBooking } from './booking.js';
 
@@ -62,13 +62,7 @@ export interface BillingOptions {
   /** The payment methods, in the order they are offered and claimed. */
   methods: readonly PaymentMethod[];
   logger: Logger;
-  /** Told of every payment that ended: complete, or short (what arrived is kept as credit). */
-  onPaymentEnded?: (
-    method: string,
-    assetCode: string,
-    outcome: 'complete' | 'short',
-    received: bigint,
-  ) => void;
+  onPaymentEnded?: PaymentEndedListener;
 }
 
 type Taking = { method: PaymentMethod; asset: HostAsset };

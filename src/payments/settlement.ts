@@ -49,13 +49,16 @@ const keptCredit = (payment: Payment, amount: bigint) => ({
 export interface SettlementOptions {
   ledger: Pick<LedgerRepository, 'append'>;
   logger: Logger;
-  onPaymentEnded?: (
-    method: string,
-    assetCode: string,
-    outcome: 'complete' | 'short',
-    received: bigint,
-  ) => void;
+  onPaymentEnded?: PaymentEndedListener;
 }
+
+/** Told of every payment that ended: complete, or short (what arrived is kept as credit). */
+export type PaymentEndedListener = (
+  method: string,
+  assetCode: string,
+  outcome: 'complete' | 'short',
+  received: bigint,
+) => void;
 
 /** What a charge asks of a claimed payment. */
 export interface CollectRequest {

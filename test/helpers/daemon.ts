@@ -30,6 +30,30 @@ export interface DaemonProcess {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
+/** How a daemon ends when its file's fixtures go away. */
+type StopSignal = 'SIGKILL' | 'SIGTERM';
+
+/** Daemons of this file still running, each with how it is stopped. */
+const running = new Map<ChildProcess, StopSignal>();
+
+/**
+ * Stops every daemon of this file that still runs (a hung SIGTERM is followed by SIGKILL after 15 s).
+ * Fixtures call it before they take away what daemons use: a daemon outliving its Podman network or
+ * service would make them again.
+ */
+export async function stopRunningDaemons(): Promise<void> {
+  await Promise.all(
+    [...running].map(async ([child, signal]) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      const hung = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(hung);
+    }),
+  );
+}
+
 /** Runs bin/codiusd as a real process with exactly the given environment (plus PATH). */
 export function runDaemon(
   env: Record<string, string>,
@@ -41,6 +65,8 @@ export function runDaemon(
      * 'caller' leaves that to the caller, for a daemon that outlives the test that restarted it.
      */
     stoppedBy?: 'test' | 'caller';
+    /** How the fixtures stop it at the end of the file: SIGKILL, or SIGTERM to let it drain and exit. */
+    stopSignal?: StopSignal;
   } = {},
 ): DaemonProcess {
   const child = spawn(BIN, args, {
@@ -57,8 +83,10 @@ export function runDaemon(
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
+  running.set(child, options.stopSignal ?? 'SIGKILL');
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
+      running.delete(child);
       for (const check of waiters) check();
       resolve({ code, signal });
     });
@@ -104,7 +132,7 @@ export function runDaemon(
 export async function startDaemon(
   env: Record<string, string>,
   args: string[] = [],
-  options: { stoppedBy?: 'test' | 'caller' } = {},
+  options: Parameters<typeof runDaemon>[2] = {},
 ): Promise<DaemonProcess & { url: string }> {
   const daemon = runDaemon(env, args, options);
   await daemon.waitForOutput(/codiusd listening on/);

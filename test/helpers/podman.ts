@@ -15,7 +15,7 @@ import { createPodmanDriver, LABEL_HOST } from '../../src/runtime/podman/driver.
 import { startPodmanService } from '../../src/runtime/podman/service.js';
 import { installStdioHook } from '../../src/runtime/podman/stdio-hook.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
-import { freePort } from './daemon.js';
+import { freePort, stopRunningDaemons } from './daemon.js';
 import { copyWithLibraries } from './rootfs.js';
 import { testBtpCredentials } from './moneyd.js';
 import { SELF_TEST_IMAGE_NAME } from '../../src/self-test/image.js';
@@ -222,6 +222,7 @@ export async function setupPodman(): Promise<PodmanFixture> {
   // One cleanup, in dependency order: pods use the network and the images. The API service stops first:
   // a daemon or app of the test file whose own cleanup runs later can then create no pod behind it.
   after(async () => {
+    await stopRunningDaemons();
     client.close();
     await service.stop();
     for (const hostId of hostIds) {

@@ -13,7 +13,7 @@ import { hashManifest } from '../../src/manifest/hash.js';
 import { priceFor } from '../../src/payments/price.js';
 import { openStore } from '../../src/store/store.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
-import { freePort, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { freePort, startDaemon } from '../helpers/daemon.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
 import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { dependencyClosure } from '../helpers/node-modules.js';
@@ -23,22 +23,9 @@ import { tempDir } from '../helpers/tmp.js';
 import { until, untilAcceptingUploads, untilValue } from '../helpers/wait.js';
 
 fixIlpProtocolStream();
-// Every daemon this file starts ends with it, before the fixtures it uses (after-hooks run in the order
-// they are registered; a daemon outliving its Podman network would make it again).
-const daemons: DaemonProcess[] = [];
-after(async () => {
-  for (const running of daemons) {
-    if (running.child.exitCode !== null || running.child.signalCode !== null) continue;
-    running.child.kill('SIGTERM');
-    await running.exited;
-  }
-});
-/** A daemon that outlives the test that starts it. */
-async function startHost(env: Record<string, string>) {
-  const started = await startDaemon(env, [], { stoppedBy: 'caller' });
-  daemons.push(started);
-  return started;
-}
+/** A daemon that outlives the test that restarts it; the Podman fixture stops it at the end of the file. */
+const startHost = (env: Record<string, string>) =>
+  startDaemon(env, [], { stoppedBy: 'caller', stopSignal: 'SIGTERM' });
 await setupMoneyd();
 const fixture = await setupPodman();
 const ilpImage = await fixture.nodeAppImage(

@@ -39,6 +39,17 @@ export function crossSite(request: Request): boolean {
 /** The checkout's forms are posted as forms (the rest of the API takes JSON only). */
 const FORM = { payload: { allow: ['application/x-www-form-urlencoded'] } };
 
+/** A page of the checkout: HTML under `policy`, never cached, never naming itself to other sites. */
+export function htmlPage(h: ResponseToolkit, body: string, policy: string, status = 200) {
+  return h
+    .response(body)
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .header('content-security-policy', policy)
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'same-origin');
+}
+
 /** Without Open Payments there is no checkout: the page says so (503). */
 function unavailable(host: string): ServerRoute {
   return {
@@ -46,11 +57,8 @@ function unavailable(host: string): ServerRoute {
     path: '/deploy',
     handler: (_request, h) => {
       const answer = httpAnswerOf(new CodiusError('checkout_unavailable', {}));
-      return h
-        .response(renderCheckoutProblem(host, answer.message))
-        .code(answer.status)
-        .type('text/html; charset=utf-8')
-        .header('content-security-policy', "default-src 'none'; style-src 'self'; frame-ancestors 'none'");
+      const policy = "default-src 'none'; style-src 'self'; frame-ancestors 'none'";
+      return htmlPage(h, renderCheckoutProblem(host, answer.message), policy, answer.status);
     },
   };
 }
@@ -83,14 +91,7 @@ export function deployRoutes(
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');
-  const html = (h: ResponseToolkit, body: string, status = 200) =>
-    h
-      .response(body)
-      .code(status)
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', policy)
-      .header('cache-control', 'no-store')
-      .header('referrer-policy', 'same-origin');
+  const html = (h: ResponseToolkit, body: string, status = 200) => htmlPage(h, body, policy, status);
   const hourly = () =>
     checkout.prices(3600).map(({ method, amount, assetCode }) => ({ method, amount, assetCode }));
   const form = (h: ResponseToolkit, fields: CheckoutFields, error?: CodiusError) => {

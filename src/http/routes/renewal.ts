@@ -3,7 +3,7 @@ import type { RenewalService } from '../../checkout/renewal-service.js';
 import { CodiusError } from '../../domain/errors.js';
 import { renderCheckoutProblem, renderRenewalPage } from '../checkout-page.js';
 import { httpAnswerOf } from '../error-table.js';
-import { crossSite } from './deploy.js';
+import { crossSite, htmlPage } from './deploy.js';
 
 const POLICY =
   "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -14,14 +14,7 @@ const POLICY =
  */
 export function renewalRoutes(publicUri: string, renewals: RenewalService): ServerRoute[] {
   const host = new URL(publicUri).host;
-  const html = (h: ResponseToolkit, body: string, status = 200) =>
-    h
-      .response(body)
-      .code(status)
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', POLICY)
-      .header('cache-control', 'no-store')
-      .header('referrer-policy', 'same-origin');
+  const html = (h: ResponseToolkit, body: string, status = 200) => htmlPage(h, body, POLICY, status);
   const problem = (h: ResponseToolkit, error: CodiusError) => {
     const answer = httpAnswerOf(error);
     return html(h, renderCheckoutProblem(host, answer.message), answer.status);

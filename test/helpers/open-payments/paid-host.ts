@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import type { JWK } from '@interledger/http-signature-utils';
 import type { Manifest } from '../../../src/domain/types.js';
 import { writeOpenPaymentsKey } from '../../../src/payments/open-payments/keygen.js';
@@ -102,19 +101,6 @@ function answerOf(
 
 /** A paid host; `overrides` change or add variables of its environment. */
 export async function startPaidHost(overrides: Record<string, string> = {}): Promise<PaidHost> {
-  // The daemon of the moment, whichever restart started it, ends with the file, and before the fixtures
-  // it uses: after-hooks run in the order they are registered, and a daemon outliving its Podman network
-  // would make it again. Stopped as an operator would (SIGTERM: it drains and exits; a hung stop is
-  // killed after 15 s).
-  let daemon: (DaemonProcess & { url: string }) | undefined;
-  after(async () => {
-    const running = daemon;
-    if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
-    running.child.kill('SIGTERM');
-    const hung = setTimeout(() => running.child.kill('SIGKILL'), 15_000);
-    await running.exited;
-    clearTimeout(hung);
-  });
   await setupMoneyd();
   const fixture = await setupPodman();
   const provider = await startFakeProvider();
@@ -159,7 +145,8 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
     });
   }
   async function startHost(): Promise<DaemonProcess & { url: string }> {
-    const started = await startDaemon(env, [], { stoppedBy: 'caller' });
+    // It outlives the test that restarts it; the Podman fixture stops it (SIGTERM) before its own cleanup.
+    const started = await startDaemon(env, [], { stoppedBy: 'caller', stopSignal: 'SIGTERM' });
     try {
       await untilTakingOpenPayments(started.url);
       // The admin listener starts after the public port: tests read it right after a restart.
@@ -176,7 +163,6 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
     return started;
   }
   let current = await startHost();
-  daemon = current;
   return {
     provider,
     fixture,
@@ -209,7 +195,6 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
         return await work?.();
       } finally {
         current = await startHost();
-        daemon = current;
       }
     },
   };
