@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { RUNTIME_DRIVERS, type RuntimeDrivers } from '../runtime/registry.js';
 import { lateBoundSources } from '../metrics/late-sources.js';
 import { quietMetrics } from '../metrics/quiet-metrics.js';
+import { certificates } from './certificates.js';
 import { createLifecycle } from './lifecycle.js';
 import { adminListener, hostSelfTest, metricsSources } from './operations.js';
 import { ilpAndPayments, peerNetwork, runtimeAndPods, storeAndSecret, type PhaseContext } from './phases.js';
@@ -61,7 +62,8 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
         const inputs = { base, pods, money, podMoney, peers };
         const selfTest = hostSelfTest(context, inputs);
         figures.bind(metricsSources(inputs, selfTest));
-        listening = await publicHttp(context, { ...inputs, selfTest });
+        const tls = await certificates(context);
+        listening = await publicHttp(context, { ...inputs, selfTest, certificates: tls });
         await adminListener(context, inputs, selfTest);
         if (selfTest) {
           await lifecycle.start(

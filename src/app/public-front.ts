@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Server } from '@hapi/hapi';
+import type { Server as SecureServer } from 'node:https';
+import type { TlsSource } from '../acme/tls-source.js';
+import { startHttpPort } from '../http/http-port.js';
+import type { Certificates } from './certificates.js';
 import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import type { PodDirectory } from '../pods/pod-directory.js';
 import type { PhaseContext } from './phase-context.js';
@@ -14,13 +17,12 @@ export interface ApiListen {
 }
 
 /** The built-in engine serves the public port itself (with TLS when configured); behind HAProxy, a loopback port. */
-export async function apiListen(context: PhaseContext): Promise<ApiListen> {
+export function apiListen(context: PhaseContext, tls: TlsSource | null): ApiListen {
   const { config } = context;
   if (config.proxy.engine === 'haproxy') return { host: '127.0.0.1', port: 0 };
-  const files = config.proxy.tls;
-  if (!files) return { host: config.bindIp, port: config.port };
-  const [cert, key] = await Promise.all([readFile(files.certFile), readFile(files.keyFile)]);
-  return { host: config.bindIp, port: config.port, tls: { cert, key } };
+  if (!tls) return { host: config.bindIp, port: config.port };
+  const { cert, key } = tls.current();
+  return { host: config.bindIp, port: config.port, tls: { cert: Buffer.from(cert), key: Buffer.from(key) } };
 }
 
 /** A port nobody listens on now, for `CODIUS_PORT=0` (any free port) when HAProxy must be told one. */
@@ -36,8 +38,16 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** Before the API server starts: behind HAProxy it learns each client's address from the PROXY protocol. */
-export function prepareApiListener(context: PhaseContext, server: Server): void {
-  if (context.config.proxy.engine === 'haproxy') acceptProxyProtocol(server.listener);
+export function prepareApiListener(context: PhaseContext, server: Server, tls: TlsSource | null): void {
+  if (context.config.proxy.engine === 'haproxy') {
+    acceptProxyProtocol(server.listener);
+    return;
+  }
+  // A renewed certificate serves new connections; those open keep theirs.
+  tls?.onReplaced(({ cert, key }) => {
+    (server.listener as unknown as SecureServer).setSecureContext({ cert, key });
+    context.logger.info('the public port serves the new certificate');
+  });
 }
 
 /**
@@ -48,13 +58,14 @@ export async function startPublicFront(
   context: PhaseContext,
   server: Server,
   directory: PodDirectory,
+  tls: TlsSource | null,
 ): Promise<string> {
   const { config, lifecycle, logger } = context;
   if (config.proxy.engine !== 'haproxy') return server.info.uri;
   const port = config.port === 0 ? await freePort(config.bindIp) : config.port;
   // Loaded only for this engine: a host on the built-in one never needs it.
   const { startHaproxyEngine } = await import('../proxy/haproxy/engine.js');
-  await lifecycle.start(
+  const engine = await lifecycle.start(
     'HAProxy',
     () =>
       startHaproxyEngine({
@@ -71,13 +82,32 @@ export async function startPublicFront(
         },
         publicHostname: new URL(config.publicUri).hostname,
         directory: join(config.root, 'haproxy'),
-        tls: config.proxy.tls,
+        tls: tls?.current() ?? null,
         command: config.proxy.haproxyPath,
         pods: directory,
         logger: logger.child({ component: 'haproxy' }),
       }),
     (engine) => engine.stop(),
   );
+  tls?.onReplaced((material) => engine.replaceCertificate(material));
   const host = config.bindIp.includes(':') ? `[${config.bindIp}]` : config.bindIp;
-  return `${config.proxy.tls ? 'https' : 'http'}://${host}:${port}`;
+  return `${tls ? 'https' : 'http'}://${host}:${port}`;
+}
+
+/** With TLS on: the plain-HTTP port (CODIUS_HTTP_PORT), for HTTP-01 challenges and redirects to https. */
+export async function startPlainHttpPort(context: PhaseContext, certificates: Certificates): Promise<void> {
+  const { config, lifecycle, logger } = context;
+  const publicUrl = new URL(config.publicUri);
+  await lifecycle.start(
+    'plain-HTTP port',
+    () =>
+      startHttpPort({
+        bindIp: config.bindIp,
+        port: config.https.httpPort,
+        httpsPort: Number(publicUrl.port || 443),
+        challenge: (token) => certificates.httpChallenges.answer(token),
+        logger: logger.child({ component: 'http-port' }),
+      }),
+    (port) => port.stop(),
+  );
 }

@@ -15,7 +15,8 @@ import type { SelfTest } from '../self-test/self-test.js';
 import { installSelfTestGate } from '../http/self-test-gate.js';
 import { createFastAnswers } from '../http/fast-answers.js';
 import { SERVICE_NAME, VERSION } from '../version.js';
-import { apiListen, prepareApiListener, startPublicFront } from './public-front.js';
+import { apiListen, prepareApiListener, startPlainHttpPort, startPublicFront } from './public-front.js';
+import type { Certificates } from './certificates.js';
 import type { PaymentReceiver } from '../payments/receiver.js';
 
 /** The public listener once it listens. */
@@ -31,6 +32,7 @@ export interface PublicHttpInputs {
   podMoney: PodPayments | undefined;
   peers: PeerNetwork;
   selfTest: SelfTest | undefined;
+  certificates: Certificates | null;
 }
 
 /**
@@ -131,7 +133,8 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
   );
   const { uploads, checkout, renewals, rent } = await uploadsAndCheckout(context, inputs, capacity);
   // Shutdown drains connections itself, for proxied requests as much as for the API's.
-  const listen = await apiListen(context);
+  const tls = inputs.certificates?.tls ?? null;
+  const listen = apiListen(context, tls);
   const server = await createPublicApi(
     {
       ...listen,
@@ -167,7 +170,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     logger,
   });
   putPodProxyInFront(server.listener, proxy, drain, fastAnswer);
-  prepareApiListener(context, server);
+  prepareApiListener(context, server, tls);
   // hapi emits 'closing' right after the listener stops accepting: from here new connections are refused.
   server.events.on('closing', () => {
     logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining requests');
@@ -177,7 +180,8 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     () => server.start(),
     () => stopListening(server, drain, proxy, receiver, config.shutdownTimeoutMs),
   );
-  const url = await startPublicFront(context, server, directory);
+  const url = await startPublicFront(context, server, directory, tls);
+  if (inputs.certificates) await startPlainHttpPort(context, inputs.certificates);
   logger.info(
     {
       listening: url,

@@ -3,6 +3,7 @@ import { parsePortList, type PortRule } from '../net/port-list.js';
 import { blockedNetworks } from '../firewall/policy.js';
 import type { OciRuntime, RuntimeSettings } from '../runtime/settings.js';
 import type { LogLevel } from '../logger.js';
+import { readHttps, type HttpsSettings } from './https.js';
 import { readOpenPayments, type OpenPaymentsSettings } from './open-payments.js';
 import { readOperations, type Operations } from './operations.js';
 import { DEFAULT_COST_PER_MONTH } from './payment-variables.js';
@@ -84,6 +85,7 @@ export interface Config {
   podIlp: { enabled: boolean; port: number; spread: number };
   /** The host's Open Payments wallet, when it takes Open Payments. */
   openPayments: OpenPaymentsSettings | null;
+  https: HttpsSettings;
 }
 
 function readRuntime(env: Env, sandbox: Config['sandbox']): RuntimeSettings {
@@ -164,6 +166,7 @@ export function loadConfig(env: Env): Config {
 
   const { admin, selfTest } = readOperations(env, { port, dev });
   const sandbox = readSandbox(env);
+  const proxy = readProxy(env);
 
   return {
     dev,
@@ -194,7 +197,8 @@ export function loadConfig(env: Env): Config {
       maxFailures: numberOf(env, 'CODIUS_PEER_MAX_FAILURES'),
       dropAfterMs: Math.round(numberOf(env, 'CODIUS_PEER_DROP_AFTER') * 1000),
     },
-    proxy: readProxy(env),
+    proxy,
+    https: readHttps(env, publicUri, proxy.tls !== null),
     admin,
     logLevel: readDefaulted(env, 'CODIUS_LOG_LEVEL') as LogLevel,
     shutdownTimeoutMs: Math.round(numberOf(env, 'CODIUS_SHUTDOWN_TIMEOUT') * 1000),

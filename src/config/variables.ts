@@ -1,4 +1,5 @@
 import { HOST_VARIABLES } from './host-variables.js';
+import { HTTPS_VARIABLES } from './https-variables.js';
 import { NETWORK_VARIABLES } from './network-variables.js';
 import { OPERATIONS_VARIABLES } from './operations-variables.js';
 import { PAYMENT_VARIABLES } from './payment-variables.js';
@@ -25,5 +26,6 @@ export const VARIABLES: readonly VariableSpec[] = [
   ...SANDBOX_VARIABLES,
   ...PAYMENT_VARIABLES,
   ...NETWORK_VARIABLES,
+  ...HTTPS_VARIABLES,
   ...OPERATIONS_VARIABLES,
 ];

@@ -1,5 +1,6 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TlsMaterial } from '../../acme/tls-source.js';
 import type { ManifestHash, PodRecord } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
 import { stopLeftover } from '../../process/leftover.js';
@@ -16,8 +17,8 @@ export interface HaproxyEngineOptions {
   publicHostname: string;
   /** Directory for HAProxy's files (configuration, routes, runtime socket), inside codiusd's data directory. */
   directory: string;
-  /** CODIUS_TLS_CERT and CODIUS_TLS_KEY: HAProxy terminates TLS with them. */
-  tls: { certFile: string; keyFile: string } | null;
+  /** HAProxy terminates TLS with this certificate and key (PEM), or serves plain HTTP. */
+  tls: TlsMaterial | null;
   /** The haproxy executable. */
   command: string;
   pods: {
@@ -33,6 +34,8 @@ export interface HaproxyEngine {
    * finish (their connections closing after them), then HAProxy exits.
    */
   stop(): Promise<void>;
+  /** Puts a new certificate into service through the runtime API: no reload, no connection dropped. */
+  replaceCertificate(material: TlsMaterial): Promise<void>;
 }
 
 /** HAProxy's alerts are errors and its warnings warnings, but not the notices it gives at every start and stop. */
@@ -55,10 +58,13 @@ async function waitForRuntimeApi(api: HaproxyRuntimeApi): Promise<void> {
   }
 }
 
+/** Certificate chain then key, without blank lines (a blank line ends a runtime API payload). */
+const bundleOf = (tls: TlsMaterial): string =>
+  `${tls.cert}\n${tls.key}`.split('\n').filter((line) => line.trim() !== '').join('\n') + '\n';
+
 /** HAProxy wants certificate and key in one file; it is written for it, readable by codiusd only. */
-async function writeTlsBundle(path: string, tls: { certFile: string; keyFile: string }): Promise<void> {
-  const [cert, key] = await Promise.all([readFile(tls.certFile, 'utf8'), readFile(tls.keyFile, 'utf8')]);
-  await writeFile(path, `${cert.trimEnd()}\n${key.trimEnd()}\n`, { mode: 0o600 });
+async function writeTlsBundle(path: string, tls: TlsMaterial): Promise<void> {
+  await writeFile(path, bundleOf(tls), { mode: 0o600 });
   await chmod(path, 0o600);
 }
 
@@ -140,6 +146,20 @@ export async function startHaproxyEngine(options: HaproxyEngineOptions): Promise
       await supervised.stop();
       await rm(pidFile, { force: true });
       routeMap.close();
+    },
+    async replaceCertificate(material) {
+      const bundle = paths.tlsBundle;
+      if (!bundle) throw new Error('HAProxy serves no TLS');
+      // The file too, for a restart after a crash; then the certificate in memory, in one transaction.
+      await writeTlsBundle(bundle, material);
+      try {
+        await api.send(`set ssl cert ${bundle} <<\n${bundleOf(material)}`);
+        await api.send(`commit ssl cert ${bundle}`);
+      } catch (error) {
+        await api.send(`abort ssl cert ${bundle}`).catch(() => undefined);
+        throw error;
+      }
+      logger.info({ certificate: bundle }, 'HAProxy serves the new certificate');
     },
   };
 }

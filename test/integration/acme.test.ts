@@ -1,0 +1,280 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { stat, writeFile, chmod, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect } from 'node:tls';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import WebSocket from 'ws';
+import { createApp } from '../../src/app/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
+import { startAppHost } from '../helpers/app-host.js';
+import { freePort } from '../helpers/daemon.js';
+import { startKnot } from '../helpers/knot.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { startPebble } from '../helpers/pebble.js';
+import { setupPodman } from '../helpers/podman.js';
+import { seedPaidPod } from '../helpers/seed.js';
+import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
+
+const run = promisify(execFile);
+
+// Certificates from Let's Encrypt's test CA (pebble) through DNS-01 records published in a real
+// authoritative DNS server (Knot), by RFC 2136 updates signed with TSIG and by an operator's hook.
+const HOST = 'codius.test';
+const knot = await startKnot([{ domain: HOST, records: [] }]);
+const httpPort = await freePort();
+// Short-lived certificates: renewed at two thirds of 30 s, while the test watches.
+const pebble = await startPebble({ dnsServer: knot, httpPort, validitySeconds: 30, nonceRejectPercent: 20 });
+const issuingRoot = await pebble.issuingRoot();
+const rootFile = join(await tempDir(), 'pebble-root.pem');
+await writeFile(rootFile, issuingRoot);
+
+function acmeEnv(port: number, root: string, host = HOST): Record<string, string> {
+  return {
+    CODIUS_PUBLIC_URI: `https://${host}:${port}`,
+    CODIUS_PORT: String(port),
+    CODIUS_ROOT: root,
+    CODIUS_ACME: 'true',
+    CODIUS_ACME_EMAIL: 'operator@codius.test',
+    CODIUS_ACME_DIRECTORY: pebble.directoryUrl,
+    CODIUS_ACME_CA_ROOT: pebble.caRootFile,
+    CODIUS_DNS_RESOLVER: `127.0.0.1:${knot.port}`,
+    CODIUS_ACME_RETRY_MIN: '1',
+    CODIUS_ACME_PROPAGATION_TIMEOUT: '20',
+    ILP_BTP_SERVER: `btp+ws://127.0.0.1:${port + 1}`,
+  };
+}
+
+function rfc2136Env(secret = knot.acmeKey.secret): Record<string, string> {
+  return {
+    CODIUS_ACME_DNS: 'rfc2136',
+    CODIUS_ACME_RFC2136_SERVER: `127.0.0.1:${knot.port}`,
+    CODIUS_ACME_RFC2136_TSIG_NAME: knot.acmeKey.name,
+    CODIUS_ACME_RFC2136_TSIG_SECRET: secret,
+  };
+}
+
+/** The certificate a TLS client gets for `name` from the port: its serial and names. */
+function servedCertificate(port: number, name: string): Promise<{ serial: string; names: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername: name, ca: issuingRoot }, () => {
+      const peer = socket.getPeerCertificate();
+      socket.end();
+      resolve({ serial: peer.serialNumber, names: peer.subjectaltname ?? '' });
+    });
+    socket.on('error', reject);
+  });
+}
+
+async function curl(port: number, name: string, path = '/'): Promise<string> {
+  const { stdout } = await run('curl', [
+    '-sS',
+    '--fail',
+    '--cacert',
+    rootFile,
+    '--resolve',
+    `${name}:${port}:127.0.0.1`,
+    `https://${name}:${port}${path}`,
+  ]);
+  return stdout;
+}
+
+function plainGet(port: number, host: string, path: string): Promise<{ status: number; location?: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      res.resume();
+      resolve({
+        status: res.statusCode ?? 0,
+        ...(res.headers.location ? { location: res.headers.location } : {}),
+      });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** A WebSocket to `name` (its TLS name and Host) through the loopback port. */
+function openSocket(port: number, name: string): WebSocket {
+  const options = { servername: name, ca: issuingRoot, headers: { Host: `${name}:${port}` } };
+  return new WebSocket(`wss://127.0.0.1:${port}/ws`, options as WebSocket.ClientOptions);
+}
+
+const fixture = await setupPodman();
+const podImage = await fixture.nodeAppImage(
+  fileURLToPath(new URL('../../../test/fixtures/pod-server/', import.meta.url)),
+  'server.mjs',
+  ['ws'],
+);
+const root = await tempDir();
+const pod = await seedPaidPod(
+  root,
+  {
+    name: 'acme-pod',
+    version: '1',
+    port: '3000',
+    containers: [{ id: 'app', image: podImage, environment: { POD_NAME: 'acme' } }],
+  },
+  { publicUri: `https://${HOST}` },
+);
+fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+const port = await freePort();
+const started = Date.now();
+const { logs } = await startAppHost({
+  ...acmeEnv(port, root),
+  ...rfc2136Env(),
+  ...fixture.podmanEnv,
+  CODIUS_RECONCILE_INTERVAL: '5',
+  CODIUS_PROXY_ENGINE: 'haproxy',
+  CODIUS_HTTP_PORT: String(httpPort),
+});
+const podName = `${pod.hash}.${HOST}`;
+
+describe('ACME through RFC 2136 with the HAProxy engine', () => {
+  it('obtains the host and wildcard certificate before listening and serves pods over https and wss', async () => {
+    const text = logs.text();
+    assert.match(text, /ACME order created/);
+    assert.match(text, /ACME challenge valid/);
+    assert.match(text, /ACME certificate issued/);
+    console.log(`certificate obtained and listening ${Date.now() - started} ms after the start`);
+    const file = await stat(join(root, 'acme', 'certificates', `${HOST}.pem`));
+    assert.equal(file.mode & 0o777, 0o600);
+    assert.equal((await stat(join(root, 'acme', 'account.key'))).mode & 0o777, 0o600);
+    // The challenge records are gone once validated.
+    assert.deepEqual(await knot.txt(`_acme-challenge.${HOST}`), []);
+
+    const served = await servedCertificate(port, podName);
+    assert.match(served.names, new RegExp(`DNS:\\*\\.${HOST}`));
+    await until(
+      'the pod runs',
+      async () => (await curl(port, podName).catch(() => '')).includes('hello from acme'),
+      60_000,
+    );
+    assert.match(await curl(port, HOST, '/version'), /"version"/);
+
+    const ws = openSocket(port, podName);
+    const hello = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (data: Buffer) => resolve(data.toString()));
+      ws.once('error', reject);
+    });
+    assert.match(hello, /hello/);
+    ws.close();
+  });
+
+  it('answers plain HTTP with a redirect to https, and HTTP-01 tokens it is not serving with 404', async () => {
+    const redirect = await plainGet(httpPort, `${podName}:${httpPort}`, '/some/path?x=1');
+    assert.equal(redirect.status, 308);
+    assert.equal(redirect.location, `https://${podName}:${port}/some/path?x=1`);
+    assert.equal((await plainGet(httpPort, HOST, '/.well-known/acme-challenge/unknown')).status, 404);
+    assert.equal((await plainGet(httpPort, 'bad host!', '/')).status, 400);
+  });
+
+  it('swaps in the renewed certificate through the runtime API while a WebSocket stays open', async () => {
+    const before = await servedCertificate(port, podName);
+    const ws = openSocket(port, podName);
+    const messages: string[] = [];
+    ws.on('message', (data: Buffer) => messages.push(data.toString()));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    let closed = false;
+    ws.on('close', () => (closed = true));
+    await until(
+      'a renewed certificate is served',
+      async () => (await servedCertificate(port, podName)).serial !== before.serial,
+      60_000,
+      500,
+    );
+    assert.match(logs.text(), /HAProxy serves the new certificate/);
+    assert.equal(closed, false, 'the WebSocket opened before the swap is still open');
+    ws.send('still here');
+    await until('the echo arrives over the old connection', () => messages.includes('still here'), 5000);
+    ws.close();
+    assert.match(await curl(port, podName), /hello from acme/);
+  });
+});
+
+// A second host, under its own name in the same zone, whose operator publishes records with a program.
+const EXEC_HOST = `exec.${HOST}`;
+const hookDir = await tempDir();
+const refuseFlag = join(hookDir, 'refuse');
+const hook = join(hookDir, 'dns-hook.sh');
+// The operator's program: here it publishes with knsupdate; it refuses while the flag file exists.
+await writeFile(
+  hook,
+  [
+    '#!/bin/sh',
+    'set -eu',
+    `if [ -e ${refuseFlag} ]; then echo "provider API says: quota exceeded" >&2; exit 3; fi`,
+    'if [ "$1" = add ]; then change="update add $2 60 TXT \\"$3\\""; else change="update delete $2 TXT \\"$3\\""; fi',
+    `printf 'server 127.0.0.1 ${knot.port}\\nzone ${HOST}\\n%s\\nsend\\n' "$change" | knsupdate -y ${knot.adminKey.algorithm}:${knot.adminKey.name}:${knot.adminKey.secret}`,
+    'echo "published $1 $2"',
+    '',
+  ].join('\n'),
+);
+await chmod(hook, 0o755);
+const execPort = await freePort();
+const { logs: execLogs } = await startAppHost({
+  ...acmeEnv(execPort, await tempDir(), EXEC_HOST),
+  CODIUS_RUNTIME: 'hyperd',
+  CODIUS_HYPER_NOOP: 'true',
+  CODIUS_ACME_DNS: 'exec',
+  CODIUS_ACME_DNS_HOOK: hook,
+  CODIUS_HTTP_PORT: '0',
+});
+
+describe('ACME through an exec hook with the built-in engine', () => {
+  it('obtains the certificate with the hook, logging what it printed', async () => {
+    assert.match(execLogs.text(), /published add _acme-challenge\.exec\.codius\.test/);
+    assert.match(execLogs.text(), /published remove _acme-challenge\.exec\.codius\.test/);
+    assert.match(await curl(execPort, EXEC_HOST, '/version'), /"version"/);
+    assert.match((await servedCertificate(execPort, `x.${EXEC_HOST}`)).names, /\*\.exec\.codius\.test/);
+  });
+
+  it('keeps the certificate in service while the DNS side refuses, and renews once it accepts again', async () => {
+    await writeFile(refuseFlag, '');
+    const before = await servedCertificate(execPort, EXEC_HOST);
+    await until('a renewal fails', () => /certificate renewal failed/.test(execLogs.text()), 60_000, 200);
+    assert.match(execLogs.text(), /provider API says: quota exceeded/);
+    assert.equal(
+      (await servedCertificate(execPort, EXEC_HOST)).serial,
+      before.serial,
+      'the old certificate still serves',
+    );
+    await rm(refuseFlag);
+    await until(
+      'the renewed certificate is served',
+      async () => (await servedCertificate(execPort, EXEC_HOST)).serial !== before.serial,
+      60_000,
+      500,
+    );
+    assert.match(execLogs.text(), /the public port serves the new certificate/);
+  });
+});
+
+describe('ACME start-up failures', () => {
+  it('says why the DNS server refused the update, and does not start without a certificate', async () => {
+    const logs = capturingLogger();
+    const port = await freePort();
+    const config = loadConfig({
+      ...acmeEnv(port, await tempDir()),
+      ...rfc2136Env(Buffer.alloc(32, 1).toString('base64')),
+      CODIUS_RUNTIME: 'hyperd',
+      CODIUS_HYPER_NOOP: 'true',
+      CODIUS_SELF_TEST: 'false',
+      CODIUS_BOOTSTRAP_PEERS: '[]',
+      CODIUS_HTTP_PORT: '0',
+    });
+    const app = createApp({ config, logger: logs.logger });
+    await assert.rejects(
+      app.start(),
+      /refused to add TXT _acme-challenge\.codius\.test in zone codius\.test: TSIG BADSIG/,
+    );
+    await app.stop();
+  });
+});
