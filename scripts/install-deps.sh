@@ -18,7 +18,9 @@ fi
 # docker-registry (a loopback OCI registry the tests pull images from by digest), nginx (test pods laid
 # out like the official nginx image, the TLS front test and the proxy benchmark), openssl (the TLS front
 # test's certificates), chromium (the dashboard test, driven by playwright-core) and haproxy (the
-# CODIUS_PROXY_ENGINE=haproxy engine, its tests and the proxy benchmark).
+# CODIUS_PROXY_ENGINE=haproxy engine, its tests and the proxy benchmark); for the HTTPS tests, pebble
+# (Let's Encrypt's test CA), knot and knot-dnsutils (an authoritative DNS server taking TSIG-signed
+# updates, and knsupdate for the DNS hook test) and bind9 (the same updates against BIND).
 missing=()
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
@@ -29,13 +31,17 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v pebble >/dev/null 2>&1 || missing+=(pebble)
+[ -x /usr/sbin/knotd ] || missing+=(knot)
+command -v knsupdate >/dev/null 2>&1 || missing+=(knot-dnsutils)
+[ -x /usr/sbin/named ] || missing+=(bind9)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing ${missing[*]}; run as root or install them with apt" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  # Packages with services (nginx, haproxy) must not start them here: nothing of theirs should listen on this host.
+  # Packages with services (nginx, haproxy, knot, bind9) must not start them here: nothing of theirs should listen on this host.
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"

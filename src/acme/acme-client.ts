@@ -30,15 +30,12 @@ export async function createAcmeClient(options: AcmeClientOptions): Promise<Acme
     backoffMin: 1000,
     backoffMax: 10_000,
   });
-  return client as unknown as AcmeClient;
+  return client;
 }
 
 /** An ECDSA P-256 key (small and fast, accepted by every CA and browser) and a CSR for the names. */
 export const makeCsr: CsrMaker = async (names) => {
   const privateKey = await acme.crypto.createPrivateEcdsaKey('P-256');
-  const [, csr] = await acme.crypto.createCsr(
-    { commonName: names[0] as string, altNames: [...names] },
-    privateKey,
-  );
+  const [, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: [...names] }, privateKey);
   return { privateKey, csr };
 };

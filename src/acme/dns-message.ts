@@ -103,8 +103,8 @@ export function readName(message: Buffer, offset: number): { name: string; end: 
   const labels: string[] = [];
   let at = offset;
   for (;;) {
+    if (at >= message.length) throw new Error('truncated DNS name');
     const length = message[at] as number;
-    if (length === undefined) throw new Error('truncated DNS name');
     if (length === 0) return { name: labels.join('.'), end: at + 1 };
     if ((length & 0xc0) === 0xc0) throw new Error('compressed name where none is allowed');
     labels.push(message.subarray(at + 1, at + 1 + length).toString('ascii'));
@@ -146,4 +146,49 @@ export function parseAnswer(message: Buffer): ParsedAnswer {
   const unsigned = Buffer.from(message.subarray(0, tsigStart));
   if (tsig) unsigned.writeUInt16BE((counts[3] as number) - 1, 10);
   return { id: message.readUInt16BE(0), rcode: message.readUInt16BE(2) & 0x0f, unsigned, tsig };
+}
+
+/** A standard query (recursion desired) for one name and type. */
+export function encodeQuery(id: number, name: string, type: number): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(id, 0);
+  header.writeUInt16BE(0x0100, 2);
+  header.writeUInt16BE(1, 4);
+  return Buffer.concat([header, encodeName(name), Buffer.from([0, type, 0, CLASS_IN])]);
+}
+
+export interface TxtAnswer {
+  rcode: number;
+  truncated: boolean;
+  /** Each TXT record's character-strings joined. */
+  values: string[];
+  /** The smallest TTL among them, in seconds. */
+  ttl: number | null;
+}
+
+/** The TXT records of an answer (whatever their owner: a CNAME chain ends at the name asked for). */
+export function parseTxtAnswer(message: Buffer): TxtAnswer {
+  if (message.length < 12) throw new Error('DNS answer shorter than its header');
+  const flags = message.readUInt16BE(2);
+  let offset = 12;
+  for (let i = 0; i < message.readUInt16BE(4); i += 1) offset = skipName(message, offset) + 4;
+  const values: string[] = [];
+  let ttl: number | null = null;
+  for (let i = 0; i < message.readUInt16BE(6); i += 1) {
+    offset = skipName(message, offset);
+    const type = message.readUInt16BE(offset);
+    const recordTtl = message.readUInt32BE(offset + 4);
+    const length = message.readUInt16BE(offset + 8);
+    const data = message.subarray(offset + 10, offset + 10 + length);
+    offset += 10 + length;
+    if (offset > message.length) throw new Error('truncated DNS record');
+    if (type !== TYPE_TXT) continue;
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < data.length; at += 1 + (data[at] as number)) {
+      chunks.push(data.subarray(at + 1, at + 1 + (data[at] as number)));
+    }
+    values.push(Buffer.concat(chunks).toString('utf8'));
+    ttl = ttl === null ? recordTtl : Math.min(ttl, recordTtl);
+  }
+  return { rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, values, ttl };
 }

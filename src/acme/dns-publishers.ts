@@ -49,5 +49,5 @@ export function createDnsPublication(
   dependencies: PublisherDependencies,
 ): DnsPublication {
   const factory = PUBLISHERS[settings.kind] as PublisherFactory<typeof settings.kind>;
-  return factory(settings as never, dependencies);
+  return factory(settings, dependencies);
 }

@@ -1,12 +1,9 @@
 import { Resolver } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Logger } from '../logger.js';
 import { sleep } from '../util/sleep.js';
+import { serverText, type DnsServer } from './dns-transport.js';
 
-export interface DnsServer {
-  host: string;
-  port: number;
-}
+export type { DnsServer } from './dns-transport.js';
 
 export interface PropagationOptions {
   /** CODIUS_DNS_RESOLVER, or none for the system's resolvers. */
@@ -22,8 +19,6 @@ export interface PropagationCheck {
   /** Resolves once every authoritative server of the name's zone answers the TXT value. */
   waitFor(name: string, value: string): Promise<void>;
 }
-
-const serverText = ({ host, port }: DnsServer): string => `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 
 function resolverFor(servers: readonly DnsServer[]): Resolver {
   const resolver = new Resolver({ timeout: 2000, tries: 2 });

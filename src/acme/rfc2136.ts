@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
-import { connect } from 'node:net';
+import { exchangeTcp, serverText, type DnsServer } from './dns-transport.js';
 import { encodeTxtUpdate, parseAnswer, type TxtChange } from './dns-message.js';
 import { DnsPublishError, type DnsPublisher } from './dns-publisher.js';
 import { signMessage, TSIG_ERRORS, verifyAnswer, type TsigKey } from './tsig.js';
 
 export interface Rfc2136Options {
-  server: { host: string; port: number };
+  server: DnsServer;
   /** The zone the update is for (its apex). */
   zone: string;
   key: TsigKey;
@@ -28,29 +28,6 @@ const RCODES: Readonly<Record<number, string>> = {
   10: 'NOTZONE (the name is not inside the zone)',
 };
 
-/** One exchange over TCP (length-prefixed), which needs no retransmission and has no size limit. */
-function exchange(server: Rfc2136Options['server'], message: Buffer, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(server.port, server.host);
-    let received = Buffer.alloc(0);
-    socket.setTimeout(timeoutMs, () =>
-      socket.destroy(new Error(`no answer from ${server.host}:${server.port} in ${timeoutMs} ms`)),
-    );
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
-        socket.end();
-        resolve(received.subarray(2, 2 + received.readUInt16BE(0)));
-      }
-    });
-    socket.on('error', reject);
-    socket.on('close', () => reject(new Error(`${server.host}:${server.port} closed without answering`)));
-    const length = Buffer.alloc(2);
-    length.writeUInt16BE(message.length, 0);
-    socket.write(Buffer.concat([length, message]));
-  });
-}
-
 function inZone(name: string, zone: string): boolean {
   const bare = (text: string): string => text.replace(/\.$/, '').toLowerCase();
   return bare(name) === bare(zone) || bare(name).endsWith(`.${bare(zone)}`);
@@ -66,7 +43,7 @@ export function createRfc2136Publisher(options: Rfc2136Options): DnsPublisher {
   const ttl = options.ttl ?? 60;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const now = options.now ?? Date.now;
-  const where = `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
+  const where = serverText(server);
 
   async function update(change: TxtChange): Promise<void> {
     if (!inZone(change.name, zone)) {
@@ -76,7 +53,7 @@ export function createRfc2136Publisher(options: Rfc2136Options): DnsPublisher {
     const signed = signMessage(unsigned, key, Math.floor(now() / 1000));
     let answer: Buffer;
     try {
-      answer = await exchange(server, signed.message, timeoutMs);
+      answer = await exchangeTcp(server, signed.message, timeoutMs);
     } catch (error) {
       throw new DnsPublishError(`DNS update to ${where} failed: ${(error as Error).message}`);
     }

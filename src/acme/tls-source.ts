@@ -4,9 +4,6 @@ export interface TlsMaterial {
   key: string;
 }
 
-/** A certificate for a name, chosen for a TLS handshake by its server name. */
-export type CertificateForName = (serverName: string) => Promise<TlsMaterial | undefined>;
-
 /**
  * Where the public listener's certificates come from: fixed files, or certificates codiusd obtains and
  * renews itself. Whoever serves TLS takes the current one and is told of each replacement.
@@ -16,8 +13,6 @@ export interface TlsSource {
   current(): TlsMaterial;
   /** Called after the host's certificate is replaced. */
   onReplaced(listener: (material: TlsMaterial) => Promise<void> | void): void;
-  /** Certificates of other names (custom domains of pods), obtained on demand; none by default. */
-  forName?: CertificateForName;
 }
 
 /** CODIUS_TLS_CERT/KEY: read once, replaced by a restart. */

@@ -31,7 +31,10 @@ export async function certificates(context: PhaseContext): Promise<Certificates 
   const httpChallenges = createHttpChallenges();
   const files = config.proxy.tls;
   if (files) {
-    const [cert, key] = await Promise.all([readFile(files.certFile, 'utf8'), readFile(files.keyFile, 'utf8')]);
+    const [cert, key] = await Promise.all([
+      readFile(files.certFile, 'utf8'),
+      readFile(files.keyFile, 'utf8'),
+    ]);
     return { tls: fixedTlsSource({ cert, key }), httpChallenges, manager: null };
   }
   const acme = config.https.acme;

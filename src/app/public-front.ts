@@ -1,28 +1,51 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Server } from '@hapi/hapi';
+import type { HttpServerOptions } from '../http/server.js';
 import type { Server as SecureServer } from 'node:https';
 import type { TlsSource } from '../acme/tls-source.js';
 import { startHttpPort } from '../http/http-port.js';
 import type { Certificates } from './certificates.js';
+import { sniCallback, type CustomDomainService } from './custom-domains.js';
 import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import type { PodDirectory } from '../pods/pod-directory.js';
 import type { PhaseContext } from './phase-context.js';
+
+/** What the public port is made of. */
+export interface PublicFront {
+  server: Server;
+  directory: PodDirectory;
+  tls: TlsSource | null;
+  custom: CustomDomainService | null;
+}
 
 /** Where the API server listens, and how, for the proxy engine chosen. */
 export interface ApiListen {
   host: string;
   port: number;
-  tls?: { cert: Buffer; key: Buffer };
+  tls?: HttpServerOptions['tls'];
 }
 
 /** The built-in engine serves the public port itself (with TLS when configured); behind HAProxy, a loopback port. */
-export function apiListen(context: PhaseContext, tls: TlsSource | null): ApiListen {
+export function apiListen(
+  context: PhaseContext,
+  tls: TlsSource | null,
+  custom: CustomDomainService | null,
+): ApiListen {
   const { config } = context;
   if (config.proxy.engine === 'haproxy') return { host: '127.0.0.1', port: 0 };
   if (!tls) return { host: config.bindIp, port: config.port };
   const { cert, key } = tls.current();
-  return { host: config.bindIp, port: config.port, tls: { cert: Buffer.from(cert), key: Buffer.from(key) } };
+  const publicHost = new URL(config.publicUri).hostname.toLowerCase();
+  return {
+    host: config.bindIp,
+    port: config.port,
+    tls: {
+      cert: Buffer.from(cert),
+      key: Buffer.from(key),
+      ...(custom ? { SNICallback: sniCallback(publicHost, custom.domains) } : {}),
+    },
+  };
 }
 
 /** A port nobody listens on now, for `CODIUS_PORT=0` (any free port) when HAProxy must be told one. */
@@ -54,13 +77,9 @@ export function prepareApiListener(context: PhaseContext, server: Server, tls: T
  * After the API server listens: with CODIUS_PROXY_ENGINE=haproxy, HAProxy is started on the public port in
  * front of it (and stopped first at shutdown, gracefully). Returns the public port's URL.
  */
-export async function startPublicFront(
-  context: PhaseContext,
-  server: Server,
-  directory: PodDirectory,
-  tls: TlsSource | null,
-): Promise<string> {
+export async function startPublicFront(context: PhaseContext, front: PublicFront): Promise<string> {
   const { config, lifecycle, logger } = context;
+  const { server, directory, tls } = front;
   if (config.proxy.engine !== 'haproxy') return server.info.uri;
   const port = config.port === 0 ? await freePort(config.bindIp) : config.port;
   // Loaded only for this engine: a host on the built-in one never needs it.
@@ -90,12 +109,17 @@ export async function startPublicFront(
     (engine) => engine.stop(),
   );
   tls?.onReplaced((material) => engine.replaceCertificate(material));
+  front.custom?.onCertificate((name, material) => engine.addCertificate(name, material));
   const host = config.bindIp.includes(':') ? `[${config.bindIp}]` : config.bindIp;
   return `${tls ? 'https' : 'http'}://${host}:${port}`;
 }
 
 /** With TLS on: the plain-HTTP port (CODIUS_HTTP_PORT), for HTTP-01 challenges and redirects to https. */
-export async function startPlainHttpPort(context: PhaseContext, certificates: Certificates): Promise<void> {
+export async function startPlainHttpPort(
+  context: PhaseContext,
+  certificates: Certificates,
+  custom: CustomDomainService | null,
+): Promise<void> {
   const { config, lifecycle, logger } = context;
   const publicUrl = new URL(config.publicUri);
   await lifecycle.start(
@@ -106,6 +130,14 @@ export async function startPlainHttpPort(context: PhaseContext, certificates: Ce
         port: config.https.httpPort,
         httpsPort: Number(publicUrl.port || 443),
         challenge: (token) => certificates.httpChallenges.answer(token),
+        // A custom domain asked for over plain HTTP gets its certificate before the browser follows to https.
+        ...(custom
+          ? {
+              beforeRedirect: async (name: string) => {
+                await custom.domains.certificateFor(name);
+              },
+            }
+          : {}),
         logger: logger.child({ component: 'http-port' }),
       }),
     (port) => port.stop(),

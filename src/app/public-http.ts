@@ -17,6 +17,8 @@ import { createFastAnswers } from '../http/fast-answers.js';
 import { SERVICE_NAME, VERSION } from '../version.js';
 import { apiListen, prepareApiListener, startPlainHttpPort, startPublicFront } from './public-front.js';
 import type { Certificates } from './certificates.js';
+import { customDomainsFor } from './custom-domains.js';
+import type { ManifestHash } from '../domain/types.js';
 import type { PaymentReceiver } from '../payments/receiver.js';
 
 /** The public listener once it listens. */
@@ -112,6 +114,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     machine,
   );
 
+  const custom = customDomainsFor(context, inputs.certificates, directory);
   const proxy = await lifecycle.start(
     'pod proxy',
     () =>
@@ -121,6 +124,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
         timeoutMs: config.proxy.timeoutMs,
         maxConnectionsPerPod: config.proxy.maxConnectionsPerPod,
         lookup: (hash) => directory.get(hash),
+        ...(custom ? { customHost: (host: string | undefined) => custom.domains.podFor(host) } : {}),
         logger: logger.child({ component: 'proxy' }),
         // Timing every proxied request is work only a host serving metrics needs.
         ...(config.admin.enabled
@@ -131,10 +135,14 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       }),
     (started) => started.close(),
   );
-  const { uploads, checkout, renewals, rent } = await uploadsAndCheckout(context, inputs, capacity);
+  const { uploads, checkout, renewals, rent } = await uploadsAndCheckout(
+    context,
+    { ...inputs, ...(custom ? { domainsOf: (hash: ManifestHash) => custom.domains.domainsOf(hash) } : {}) },
+    capacity,
+  );
   // Shutdown drains connections itself, for proxied requests as much as for the API's.
   const tls = inputs.certificates?.tls ?? null;
-  const listen = apiListen(context, tls);
+  const listen = apiListen(context, tls, custom);
   const server = await createPublicApi(
     {
       ...listen,
@@ -180,8 +188,8 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     () => server.start(),
     () => stopListening(server, drain, proxy, receiver, config.shutdownTimeoutMs),
   );
-  const url = await startPublicFront(context, server, directory, tls);
-  if (inputs.certificates) await startPlainHttpPort(context, inputs.certificates);
+  const url = await startPublicFront(context, { server, directory, tls, custom });
+  if (inputs.certificates) await startPlainHttpPort(context, inputs.certificates, custom);
   logger.info(
     {
       listening: url,

@@ -2,6 +2,7 @@ import { createCheckoutService, type CheckoutService } from '../checkout/checkou
 import { createGrantSeal } from '../checkout/grant-seal.js';
 import { createRenewalService, type RenewalService } from '../checkout/renewal-service.js';
 import type { Capacity } from '../pods/capacity.js';
+import type { ManifestHash } from '../domain/types.js';
 import { codiusError } from '../domain/errors.js';
 import type { BillingService, PaymentAttempt } from '../payments/billing.js';
 import { createRentReceiver, type RentReceiver } from '../payments/rent.js';
@@ -46,7 +47,13 @@ function streamPrice(billing: BillingService, seconds: number): bigint {
  */
 export async function uploadsAndCheckout(
   context: PhaseContext,
-  inputs: { base: StoreAndSecret; pods: RuntimeAndPods; money: IlpAndPayments; podMoney?: PodPayments },
+  inputs: {
+    base: StoreAndSecret;
+    pods: RuntimeAndPods;
+    money: IlpAndPayments;
+    podMoney?: PodPayments;
+    domainsOf?: (hash: ManifestHash) => string[];
+  },
   capacity: Capacity,
 ): Promise<UploadServices> {
   const { config, logger, lifecycle } = context;
@@ -68,6 +75,7 @@ export async function uploadsAndCheckout(
       registries: inputs.pods.registries,
       ...(inputs.podMoney ? { podBalance: podBalanceOf(inputs.podMoney, () => link.asset()) } : {}),
       renewalOf: (hash) => later.renewals?.view(hash) ?? Promise.resolve(undefined),
+      ...(inputs.domainsOf ? { domainsOf: inputs.domainsOf } : {}),
     },
   );
   const rent = createRentReceiver({

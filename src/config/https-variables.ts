@@ -3,7 +3,9 @@ import { bool, port } from './schemas.js';
 import type { VariableSpec } from './variable-spec.js';
 
 const hostPort = Joi.string().pattern(/^(\[[0-9a-fA-F:.]+\]|[^\s:,[\]]+)(:\d{1,5})?$/);
-const dnsName = Joi.string().pattern(/^([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_-]+\.?$/);
+const dnsName = Joi.string().pattern(
+  /^([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_-]+\.?$/,
+);
 
 /** Certificates codiusd obtains itself (ACME), the plain-HTTP port beside TLS, and custom domains. */
 export const HTTPS_VARIABLES: readonly VariableSpec[] = [
@@ -27,7 +29,8 @@ export const HTTPS_VARIABLES: readonly VariableSpec[] = [
     schema: Joi.string().uri({ scheme: ['https'] }),
     expected: 'an https URL of an ACME directory',
     default: 'https://acme-v02.api.letsencrypt.org/directory',
-    description: "The CA's ACME directory (Let's Encrypt staging: https://acme-staging-v02.api.letsencrypt.org/directory).",
+    description:
+      "The CA's ACME directory (Let's Encrypt staging: https://acme-staging-v02.api.letsencrypt.org/directory).",
   },
   {
     name: 'CODIUS_ACME_CA_ROOT',
@@ -107,7 +110,8 @@ export const HTTPS_VARIABLES: readonly VariableSpec[] = [
     schema: Joi.number().greater(0).max(86_400),
     expected: 'a number of seconds in (0, 86400]',
     default: '60',
-    description: 'First pause after a failed certificate order; doubled after each further failure, up to 6 hours.',
+    description:
+      'First pause after a failed certificate order; doubled after each further failure, up to 6 hours.',
   },
   {
     name: 'CODIUS_HTTP_PORT',
@@ -141,6 +145,7 @@ export const HTTPS_VARIABLES: readonly VariableSpec[] = [
     schema: Joi.number().integer().min(0).max(10_000),
     expected: 'an integer from 0 to 10000',
     default: '20',
-    description: 'Most certificate orders for custom domains per hour, for the whole host (the CA limits orders too).',
+    description:
+      'Most certificate orders for custom domains per hour, for the whole host (the CA limits orders too).',
   },
 ];

@@ -77,10 +77,16 @@ function readAcmeDns(env: Env, publicHost: string): AcmeDnsSettings {
 export function readHttps(env: Env, publicUri: string, staticTls: boolean): HttpsSettings {
   const acmeOn = booleanOf(env, 'CODIUS_ACME');
   if (acmeOn && staticTls) {
-    throw new ConfigError('CODIUS_ACME', 'CODIUS_ACME=true obtains the certificate: unset CODIUS_TLS_CERT and CODIUS_TLS_KEY');
+    throw new ConfigError(
+      'CODIUS_ACME',
+      'CODIUS_ACME=true obtains the certificate: unset CODIUS_TLS_CERT and CODIUS_TLS_KEY',
+    );
   }
   if ((acmeOn || staticTls) && new URL(publicUri).protocol !== 'https:') {
-    throw new ConfigError('CODIUS_PUBLIC_URI', `CODIUS_PUBLIC_URI must be https with TLS on; got ${publicUri}`);
+    throw new ConfigError(
+      'CODIUS_PUBLIC_URI',
+      `CODIUS_PUBLIC_URI must be https with TLS on; got ${publicUri}`,
+    );
   }
   const publicHost = new URL(publicUri).hostname.toLowerCase();
   const resolvers = readString(env, 'CODIUS_DNS_RESOLVER');
@@ -96,7 +102,8 @@ export function readHttps(env: Env, publicUri: string, staticTls: boolean): Http
         }
       : null,
     httpPort: numberOf(env, 'CODIUS_HTTP_PORT'),
-    dnsResolvers: resolvers === undefined ? [] : resolvers.split(',').map((entry) => parseHostPort(entry, 53)),
+    dnsResolvers:
+      resolvers === undefined ? [] : resolvers.split(',').map((entry) => parseHostPort(entry, 53)),
     customDomains: {
       perPod: numberOf(env, 'CODIUS_CUSTOM_DOMAINS_PER_POD'),
       ordersPerHour: numberOf(env, 'CODIUS_CUSTOM_DOMAIN_ORDERS_PER_HOUR'),

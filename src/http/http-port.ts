@@ -24,10 +24,20 @@ export interface HttpPort {
 
 const CHALLENGE_PATH = '/.well-known/acme-challenge/';
 /** A host name, optionally with a port: nothing else may go into a Location header. */
-const HOST_HEADER = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?(:\d{1,5})?$/i;
+const HOST_HEADER =
+  /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?(:\d{1,5})?$/i;
 
-function answer(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
+function answer(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -72,7 +82,10 @@ export async function startHttpPort(options: HttpPortOptions): Promise<HttpPort>
       resolve();
     });
   });
-  logger.info({ port: (server.address() as AddressInfo).port }, 'plain-HTTP port: ACME challenges and redirects to https');
+  logger.info(
+    { port: (server.address() as AddressInfo).port },
+    'plain-HTTP port: ACME challenges and redirects to https',
+  );
   return {
     port: () => (server.address() as AddressInfo).port,
     stop: () =>

@@ -1,3 +1,4 @@
+import type { TlsOptions } from 'node:tls';
 import type { Boom } from '@hapi/boom';
 import Hapi from '@hapi/hapi';
 import { CodiusError } from '../domain/errors.js';
@@ -22,7 +23,7 @@ export interface HttpServerOptions {
    */
   cleanStop?: boolean;
   /** Serve HTTPS with this certificate chain and key (PEM). */
-  tls?: { cert: Buffer; key: Buffer };
+  tls?: { cert: Buffer; key: Buffer; SNICallback?: TlsOptions['SNICallback'] };
 }
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;

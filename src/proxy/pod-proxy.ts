@@ -22,6 +22,8 @@ export interface PodProxyOptions {
   maxConnectionsPerPod: number;
   /** The pod records in memory (the pod manager keeps them in sync with the store). */
   lookup: (hash: ManifestHash) => PodRecord | undefined;
+  /** Custom domains: the pod another Host is served for, if any. */
+  customHost?: (host: string | undefined) => ManifestHash | null;
   logger: Logger;
   /** Told of every answered pod request: its status and seconds from request to the end of the response. */
   onAnswered?: (status: number, seconds: number) => void;
@@ -59,6 +61,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     publicUri: options.publicUri,
     trustedProxies: options.trustedProxies,
     lookup,
+    ...(options.customHost ? { customHost: options.customHost } : {}),
     upstreams,
     now,
   });

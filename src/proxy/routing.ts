@@ -64,6 +64,8 @@ export interface PodRouterOptions {
   publicUri: string;
   trustedProxies: readonly AddressRule[];
   lookup: (hash: ManifestHash) => PodRecord | undefined;
+  /** The pod a Host that is no `<hash>.<host>` name is served for (custom domains), if any. */
+  customHost?: (host: string | undefined) => ManifestHash | null;
   upstreams: Pick<Upstreams, 'get'>;
   now: () => number;
 }
@@ -85,8 +87,10 @@ export function createPodRouter(options: PodRouterOptions): PodRouter {
     };
   }
 
+  const podHost = createPodHostMatcher(options.publicUri);
+  const customHost = options.customHost;
   return {
-    podHashOf: createPodHostMatcher(options.publicUri),
+    podHashOf: customHost ? (host) => podHost(host) ?? customHost(host) : podHost,
     route(req, hash, upgrade) {
       const resolution = resolvePod(hash, lookup(hash), now());
       if (!resolution.ok) return { ...resolution, close: false };

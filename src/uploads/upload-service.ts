@@ -36,6 +36,8 @@ export interface UploadServiceDependencies {
   podBalance?: (hash: ManifestHash) => Promise<PodBalance | null>;
   /** A pod's renewal, when the host renews pods from their tenants' wallets. */
   renewalOf?: (hash: ManifestHash) => Promise<PodRenewal | undefined>;
+  /** The pod's verified custom domains, where the host serves them. */
+  domainsOf?: (hash: ManifestHash) => string[];
 }
 
 /** What a paid upload or extension answers. */
@@ -68,6 +70,7 @@ export interface PodStatus {
   manifest: Manifest;
   ilpBalance?: PodBalance;
   renewal?: PodRenewal;
+  domains?: string[];
 }
 
 /**
@@ -196,6 +199,7 @@ export function createUploadService(
         expiry: new Date(record.expiresAt).toISOString(),
         manifest,
         ...(ilpBalance ? { ilpBalance } : {}),
+        ...(deps.domainsOf ? { domains: deps.domainsOf(hash) } : {}),
         ...(renewal
           ? {
               renewal: {

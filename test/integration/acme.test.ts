@@ -4,7 +4,7 @@ import { stat, writeFile, chmod, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
@@ -26,7 +26,12 @@ const run = promisify(execFile);
 // Certificates from Let's Encrypt's test CA (pebble) through DNS-01 records published in a real
 // authoritative DNS server (Knot), by RFC 2136 updates signed with TSIG and by an operator's hook.
 const HOST = 'codius.test';
-const knot = await startKnot([{ domain: HOST, records: [] }]);
+const CUSTOMER = 'customer.test';
+const knot = await startKnot([
+  { domain: HOST, records: [] },
+  // A pod owner's zone: names pointed at the host (A records), a proof added by the test.
+  { domain: CUSTOMER, records: ['app A 127.0.0.1', 'noproof A 127.0.0.1'] },
+]);
 const httpPort = await freePort();
 // Short-lived certificates: renewed at two thirds of 30 s, while the test watches.
 const pebble = await startPebble({ dnsServer: knot, httpPort, validitySeconds: 30, nonceRejectPercent: 20 });
@@ -101,7 +106,7 @@ function plainGet(port: number, host: string, path: string): Promise<{ status: n
 /** A WebSocket to `name` (its TLS name and Host) through the loopback port. */
 function openSocket(port: number, name: string): WebSocket {
   const options = { servername: name, ca: issuingRoot, headers: { Host: `${name}:${port}` } };
-  return new WebSocket(`wss://127.0.0.1:${port}/ws`, options as WebSocket.ClientOptions);
+  return new WebSocket(`wss://127.0.0.1:${port}/ws`, options);
 }
 
 const fixture = await setupPodman();
@@ -226,6 +231,58 @@ const { logs: execLogs } = await startAppHost({
   CODIUS_ACME_DNS: 'exec',
   CODIUS_ACME_DNS_HOOK: hook,
   CODIUS_HTTP_PORT: '0',
+});
+
+describe('custom domains of pods (HAProxy engine)', () => {
+  const app = `app.${CUSTOMER}`;
+  const insecure = (name: string, path = '/'): Promise<string> =>
+    run('curl', [
+      '-sS',
+      '-k',
+      '--resolve',
+      `${name}:${port}:127.0.0.1`,
+      `https://${name}:${port}${path}`,
+    ]).then(
+      ({ stdout }) => stdout,
+      () => '',
+    );
+
+  it('serves a name whose _codius TXT record names the pod, with a certificate obtained on first use', async () => {
+    await knot.update(CUSTOMER, [`update add _codius.${app} 2 TXT ${pod.hash}`]);
+    const first = Date.now();
+    const redirect = await plainGet(httpPort, app, '/hello');
+    assert.equal(redirect.status, 308);
+    assert.equal(redirect.location, `https://${app}:${port}/hello`);
+    console.log(`custom domain certificate obtained in ${Date.now() - first} ms`);
+    assert.match(logs.text(), /HAProxy serves the custom domain certificate/);
+    assert.match((await servedCertificate(port, app)).names, /DNS:app\.customer\.test/);
+    assert.match(await curl(port, app), /hello from acme/);
+    assert.match(
+      await curl(port, HOST, `/pods?manifestHash=${pod.hash}`),
+      /"domains":\["app\.customer\.test"\]/,
+    );
+  });
+
+  it('gives a name without proof no certificate and no pod', async () => {
+    const redirect = await plainGet(httpPort, `noproof.${CUSTOMER}`, '/');
+    assert.equal(redirect.status, 308);
+    assert.doesNotMatch(
+      (await servedCertificate(port, `noproof.${CUSTOMER}`).catch(() => ({ names: '' }))).names,
+      /noproof/,
+    );
+    assert.doesNotMatch(await insecure(`noproof.${CUSTOMER}`), /hello from acme/);
+    await assert.rejects(stat(join(root, 'acme', 'certificates', `noproof.${CUSTOMER}.pem`)));
+  });
+
+  it('stops serving a name once its proof is gone', async () => {
+    await knot.update(CUSTOMER, [`update delete _codius.${app} TXT`]);
+    await until(
+      'the pod is no longer served at the name',
+      async () => !(await insecure(app)).includes('hello from acme'),
+      20_000,
+      500,
+    );
+  });
 });
 
 describe('ACME through an exec hook with the built-in engine', () => {

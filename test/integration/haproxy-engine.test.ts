@@ -57,6 +57,7 @@ const { logs } = await startAppHost({
   CODIUS_PROXY_ENGINE: 'haproxy',
   CODIUS_TLS_CERT: certificate.certFile,
   CODIUS_TLS_KEY: certificate.keyFile,
+  CODIUS_HTTP_PORT: String(await freePort()),
 });
 const runtimeApi = createHaproxyRuntimeApi(join(root, 'haproxy', 'runtime.sock'));
 

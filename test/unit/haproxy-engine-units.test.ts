@@ -182,7 +182,14 @@ describe('HAProxy route map', () => {
 });
 
 describe('HAProxy configuration', () => {
-  const paths = { config: '/d/c', routes: '/d/r.map', socket: '/d/s', lua: '/d/l.lua', tlsBundle: null };
+  const paths = {
+    config: '/d/c',
+    routes: '/d/r.map',
+    socket: '/d/s',
+    lua: '/d/l.lua',
+    tlsBundle: null,
+    crtList: null,
+  };
   const settings = {
     bindIp: '0.0.0.0',
     port: 443,
@@ -216,9 +223,9 @@ describe('HAProxy configuration', () => {
         { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
         { address: '::1', prefix: 128, family: 'ipv6' },
       ],
-      paths: { ...paths, tlsBundle: '/d/tls.pem' },
+      paths: { ...paths, tlsBundle: '/d/tls.pem', crtList: '/d/certificates.list' },
     });
-    assert.match(text, /bind \[::\]:443 ssl crt \/d\/tls\.pem alpn http\/1\.1/);
+    assert.match(text, /bind \[::\]:443 ssl crt-list \/d\/certificates\.list alpn h2,http\/1\.1/);
     assert.match(text, /acl from_trusted src 10\.0\.0\.0\/8 ::1\/128/);
     assert.match(text, /x-forwarded-proto %\[ssl_fc,iif\(https,http\)\]/);
     // The client behind the proxies: four X-Forwarded-For entries walked here, a longer chain by codiusd.

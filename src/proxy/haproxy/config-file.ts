@@ -11,6 +11,8 @@ export interface HaproxyPaths {
   lua: string;
   /** Certificate and key in one file, when HAProxy terminates TLS. */
   tlsBundle: string | null;
+  /** With TLS: the certificates served, the host's first (the default), then custom domains' by SNI. */
+  crtList: string | null;
 }
 
 export interface HaproxySettings {
@@ -82,7 +84,7 @@ function clientRules(settings: HaproxySettings): string[] {
 
 function frontend(settings: HaproxySettings): string[] {
   const { paths, maxConnectionsPerPod: max } = settings;
-  const tls = paths.tlsBundle ? ` ssl crt ${paths.tlsBundle} alpn http/1.1` : '';
+  const tls = paths.crtList ? ` ssl crt-list ${paths.crtList} alpn h2,http/1.1` : '';
   const requestShare = Math.max(1, Math.floor((2 * max) / 4));
   const socketShare = Math.max(1, Math.floor(max / 4));
   return [

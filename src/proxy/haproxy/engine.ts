@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TlsMaterial } from '../../acme/tls-source.js';
 import type { ManifestHash, PodRecord } from '../../domain/types.js';
@@ -6,6 +6,7 @@ import type { Logger } from '../../logger.js';
 import { stopLeftover } from '../../process/leftover.js';
 import { startSupervised, type SupervisedProcess } from '../../process/supervisor.js';
 import { HOP_BY_HOP_LUA, renderHaproxyConfig, type HaproxySettings } from './config-file.js';
+import { createHaproxyCertificates } from './certificates.js';
 import { createRouteMap, type RouteMap } from './route-map.js';
 import { createHaproxyRuntimeApi, type HaproxyRuntimeApi } from './runtime-api.js';
 
@@ -36,6 +37,8 @@ export interface HaproxyEngine {
   stop(): Promise<void>;
   /** Puts a new certificate into service through the runtime API: no reload, no connection dropped. */
   replaceCertificate(material: TlsMaterial): Promise<void>;
+  /** Serves a custom domain's certificate (by SNI), added or replaced through the runtime API. */
+  addCertificate(name: string, material: TlsMaterial): Promise<void>;
 }
 
 /** HAProxy's alerts are errors and its warnings warnings, but not the notices it gives at every start and stop. */
@@ -58,16 +61,6 @@ async function waitForRuntimeApi(api: HaproxyRuntimeApi): Promise<void> {
   }
 }
 
-/** Certificate chain then key, without blank lines (a blank line ends a runtime API payload). */
-const bundleOf = (tls: TlsMaterial): string =>
-  `${tls.cert}\n${tls.key}`.split('\n').filter((line) => line.trim() !== '').join('\n') + '\n';
-
-/** HAProxy wants certificate and key in one file; it is written for it, readable by codiusd only. */
-async function writeTlsBundle(path: string, tls: TlsMaterial): Promise<void> {
-  await writeFile(path, bundleOf(tls), { mode: 0o600 });
-  await chmod(path, 0o600);
-}
-
 /**
  * CODIUS_PROXY_ENGINE=haproxy: runs HAProxy as a supervised child on the public port, with the pod routes
  * kept current through its runtime API (see route-map.ts). A restart after a crash writes the routes file
@@ -76,18 +69,22 @@ async function writeTlsBundle(path: string, tls: TlsMaterial): Promise<void> {
 export async function startHaproxyEngine(options: HaproxyEngineOptions): Promise<HaproxyEngine> {
   const { directory, logger } = options;
   await mkdir(directory, { recursive: true, mode: 0o700 });
+  const socket = join(directory, 'runtime.sock');
+  const api = createHaproxyRuntimeApi(socket);
+  const certificates = options.tls
+    ? createHaproxyCertificates({ directory, api, host: options.tls, logger })
+    : null;
   const paths = {
     config: join(directory, 'haproxy.cfg'),
     routes: join(directory, 'pod-routes.map'),
-    socket: join(directory, 'runtime.sock'),
+    socket,
     lua: join(directory, 'hop-by-hop.lua'),
-    tlsBundle: options.tls ? join(directory, 'tls-bundle.pem') : null,
+    tlsBundle: certificates?.bundlePath ?? null,
+    crtList: certificates?.listPath ?? null,
   };
   await writeFile(paths.lua, HOP_BY_HOP_LUA);
-  if (options.tls && paths.tlsBundle) await writeTlsBundle(paths.tlsBundle, options.tls);
   await writeFile(paths.config, renderHaproxyConfig({ ...options.settings, paths }));
 
-  const api = createHaproxyRuntimeApi(paths.socket);
   const pidFile = join(directory, 'haproxy.pid');
   const routeMap: RouteMap = createRouteMap({
     mapPath: paths.routes,
@@ -118,6 +115,7 @@ export async function startHaproxyEngine(options: HaproxyEngineOptions): Promise
         );
         await rm(paths.socket, { force: true });
         await writeFile(paths.routes, routeMap.fileText());
+        await certificates?.writeFiles();
       },
       waitReady: () => waitForRuntimeApi(api),
       async afterReady(child) {
@@ -147,19 +145,13 @@ export async function startHaproxyEngine(options: HaproxyEngineOptions): Promise
       await rm(pidFile, { force: true });
       routeMap.close();
     },
-    async replaceCertificate(material) {
-      const bundle = paths.tlsBundle;
-      if (!bundle) throw new Error('HAProxy serves no TLS');
-      // The file too, for a restart after a crash; then the certificate in memory, in one transaction.
-      await writeTlsBundle(bundle, material);
-      try {
-        await api.send(`set ssl cert ${bundle} <<\n${bundleOf(material)}`);
-        await api.send(`commit ssl cert ${bundle}`);
-      } catch (error) {
-        await api.send(`abort ssl cert ${bundle}`).catch(() => undefined);
-        throw error;
-      }
-      logger.info({ certificate: bundle }, 'HAProxy serves the new certificate');
+    replaceCertificate(material) {
+      if (!certificates) return Promise.reject(new Error('HAProxy serves no TLS'));
+      return certificates.replaceDefault(material);
+    },
+    addCertificate(name, material) {
+      if (!certificates) return Promise.reject(new Error('HAProxy serves no TLS'));
+      return certificates.add(name, material);
     },
   };
 }
