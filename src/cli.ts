@@ -9,12 +9,13 @@ import { SecretFileError } from './secret.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: codiusd [--env-file FILE] [--help] [--version]
-       codiusd doctor [--env-file FILE] [--json]
+       codiusd doctor [--env-file FILE] [--json] [--acme]
        codiusd keygen FILE
 
 Runs the Codius host daemon, configured by environment variables. \`doctor\` reads the same configuration
-and checks the host (directories, secret, store, runtime, firewall, ILP provider, DNS, TLS, admin
-exposure, disk, memory); it exits non-zero when a check fails. \`keygen\` writes a new Ed25519 private key
+and checks the host (directories, secret, store, runtime, firewall, ILP provider, DNS, TLS, proxy
+engine, ACME certificates, admin exposure, disk, memory); it exits non-zero when a check fails. With
+--acme it also publishes and removes a test DNS-01 record, as certificate orders do. \`keygen\` writes a new Ed25519 private key
 for Open Payments to FILE (mode 600, never over an existing file) and prints the public key (JWK) to
 register with the wallet's provider, and the lines to add to the configuration.
 
@@ -23,6 +24,7 @@ Options:
   --help           show this help
   --version        print the version
   --json           (doctor) print the checks as JSON
+  --acme           (doctor) dry run of the DNS-01 publication (CODIUS_ACME=true)
 
 Environment variables:
 `;
@@ -32,6 +34,7 @@ interface ParsedArgs {
   version: boolean;
   doctor: boolean;
   json: boolean;
+  acme: boolean;
   envFile?: string;
   /** `keygen FILE`: where to write the key. */
   keygen?: string;
@@ -40,7 +43,7 @@ interface ParsedArgs {
 class UsageError extends Error {}
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const args: ParsedArgs = { help: false, version: false, doctor: false, json: false };
+  const args: ParsedArgs = { help: false, version: false, doctor: false, json: false, acme: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--' && i === 0) continue; // bin/codiusd puts our arguments behind `--`
@@ -50,6 +53,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       if (!file) throw new UsageError('keygen needs the file to write the private key to');
       args.keygen = file;
     } else if (arg === '--json' && args.doctor) args.json = true;
+    else if (arg === '--acme' && args.doctor) args.acme = true;
     else if (arg === '--help' || arg === '-h') args.help = true;
     else if (arg === '--version' || arg === '-v') args.version = true;
     else if (arg === '--env-file') {
@@ -132,7 +136,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (args.doctor) {
     // The doctor's checks are loaded only for the doctor: a running daemon never needs them.
     const { formatDoctorReport, runDoctor } = await import('./doctor/doctor.js');
-    const report = await runDoctor(env);
+    const report = await runDoctor(env, undefined, { acme: args.acme });
     process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
     process.exitCode = report.ok ? 0 : 1;
     return;

@@ -44,6 +44,17 @@ export interface AdminServices {
   peers: { list(limit: number): Promise<PeerRecord[]>; count(): Promise<number> };
   metrics: HostMetrics;
   selfTest(): SelfTestView | null;
+  /** The certificates the public port serves (empty without TLS). */
+  certificates(): Array<{
+    name: string;
+    kind: 'host' | 'custom';
+    source: 'acme' | 'files';
+    names: string[];
+    notAfter: string;
+    renewAt: string | null;
+    failures: number;
+    lastError: string | null;
+  }>;
   /** Pods kept running from their tenants' wallets now. */
   renewalsActive(): Promise<number>;
   /** Settings shown on the dashboard (never secrets). */

@@ -124,6 +124,11 @@ export function adminApiRoutes(services: AdminServices): ServerRoute[] {
     },
     {
       method: 'GET',
+      path: '/api/certificates',
+      handler: () => ({ certificates: services.certificates() }),
+    },
+    {
+      method: 'GET',
       path: '/metrics',
       handler: async (_request, h) =>
         h.response(await services.metrics.render()).type(services.metrics.contentType),

@@ -59,11 +59,11 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
         const money = await ilpAndPayments(context, base);
         const podMoney = await podPayments(context, base, pods.pods);
         const peers = await peerNetwork(context, base);
-        const inputs = { base, pods, money, podMoney, peers };
+        const tls = await certificates(context);
+        const inputs = { base, pods, money, podMoney, peers, certificates: tls };
         const selfTest = hostSelfTest(context, inputs);
         figures.bind(metricsSources(inputs, selfTest));
-        const tls = await certificates(context);
-        listening = await publicHttp(context, { ...inputs, selfTest, certificates: tls });
+        listening = await publicHttp(context, { ...inputs, selfTest });
         await adminListener(context, inputs, selfTest);
         if (selfTest) {
           await lifecycle.start(

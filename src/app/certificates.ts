@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAcmeClient, makeCsr } from '../acme/acme-client.js';
 import { createAcmeIssuer } from '../acme/acme-issuer.js';
-import { createCertificateFiles } from '../acme/certificate-files.js';
+import { createCertificateFiles, readCertificate } from '../acme/certificate-files.js';
 import { createCertificateManager, type CertificateManager } from '../acme/certificate-manager.js';
 import { createHttpChallenges, dnsChallengeSolver, type HttpChallenges } from '../acme/challenge-solvers.js';
 import { createDnsPublication } from '../acme/dns-publishers.js';
@@ -20,6 +20,22 @@ export interface Certificates {
   httpChallenges: HttpChallenges;
   /** The ACME certificates, when codiusd obtains them. */
   manager: CertificateManager | null;
+  /** Every certificate served, for the operator (metrics, admin API, dashboard). */
+  status(): CertificateReport[];
+}
+
+/** A certificate as the operator sees it: the host's or a custom domain's, and where it comes from. */
+export interface CertificateReport {
+  name: string;
+  kind: 'host' | 'custom';
+  source: 'acme' | 'files';
+  names: string[];
+  notAfter: string;
+  /** When it is renewed next (ACME only). */
+  renewAt: string | null;
+  /** Renewals failed in a row. */
+  failures: number;
+  lastError: string | null;
 }
 
 /**
@@ -35,7 +51,18 @@ export async function certificates(context: PhaseContext): Promise<Certificates 
       readFile(files.certFile, 'utf8'),
       readFile(files.keyFile, 'utf8'),
     ]);
-    return { tls: fixedTlsSource({ cert, key }), httpChallenges, manager: null };
+    const info = readCertificate(cert);
+    const report: CertificateReport = {
+      name: info.names[0] ?? 'host',
+      kind: 'host',
+      source: 'files',
+      names: info.names,
+      notAfter: info.notAfter.toISOString(),
+      renewAt: null,
+      failures: 0,
+      lastError: null,
+    };
+    return { tls: fixedTlsSource({ cert, key }), httpChallenges, manager: null, status: () => [report] };
   }
   const acme = config.https.acme;
   if (!acme) return null;
@@ -88,5 +115,11 @@ export async function certificates(context: PhaseContext): Promise<Certificates 
     tls: { current: () => material, onReplaced: (listener) => void listeners.push(listener) },
     httpChallenges,
     manager,
+    status: () =>
+      manager.status().map((entry) => ({
+        ...entry,
+        kind: entry.name === host ? 'host' : 'custom',
+        source: 'acme',
+      })),
   };
 }

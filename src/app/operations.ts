@@ -10,6 +10,7 @@ import { paidRequest, payerSettings } from '../self-test/paid-request.js';
 import { createSelfTest, type SelfTest } from '../self-test/self-test.js';
 import type { IlpAndPayments, PhaseContext, RuntimeAndPods, StoreAndSecret } from './phases.js';
 import { podBalanceOf, type PodPayments } from './pod-payments.js';
+import type { Certificates } from './certificates.js';
 
 /** How long the self test's pod is paid for: five minutes. */
 const SELF_TEST_POD_SECONDS = 300;
@@ -20,6 +21,7 @@ export interface OperationsInputs {
   money: IlpAndPayments;
   podMoney: PodPayments | undefined;
   peers: PeerNetwork;
+  certificates: Certificates | null;
 }
 
 /** The figures /metrics reads at scrape time, from their owners. */
@@ -34,6 +36,7 @@ export function metricsSources(inputs: OperationsInputs, selfTest: SelfTest | un
     peerCount: () => store.peers.count(),
     ilpConnected: () => inputs.money.link.ready(),
     selfTestPassed: () => selfTest?.stats().selfTestSuccess ?? false,
+    certificates: () => inputs.certificates?.status() ?? [],
     async money() {
       const taken = assetsTaken({
         asset: () => inputs.money.link.asset(),
@@ -130,6 +133,7 @@ export async function adminListener(
     peers: store.peers,
     metrics: context.metrics,
     selfTest: () => selfTestView(selfTest),
+    certificates: () => inputs.certificates?.status() ?? [],
     publicUri: config.publicUri,
     logger: logger.child({ component: 'admin' }),
     settings: () => ({
@@ -140,6 +144,9 @@ export async function adminListener(
       maxMemoryFraction: config.maxMemoryFraction,
       maxDurationSeconds: config.payments.maxDurationSeconds,
       podIlp: config.podIlp.enabled,
+      proxyEngine: config.proxy.engine,
+      proxyEngineReason: config.proxy.engineReason,
+      tls: config.https.acme ? 'acme' : config.proxy.tls ? 'files' : 'off',
       dev: config.dev,
     }),
     ...(podMoney ? { podBalance: podBalanceOf(podMoney, () => inputs.money.link.asset()) } : {}),

@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { parseAddressList, type AddressRule } from '../net/address-list.js';
 import { parsePortList, type PortRule } from '../net/port-list.js';
 import { blockedNetworks } from '../firewall/policy.js';
@@ -73,6 +75,8 @@ export interface Config {
     maxConnections: number;
     /** What serves the public port: codiusd itself, or HAProxy run by codiusd. */
     engine: 'builtin' | 'haproxy';
+    /** Why that engine: the variable, or what the default found. */
+    engineReason: string;
     haproxyPath: string;
     /** The public port terminates TLS with these files. */
     tls: { certFile: string; keyFile: string } | null;
@@ -126,7 +130,54 @@ function readSandbox(env: Env): Config['sandbox'] {
   };
 }
 
-function readProxy(env: Env): Config['proxy'] {
+/** Whether an executable exists: a path, or a bare name looked up in PATH. */
+export function executableExists(command: string, path: string | undefined): boolean {
+  const candidates = command.includes('/')
+    ? [command]
+    : (path ?? '')
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
+  return candidates.some((candidate) => {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * CODIUS_PROXY_ENGINE, or by default: HAProxy on a production host that has it (the faster engine),
+ * the built-in engine otherwise (it needs nothing, as the development quick start wants).
+ */
+function chooseEngine(
+  env: Env,
+  haproxyPath: string,
+  probes: ConfigProbes,
+): Pick<Config['proxy'], 'engine' | 'engineReason'> {
+  const chosen = readString(env, 'CODIUS_PROXY_ENGINE') as 'builtin' | 'haproxy' | undefined;
+  if (chosen) return { engine: chosen, engineReason: `CODIUS_PROXY_ENGINE=${chosen}` };
+  if (booleanOf(env, 'CODIUS_DEV')) {
+    return {
+      engine: 'builtin',
+      engineReason: 'default for CODIUS_DEV=true: the built-in engine needs nothing',
+    };
+  }
+  if (probes.executableExists(haproxyPath, env.PATH)) {
+    return {
+      engine: 'haproxy',
+      engineReason: `default for production: HAProxy is installed (${haproxyPath})`,
+    };
+  }
+  return {
+    engine: 'builtin',
+    engineReason: `default for production without HAProxy (${haproxyPath} not found; apt-get install haproxy for the faster engine)`,
+  };
+}
+
+function readProxy(env: Env, probes: ConfigProbes): Config['proxy'] {
   const certFile = readString(env, 'CODIUS_TLS_CERT');
   const keyFile = readString(env, 'CODIUS_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -138,14 +189,19 @@ function readProxy(env: Env): Config['proxy'] {
     timeoutMs: Math.round(numberOf(env, 'CODIUS_PROXY_TIMEOUT') * 1000),
     maxConnectionsPerPod: numberOf(env, 'CODIUS_PROXY_MAX_CONNECTIONS'),
     maxConnections: numberOf(env, 'CODIUS_MAX_CONNECTIONS'),
-    engine: readDefaulted(env, 'CODIUS_PROXY_ENGINE') as 'builtin' | 'haproxy',
+    ...chooseEngine(env, stringOf(env, 'CODIUS_HAPROXY_PATH'), probes),
     haproxyPath: stringOf(env, 'CODIUS_HAPROXY_PATH'),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
   };
 }
 
+/** What loading the configuration looks at on the machine. */
+export interface ConfigProbes {
+  executableExists(command: string, path: string | undefined): boolean;
+}
+
 /** Loads and validates the whole configuration. Throws ConfigError on the first bad variable. */
-export function loadConfig(env: Env): Config {
+export function loadConfig(env: Env, probes: ConfigProbes = { executableExists }): Config {
   const dev = booleanOf(env, 'CODIUS_DEV');
   const port = numberOf(env, 'CODIUS_PORT');
 
@@ -166,7 +222,7 @@ export function loadConfig(env: Env): Config {
 
   const { admin, selfTest } = readOperations(env, { port, dev });
   const sandbox = readSandbox(env);
-  const proxy = readProxy(env);
+  const proxy = readProxy(env, probes);
 
   return {
     dev,

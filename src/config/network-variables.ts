@@ -95,7 +95,7 @@ export const NETWORK_VARIABLES: readonly VariableSpec[] = [
     name: 'CODIUS_PROXY_ENGINE',
     schema: Joi.string().valid('builtin', 'haproxy'),
     expected: 'builtin or haproxy',
-    default: 'builtin',
+    defaultText: 'haproxy when CODIUS_DEV is false and HAProxy is installed, else builtin',
     description:
       'What serves the public port. builtin: codiusd itself. haproxy: codiusd runs HAProxy (apt-get install haproxy) on the public port, which sends pod traffic straight to pods and everything else to codiusd.',
   },

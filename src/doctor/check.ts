@@ -14,6 +14,8 @@ export interface CheckResult {
 export interface Check {
   id: string;
   title: string;
+  /** Run only when asked for (`codiusd doctor --acme`): it changes something outside, if briefly. */
+  onDemand?: 'acme';
   run(config: Config, probes: DoctorProbes): Promise<CheckResult>;
 }
 

@@ -79,7 +79,7 @@ export const NETWORK_CHECKS: readonly Check[] = [
       } catch (error) {
         return fail(
           `no TLS on ${url.host}: ${(error as Error).message}`,
-          'configure the TLS front (contrib/nginx/codiusd.conf)',
+          'set CODIUS_ACME=true (or CODIUS_TLS_CERT/KEY), or configure a TLS front (contrib/nginx)',
         );
       }
       for (const host of [url.hostname, name]) {
@@ -91,9 +91,12 @@ export const NETWORK_CHECKS: readonly Check[] = [
           );
       }
       const daysLeft = Math.floor((Date.parse(cert.valid_to) - Date.now()) / 86_400_000);
-      if (daysLeft < 0) return fail('the certificate has expired', 'renew it (certbot renew)');
-      if (daysLeft < 14)
-        return warn(`the certificate expires in ${daysLeft} days`, 'renew it (certbot renew)');
+      // With ACME codiusd renews it itself, at two thirds of its lifetime.
+      const renew = config.https.acme
+        ? 'codiusd renews it itself: read its log, and run codiusd doctor --acme'
+        : 'renew it (certbot renew), or let codiusd do it (CODIUS_ACME=true)';
+      if (daysLeft < 0) return fail('the certificate has expired', renew);
+      if (daysLeft < 14) return warn(`the certificate expires in ${daysLeft} days`, renew);
       return pass(`covers ${url.hostname} and *.${url.hostname}, ${daysLeft} days left`);
     },
   },

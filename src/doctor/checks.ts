@@ -1,5 +1,6 @@
 import type { Check } from './check.js';
 import { CAPACITY_CHECKS, HOST_CHECKS } from './checks-host.js';
+import { HTTPS_CHECKS } from './checks-https.js';
 import { NETWORK_CHECKS } from './checks-network.js';
 import { SERVICE_CHECKS } from './checks-services.js';
 
@@ -10,5 +11,6 @@ export const CHECKS: readonly Check[] = [
   ...HOST_CHECKS,
   ...SERVICE_CHECKS,
   ...NETWORK_CHECKS,
+  ...HTTPS_CHECKS,
   ...CAPACITY_CHECKS,
 ];

@@ -20,13 +20,14 @@ export interface DoctorReport {
 export async function runDoctor(
   env: Readonly<Record<string, string | undefined>>,
   probes: DoctorProbes = realProbes,
+  options: { acme?: boolean } = {},
 ): Promise<DoctorReport> {
   let config;
   try {
     config = loadConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const rest = CHECKS.map((check) => ({
+    const rest = CHECKS.filter((check) => check.onDemand === undefined).map((check) => ({
       id: check.id,
       title: check.title,
       status: 'skip' as const,
@@ -57,6 +58,7 @@ export async function runDoctor(
   ];
   for (const check of CHECKS) {
     let result: CheckResult;
+    if (check.onDemand === 'acme' && options.acme !== true) continue;
     try {
       result = await check.run(config, probes);
     } catch (error) {

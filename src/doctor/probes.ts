@@ -6,7 +6,7 @@ import os from 'node:os';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { fetch as fetchIldcp } from 'ilp-protocol-ildcp';
-import type { OpenPaymentsSettings } from '../config/config.js';
+import type { Config, OpenPaymentsSettings } from '../config/config.js';
 import { deviceProblems, type DeviceProblem } from '../host/device-nodes.js';
 import { createIlpPlugin, type IlpSettings } from '../ilp/plugin.js';
 import { createUnixHttpClient } from '../runtime/unix-http.js';
@@ -39,6 +39,10 @@ export interface DoctorProbes {
   randomHash(): string;
   /** The host's device nodes that are not root-owned character devices with mode 666. */
   devices(): Promise<DeviceProblem[]>;
+  /** A certificate file codiusd keeps, or null when there is none. */
+  certificateFile(path: string): Promise<{ names: string[]; notAfter: Date; mode: number } | null>;
+  /** Publishes, checks and removes a test DNS-01 record as codiusd would. */
+  acmeDnsDryRun(config: Config): Promise<{ name: string; how: string; publishMs: number; visibleMs: number }>;
   /** The Open Payments wallet: its asset (unsigned read), then a grant with the host's key. */
   openPayments(
     settings: OpenPaymentsSettings,
@@ -151,6 +155,14 @@ export const realProbes: DoctorProbes = {
   },
   memory: () => ({ total: os.totalmem(), free: os.freemem() }),
   devices: () => deviceProblems(),
+  async certificateFile(path) {
+    const { readCertificateFile } = await import('./acme-probes.js');
+    return readCertificateFile(path);
+  },
+  async acmeDnsDryRun(config) {
+    const { acmeDnsDryRun } = await import('./acme-probes.js');
+    return acmeDnsDryRun(config);
+  },
   async openPayments(settings) {
     const { readFile, stat: statOf } = await import('node:fs/promises');
     const { createPrivateKey } = await import('node:crypto');

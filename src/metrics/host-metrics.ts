@@ -22,6 +22,8 @@ export interface MetricsSources {
   peerCount(): Promise<number>;
   ilpConnected(): boolean;
   selfTestPassed(): boolean;
+  /** The certificates served: whose, until when, and renewals failed in a row. */
+  certificates(): Array<{ kind: 'host' | 'custom'; notAfter: string; failures: number }>;
   money(): Promise<
     Array<{
       assetCode: string;
@@ -113,12 +115,57 @@ function registerScrapedGauges(
       this.set(await sources.peerCount());
     },
   });
+  registerCertificateGauges(registry, sources);
   new Gauge({
     name: 'codiusd_self_test_passed',
     help: '1 while the last self test passed.',
     registers: [registry],
     collect() {
       this.set(sources.selfTestPassed() ? 1 : 0);
+    },
+  });
+}
+
+/**
+ * Certificates by kind (the host's, and custom domains' together: their names are chosen by pod owners
+ * and never labels): how many, the earliest expiry, and renewals failed in a row.
+ */
+function registerCertificateGauges(registry: Registry, sources: MetricsSources): void {
+  const byKind = (kind: 'host' | 'custom') => sources.certificates().filter((entry) => entry.kind === kind);
+  new Gauge({
+    name: 'codiusd_tls_certificates',
+    help: 'Certificates the public port serves, by kind (host, custom).',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const kind of ['host', 'custom'] as const) this.set({ kind }, byKind(kind).length);
+    },
+  });
+  new Gauge({
+    name: 'codiusd_tls_certificate_expiry_timestamp_seconds',
+    help: 'When the first certificate of the kind to expire expires (Unix time).',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const kind of ['host', 'custom'] as const) {
+        const times = byKind(kind).map((entry) => Date.parse(entry.notAfter) / 1000);
+        if (times.length > 0) this.set({ kind }, Math.min(...times));
+      }
+    },
+  });
+  new Gauge({
+    name: 'codiusd_tls_certificate_renewal_failures',
+    help: 'Certificate renewals failed in a row, summed by kind (0 when all renewals succeed).',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const kind of ['host', 'custom'] as const) {
+        this.set(
+          { kind },
+          byKind(kind).reduce((sum, entry) => sum + entry.failures, 0),
+        );
+      }
     },
   });
 }

@@ -10,6 +10,7 @@ export function lateBoundSources(): { sources: MetricsSources; bind(real: Metric
       peerCount: async () => (bound ? bound.peerCount() : 0),
       ilpConnected: () => bound?.ilpConnected() ?? false,
       selfTestPassed: () => bound?.selfTestPassed() ?? false,
+      certificates: () => bound?.certificates() ?? [],
       money: async () => (bound ? bound.money() : []),
     },
   };

@@ -12,7 +12,13 @@ export async function startAppHost(
   options: { anyPort?: boolean } = {},
 ): Promise<{ app: App; logs: ReturnType<typeof capturingLogger> }> {
   const logs = capturingLogger();
-  const config = loadConfig({ CODIUS_SELF_TEST: 'false', CODIUS_BOOTSTRAP_PEERS: '[]', ...env });
+  const config = loadConfig({
+    CODIUS_SELF_TEST: 'false',
+    CODIUS_BOOTSTRAP_PEERS: '[]',
+    // The built-in engine unless a test chooses: the default would be HAProxy on this machine.
+    CODIUS_PROXY_ENGINE: 'builtin',
+    ...env,
+  });
   const app = createApp({ config: options.anyPort ? { ...config, port: 0 } : config, logger: logs.logger });
   await app.start();
   after(() => app.stop());

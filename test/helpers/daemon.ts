@@ -70,7 +70,8 @@ export function runDaemon(
   } = {},
 ): DaemonProcess {
   const child = spawn(BIN, args, {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    // The built-in engine unless a test chooses: the default would be HAProxy on this machine.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CODIUS_PROXY_ENGINE: 'builtin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // As the foreground job of a terminal: signal the group with process.kill(-pid, …), as Ctrl-C does.
     detached: options.ownProcessGroup === true,

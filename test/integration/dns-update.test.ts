@@ -4,7 +4,9 @@ import { DnsPublishError } from '../../src/acme/dns-publisher.js';
 import { createRfc2136Publisher } from '../../src/acme/rfc2136.js';
 import type { TsigAlgorithm } from '../../src/acme/tsig.js';
 import { startBind } from '../helpers/bind.js';
+import { runDaemon } from '../helpers/daemon.js';
 import { startKnot } from '../helpers/knot.js';
+import { tempDir } from '../helpers/tmp.js';
 
 interface Server {
   host: string;
@@ -75,5 +77,37 @@ describe('RFC 2136 updates signed with TSIG', () => {
       await refusal(publisherFor(bind, { secret: wrongSecret }).add('_acme-challenge.codius.test', 'x')),
       /BADSIG/,
     );
+  });
+
+  it('codiusd doctor --acme publishes a test record, sees it at the authoritative servers and removes it', async () => {
+    const knot = await startKnot([{ domain: 'codius.test', records: [] }]);
+    const env = (secret: string): Record<string, string> => ({
+      CODIUS_PUBLIC_URI: 'https://codius.test',
+      CODIUS_ROOT: '',
+      CODIUS_ACME: 'true',
+      CODIUS_ACME_RFC2136_SERVER: `127.0.0.1:${knot.port}`,
+      CODIUS_ACME_RFC2136_TSIG_NAME: knot.acmeKey.name,
+      CODIUS_ACME_RFC2136_TSIG_SECRET: secret,
+      CODIUS_DNS_RESOLVER: `127.0.0.1:${knot.port}`,
+    });
+    const doctor = async (secret: string): Promise<{ id: string; status: string; detail: string }[]> => {
+      const child = runDaemon({ ...env(secret), CODIUS_ROOT: await tempDir() }, [
+        'doctor',
+        '--json',
+        '--acme',
+      ]);
+      await child.exited;
+      const report = JSON.parse(child.output().slice(child.output().indexOf('{'))) as {
+        checks: { id: string; status: string; detail: string }[];
+      };
+      return report.checks;
+    };
+    const passed = (await doctor(knot.acmeKey.secret)).find((line) => line.id === 'acme-dns');
+    assert.equal(passed?.status, 'pass', passed?.detail);
+    assert.match(passed.detail, /TXT _acme-challenge\.codius\.test published in \d+ ms .* removed/);
+    assert.deepEqual(await knot.txt('_acme-challenge.codius.test'), []);
+    const refused = (await doctor(wrongSecret)).find((line) => line.id === 'acme-dns');
+    assert.equal(refused?.status, 'fail');
+    assert.match(refused.detail, /BADSIG/);
   });
 });

@@ -52,6 +52,17 @@ await store.ledger.append({
 });
 clock = NOW;
 
+const CERTIFICATE = {
+  name: 'codius.example.com',
+  kind: 'host' as const,
+  source: 'acme' as const,
+  names: ['codius.example.com', '*.codius.example.com'],
+  notAfter: '2027-03-01T00:00:00.000Z',
+  renewAt: '2027-01-30T00:00:00.000Z',
+  failures: 1,
+  lastError: 'ACME order failed: rate limited',
+};
+
 function services(overrides: Partial<AdminServices> = {}): Promise<AdminServices> {
   const logs = capturingLogger();
   return loadPriceSetting(store.kv, '10', logs.logger).then((price) => ({
@@ -77,6 +88,7 @@ function services(overrides: Partial<AdminServices> = {}): Promise<AdminServices
       failure: null,
     }),
     settings: () => ({ runtime: 'podman' }),
+    certificates: () => [CERTIFICATE],
     renewalsActive: () => Promise.resolve(2),
     publicUri: 'https://codius.example.com',
     logger: logs.logger,
@@ -260,6 +272,8 @@ describe('admin API: JSON for the operator', () => {
     assert.equal((settings.selfTest as SelfTestView).selfTestSuccess, true);
     const activity = (await get('/api/activity')).json() as Record<string, unknown>;
     assert.equal(activity.uploads, 0);
+    const certificates = (await get('/api/certificates')).json() as { certificates: unknown[] };
+    assert.deepEqual(certificates.certificates, [CERTIFICATE]);
   });
 
   it('GET /metrics is Prometheus text', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { NON_PUBLIC_NETWORKS, TRANSLATED_NETWORKS } from '../../src/net/non-public.js';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { ConfigError, describeVariables, loadConfig } from '../../src/config/config.js';
+import { ConfigError, describeVariables, executableExists, loadConfig } from '../../src/config/config.js';
 import { read } from '../../src/config/read.js';
 import { DEFAULT_BOOTSTRAP_PEERS, VARIABLES } from '../../src/config/variables.js';
 
@@ -77,6 +77,8 @@ describe('config', () => {
       maxConnectionsPerPod: 128,
       maxConnections: 16_384,
       engine: 'builtin',
+      engineReason:
+        'default for production without HAProxy (haproxy not found; apt-get install haproxy for the faster engine)',
       haproxyPath: 'haproxy',
       tls: null,
     });
@@ -200,6 +202,7 @@ describe('config', () => {
       maxConnectionsPerPod: 16,
       maxConnections: 500,
       engine: 'haproxy',
+      engineReason: 'CODIUS_PROXY_ENGINE=haproxy',
       haproxyPath: '/usr/local/sbin/haproxy',
       tls: { certFile: '/etc/codiusd/tls/fullchain.pem', keyFile: '/etc/codiusd/tls/privkey.pem' },
     });
@@ -355,5 +358,66 @@ describe('config', () => {
         `${variable.name} missing in .env.example`,
       );
     }
+  });
+
+  it('runs HAProxy by default on a production host that has it, the built-in engine otherwise', () => {
+    const found = { executableExists: (command: string) => command === '/usr/sbin/haproxy' };
+    const env = { ...PUBLIC, CODIUS_HAPROXY_PATH: '/usr/sbin/haproxy' };
+    assert.equal(loadConfig(env, found).proxy.engine, 'haproxy');
+    assert.match(loadConfig(env, found).proxy.engineReason, /HAProxy is installed/);
+    const dev = loadConfig({ CODIUS_DEV: 'true', CODIUS_HAPROXY_PATH: '/usr/sbin/haproxy' }, found);
+    assert.equal(dev.proxy.engine, 'builtin');
+    const missing = loadConfig({ ...PUBLIC, CODIUS_HAPROXY_PATH: '/opt/haproxy' }, found);
+    assert.equal(missing.proxy.engine, 'builtin');
+    assert.match(missing.proxy.engineReason, /not found; apt-get install haproxy/);
+    assert.equal(loadConfig({ ...env, CODIUS_PROXY_ENGINE: 'builtin' }, found).proxy.engine, 'builtin');
+    assert.equal(executableExists('sh', '/nonexistent:/bin:/usr/bin'), true);
+    assert.equal(executableExists('no-such-program-here', '/bin:/usr/bin'), false);
+  });
+
+  it('reads the ACME settings and refuses what cannot work', () => {
+    const acme = {
+      ...PUBLIC,
+      CODIUS_ACME: 'true',
+      CODIUS_ACME_RFC2136_SERVER: '[2001:db8::53]:5353',
+      CODIUS_ACME_RFC2136_TSIG_NAME: 'Codiusd-Acme.',
+      CODIUS_ACME_RFC2136_TSIG_SECRET: Buffer.alloc(32, 1).toString('base64'),
+      CODIUS_DNS_RESOLVER: '127.0.0.1:5353, 9.9.9.9',
+    };
+    const { https } = loadConfig(acme);
+    assert.equal(https.acme?.directoryUrl, 'https://acme-v02.api.letsencrypt.org/directory');
+    assert.deepEqual(https.acme.dns.kind === 'rfc2136' && https.acme.dns.server, {
+      host: '2001:db8::53',
+      port: 5353,
+    });
+    assert.equal(https.acme.dns.kind === 'rfc2136' && https.acme.dns.zone, 'codius.example.com');
+    assert.equal(https.acme.dns.kind === 'rfc2136' && https.acme.dns.tsig.name, 'codiusd-acme');
+    assert.deepEqual(https.dnsResolvers, [
+      { host: '127.0.0.1', port: 5353 },
+      { host: '9.9.9.9', port: 53 },
+    ]);
+    assert.equal(https.httpPort, 80);
+    assert.deepEqual(https.customDomains, { perPod: 5, ordersPerHour: 20 });
+    const hook = loadConfig({
+      ...PUBLIC,
+      CODIUS_ACME: 'true',
+      CODIUS_ACME_DNS: 'exec',
+      CODIUS_ACME_DNS_HOOK: '/bin/hook',
+    });
+    assert.deepEqual(hook.https.acme?.dns, { kind: 'exec', hook: '/bin/hook', timeoutMs: 120_000 });
+    assert.equal(loadConfig(PUBLIC).https.acme, null);
+
+    const refusals: Array<[Record<string, string>, RegExp]> = [
+      [
+        { ...PUBLIC, CODIUS_ACME: 'true' },
+        /CODIUS_ACME_RFC2136_SERVER must be set with CODIUS_ACME_DNS=rfc2136/,
+      ],
+      [{ ...PUBLIC, CODIUS_ACME: 'true', CODIUS_ACME_DNS: 'exec' }, /CODIUS_ACME_DNS_HOOK must be set/],
+      [{ ...acme, CODIUS_TLS_CERT: '/c', CODIUS_TLS_KEY: '/k' }, /unset CODIUS_TLS_CERT/],
+      [{ ...acme, CODIUS_PUBLIC_URI: 'http://codius.example.com' }, /must be https with TLS on/],
+      [{ ...acme, CODIUS_DNS_RESOLVER: 'not a server' }, /CODIUS_DNS_RESOLVER must be/],
+      [{ ...acme, CODIUS_ACME_RFC2136_TSIG_SECRET: 'not base64!' }, /\(value hidden\)/],
+    ];
+    for (const [env, message] of refusals) assert.throws(() => loadConfig(env), message);
   });
 });

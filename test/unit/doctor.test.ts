@@ -15,6 +15,7 @@ const ENV = {
   CODIUS_OPEN_PAYMENTS_WALLET: 'https://wallet.example/codius-host',
   CODIUS_OPEN_PAYMENTS_KEY_ID: 'key-1',
   CODIUS_OPEN_PAYMENTS_PRIVATE_KEY: '/etc/codiusd/open-payments.pem',
+  CODIUS_PROXY_ENGINE: 'haproxy',
 };
 
 function cert(names: string, validTo = new Date(Date.now() + 60 * 86_400_000)): tls.PeerCertificate {
@@ -55,6 +56,12 @@ function healthy(): DoctorProbes {
           : { status: 200, body: '{"Version":"4.3.1"}' },
       ),
     command: (file, args) => {
+      if (file === 'haproxy')
+        return Promise.resolve({
+          code: 0,
+          stdout: 'HAProxy version 2.6.12-1+deb12u1 2023/12/16\n',
+          stderr: '',
+        });
       if (file === 'runsc')
         return Promise.resolve({ code: 0, stdout: 'runsc version release-20260101.0\n', stderr: '' });
       if (file === 'nft') {
@@ -91,8 +98,29 @@ function healthy(): DoctorProbes {
     randomHash: () => HASH,
     devices: () => Promise.resolve([]),
     openPayments: () => Promise.resolve({ assetCode: 'USD', assetScale: 2, granted: null }),
+    certificateFile: () =>
+      Promise.resolve({
+        names: ['codius.example.com', '*.codius.example.com'],
+        notAfter: new Date(Date.now() + 60 * 86_400_000),
+        mode: 0o600,
+      }),
+    acmeDnsDryRun: () =>
+      Promise.resolve({
+        name: '_acme-challenge.codius.example.com',
+        how: 'RFC 2136 update of zone codius.example.com',
+        publishMs: 12,
+        visibleMs: 1040,
+      }),
   };
 }
+
+const ACME_ENV = {
+  ...ENV,
+  CODIUS_ACME: 'true',
+  CODIUS_ACME_RFC2136_SERVER: 'ns1.example.com',
+  CODIUS_ACME_RFC2136_TSIG_NAME: 'codiusd-acme',
+  CODIUS_ACME_RFC2136_TSIG_SECRET: Buffer.alloc(32, 3).toString('base64'),
+};
 
 const statusOf = async (id: string, probes: DoctorProbes, env: Record<string, string> = ENV) =>
   (await runDoctor(env, probes)).checks.find((line) => line.id === id);
@@ -325,5 +353,71 @@ describe('codiusd doctor', () => {
       }).then((l) => l?.status),
       'fail',
     );
+  });
+
+  it('says which proxy engine serves and why', async () => {
+    assert.match(
+      (await statusOf('proxy-engine', healthy()))?.detail ?? '',
+      /HAProxy 2\.6\.12.*CODIUS_PROXY_ENGINE=haproxy/,
+    );
+    const broken = { ...healthy(), command: () => Promise.resolve(null) };
+    assert.equal((await statusOf('proxy-engine', broken))?.status, 'fail');
+    const builtin = await statusOf('proxy-engine', healthy(), { ...ENV, CODIUS_PROXY_ENGINE: '' });
+    assert.equal(builtin?.status, 'warn', 'production without HAProxy');
+    assert.match(builtin.fix ?? '', /apt-get install haproxy/);
+  });
+
+  it('shows the ACME certificate and its expiry, and dry-runs the DNS publication only when asked', async () => {
+    const report = await runDoctor(ACME_ENV, healthy());
+    const acme = report.checks.find((line) => line.id === 'acme');
+    assert.equal(acme?.status, 'pass');
+    assert.match(
+      acme.detail,
+      /DNS-01 by rfc2136; codius\.example\.com, \*\.codius\.example\.com, (59|60) days left/,
+    );
+    assert.equal(
+      report.checks.find((line) => line.id === 'acme-dns'),
+      undefined,
+    );
+    const file = (mode: number, days: number) => () =>
+      Promise.resolve({
+        names: ['codius.example.com'],
+        notAfter: new Date(Date.now() + days * 86_400_000),
+        mode,
+      });
+    assert.equal(
+      (await statusOf('acme', { ...healthy(), certificateFile: file(0o644, 60) }, ACME_ENV))?.status,
+      'fail',
+    );
+    assert.equal(
+      (await statusOf('acme', { ...healthy(), certificateFile: file(0o600, 3) }, ACME_ENV))?.status,
+      'warn',
+    );
+    const none = await statusOf(
+      'acme',
+      { ...healthy(), certificateFile: () => Promise.resolve(null) },
+      ACME_ENV,
+    );
+    assert.match(none?.detail ?? '', /no certificate yet/);
+    assert.match((await statusOf('acme', healthy()))?.detail ?? '', /^off/);
+
+    const dry = await runDoctor(ACME_ENV, healthy(), { acme: true });
+    assert.match(
+      dry.checks.find((line) => line.id === 'acme-dns')?.detail ?? '',
+      /published in 12 ms .* after 1040 ms, removed/,
+    );
+    const refused = {
+      ...healthy(),
+      acmeDnsDryRun: () => Promise.reject(new Error('DNS server refused: TSIG BADSIG')),
+    };
+    const failed = (await runDoctor(ACME_ENV, refused, { acme: true })).checks.find(
+      (line) => line.id === 'acme-dns',
+    );
+    assert.equal(failed?.status, 'fail');
+    assert.match(failed.fix ?? '', /TSIG key/);
+    const off = (await runDoctor(ENV, healthy(), { acme: true })).checks.find(
+      (line) => line.id === 'acme-dns',
+    );
+    assert.equal(off?.status, 'skip');
   });
 });

@@ -26,6 +26,11 @@ describe('host metrics', () => {
       peerCount: () => Promise.resolve(7),
       ilpConnected: () => true,
       selfTestPassed: () => true,
+      certificates: () => [
+        { kind: 'host', notAfter: '2027-01-01T00:00:00.000Z', failures: 2 },
+        { kind: 'custom', notAfter: '2027-02-01T00:00:00.000Z', failures: 0 },
+        { kind: 'custom', notAfter: '2026-12-20T00:00:00.000Z', failures: 1 },
+      ],
       money: () =>
         Promise.resolve([
           {
@@ -68,6 +73,14 @@ describe('host metrics', () => {
       612,
     );
     assert.equal(s.get('codiusd_money_credit_base_units{asset_code="XRP"}'), 1000);
+    assert.equal(s.get('codiusd_tls_certificates{kind="host"}'), 1);
+    assert.equal(s.get('codiusd_tls_certificates{kind="custom"}'), 2);
+    assert.equal(
+      s.get('codiusd_tls_certificate_expiry_timestamp_seconds{kind="custom"}'),
+      Date.parse('2026-12-20T00:00:00.000Z') / 1000,
+      'the earliest of the kind',
+    );
+    assert.equal(s.get('codiusd_tls_certificate_renewal_failures{kind="host"}'), 2);
     assert.equal(s.get('codiusd_pod_start_duration_seconds_count'), 1);
     assert.equal(s.get('codiusd_runtime_errors_total{operation="run_pod"}'), 1);
     assert.equal(s.get('codiusd_proxy_requests_total{status_class="5xx"}'), 1);
