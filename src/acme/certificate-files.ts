@@ -29,6 +29,9 @@ export interface CertificateFiles {
   load(name: string): Promise<StoredCertificate | undefined>;
   save(name: string, issued: { certificate: string; privateKey: string }): Promise<StoredCertificate>;
   remove(name: string): Promise<void>;
+  /** Failed first orders of a certificate in a row, kept across restarts; null after a success. */
+  failures(name: string): Promise<{ count: number; at: number } | null>;
+  recordFailure(name: string, failure: { count: number; at: number } | null): Promise<void>;
 }
 
 const SAFE_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
@@ -90,6 +93,23 @@ export function createCertificateFiles(directory: string): CertificateFiles {
     },
     async remove(name) {
       await rm(pathOf(name), { force: true });
+    },
+    async failures(name) {
+      await ready;
+      try {
+        return JSON.parse(await readFile(`${pathOf(name)}.failures`, 'utf8')) as {
+          count: number;
+          at: number;
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw error;
+      }
+    },
+    async recordFailure(name, failure) {
+      await ready;
+      if (failure === null) await rm(`${pathOf(name)}.failures`, { force: true });
+      else await writePrivate(`${pathOf(name)}.failures`, JSON.stringify(failure));
     },
   };
 }

@@ -95,6 +95,34 @@ export function createCertificateManager(options: CertificateManagerOptions): Ce
     return files.save(spec.name, issued);
   }
 
+  const pauseAfter = (failures: number): number =>
+    Math.min(options.retryMaxMs, options.retryMinMs * 2 ** (failures - 1));
+
+  /**
+   * The first order of a certificate codiusd has none of. Failures in a row are kept on disk: while the
+   * pause after them lasts, no order is sent and the start fails at once saying until when, so a service
+   * manager restarting codiusd does not make it order again at every restart (CAs limit failed orders).
+   */
+  async function obtainFirst(spec: CertificateSpec): Promise<StoredCertificate> {
+    const failed = await files.failures(spec.name);
+    if (failed) {
+      const next = failed.at + pauseAfter(failed.count);
+      if (next > now()) {
+        throw new Error(
+          `the last ${failed.count} orders for ${spec.name} failed (see the log before); the next is not sent before ${new Date(next).toISOString()}`,
+        );
+      }
+    }
+    try {
+      const certificate = await obtain(spec);
+      if (failed) await files.recordFailure(spec.name, null);
+      return certificate;
+    } catch (error) {
+      await files.recordFailure(spec.name, { count: (failed?.count ?? 0) + 1, at: now() });
+      throw error;
+    }
+  }
+
   async function renewOnce(entry: Entry): Promise<StoredCertificate> {
     const { spec } = entry;
     if (spec.stillWanted && !(await spec.stillWanted())) {
@@ -120,7 +148,7 @@ export function createCertificateManager(options: CertificateManagerOptions): Ce
     } catch (error) {
       entry.failures += 1;
       entry.lastError = error instanceof Error ? error.message : String(error);
-      const pause = Math.min(options.retryMaxMs, options.retryMinMs * 2 ** (entry.failures - 1));
+      const pause = pauseAfter(entry.failures);
       logger.error(
         {
           err: error,
@@ -157,7 +185,7 @@ export function createCertificateManager(options: CertificateManagerOptions): Ce
       const loaded = await files.load(spec.name);
       const covers = loaded && spec.names.every((name) => loaded.names.includes(name));
       const usable = loaded && covers && loaded.notAfter.getTime() > now() ? loaded : undefined;
-      const certificate = usable ?? (await obtain(spec));
+      const certificate = usable ?? (await obtainFirst(spec));
       const entry: Entry = { spec, certificate, failures: 0, lastError: null, timer: null, renewing: null };
       entries.set(spec.name, entry);
       arm(entry, renewTime(certificate));

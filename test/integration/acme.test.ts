@@ -295,8 +295,12 @@ describe('ACME through an exec hook with the built-in engine', () => {
 
   it('keeps the certificate in service while the DNS side refuses, and renews once it accepts again', async () => {
     await writeFile(refuseFlag, '');
+    const failures = (): number => execLogs.text().split('certificate renewal failed').length - 1;
+    await until('a renewal fails', () => failures() >= 1, 60_000, 200);
+    // A renewal under way when the flag appeared may still have ended well: compare from here on.
     const before = await servedCertificate(execPort, EXEC_HOST);
-    await until('a renewal fails', () => /certificate renewal failed/.test(execLogs.text()), 60_000, 200);
+    const seen = failures();
+    await until('another renewal fails', () => failures() > seen, 60_000, 200);
     assert.match(execLogs.text(), /provider API says: quota exceeded/);
     assert.equal(
       (await servedCertificate(execPort, EXEC_HOST)).serial,
@@ -315,11 +319,12 @@ describe('ACME through an exec hook with the built-in engine', () => {
 });
 
 describe('ACME start-up failures', () => {
-  it('says why the DNS server refused the update, and does not start without a certificate', async () => {
+  it('says why the DNS server refused the update, does not start without a certificate, and does not order again at once', async () => {
     const logs = capturingLogger();
     const port = await freePort();
+    const root = await tempDir();
     const config = loadConfig({
-      ...acmeEnv(port, await tempDir()),
+      ...acmeEnv(port, root),
       ...rfc2136Env(Buffer.alloc(32, 1).toString('base64')),
       CODIUS_RUNTIME: 'hyperd',
       CODIUS_HYPER_NOOP: 'true',
@@ -333,5 +338,11 @@ describe('ACME start-up failures', () => {
       /refused to add TXT _acme-challenge\.codius\.test in zone codius\.test: TSIG BADSIG/,
     );
     await app.stop();
+    // Started again at once (as a service manager would): no order is sent before the pause is over.
+    const again = capturingLogger();
+    const restarted = createApp({ config, logger: again.logger });
+    await assert.rejects(restarted.start(), /the last 1 orders for codius\.test failed .* not sent before/);
+    await restarted.stop();
+    assert.doesNotMatch(again.text(), /ACME order created/);
   });
 });
