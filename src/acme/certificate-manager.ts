@@ -66,37 +66,20 @@ function renewTime(certificate: StoredCertificate): number {
   return issued + (certificate.notAfter.getTime() - issued) * RENEW_AT;
 }
 
-/**
- * Keeps ACME certificates current: each is renewed at two thirds of its lifetime, retried with growing
- * pauses while the CA or DNS fails, and the certificate in service stays in service until a new one is
- * obtained.
- */
-export function createCertificateManager(options: CertificateManagerOptions): CertificateManager {
-  const { issuer, files, logger } = options;
-  const now = options.now ?? Date.now;
-  const entries = new Map<string, Entry>();
-  const listeners: InstallListener[] = [];
-  let stopped = false;
-
-  function arm(entry: Entry, at: number): void {
-    if (entry.timer) clearTimeout(entry.timer);
-    if (stopped) return;
-    const delay = Math.max(0, Math.min(at - now(), MAX_TIMER_MS));
-    entry.timer = setTimeout(() => {
-      entry.timer = null;
-      if (now() < at) arm(entry, at);
-      else void renew(entry).catch(() => undefined);
-    }, delay);
-    entry.timer.unref();
-  }
-
+/** Orders a certificate and keeps it; the first order of one also minds earlier failed first orders. */
+function createOrders(
+  options: Pick<CertificateManagerOptions, 'issuer' | 'files'>,
+  now: () => number,
+  pauseAfter: (failures: number) => number,
+): {
+  obtain: (spec: CertificateSpec) => Promise<StoredCertificate>;
+  obtainFirst: (spec: CertificateSpec) => Promise<StoredCertificate>;
+} {
+  const { issuer, files } = options;
   async function obtain(spec: CertificateSpec): Promise<StoredCertificate> {
     const issued = await issuer.issue(spec.names, spec.challenge);
     return files.save(spec.name, issued);
   }
-
-  const pauseAfter = (failures: number): number =>
-    Math.min(options.retryMaxMs, options.retryMinMs * 2 ** (failures - 1));
 
   /**
    * The first order of a certificate codiusd has none of. Failures in a row are kept on disk: while the
@@ -122,6 +105,36 @@ export function createCertificateManager(options: CertificateManagerOptions): Ce
       throw error;
     }
   }
+  return { obtain, obtainFirst };
+}
+
+/**
+ * Keeps ACME certificates current: each is renewed at two thirds of its lifetime, retried with growing
+ * pauses while the CA or DNS fails, and the certificate in service stays in service until a new one is
+ * obtained.
+ */
+export function createCertificateManager(options: CertificateManagerOptions): CertificateManager {
+  const { files, logger } = options;
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  const listeners: InstallListener[] = [];
+  let stopped = false;
+
+  function arm(entry: Entry, at: number): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    if (stopped) return;
+    const delay = Math.max(0, Math.min(at - now(), MAX_TIMER_MS));
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      if (now() < at) arm(entry, at);
+      else void renew(entry).catch(() => undefined);
+    }, delay);
+    entry.timer.unref();
+  }
+
+  const pauseAfter = (failures: number): number =>
+    Math.min(options.retryMaxMs, options.retryMinMs * 2 ** (failures - 1));
+  const { obtain, obtainFirst } = createOrders(options, now, pauseAfter);
 
   async function renewOnce(entry: Entry): Promise<StoredCertificate> {
     const { spec } = entry;

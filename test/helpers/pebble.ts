@@ -121,8 +121,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         PEBBLE_VA_NOSLEEP: '1',
         PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 5),
-      // Every order proves its names afresh: a reused authorization would skip the DNS side under test.
-      PEBBLE_AUTHZREUSE: '0',
+        // Every order proves its names afresh: a reused authorization would skip the DNS side under test.
+        PEBBLE_AUTHZREUSE: '0',
       },
     },
   );
