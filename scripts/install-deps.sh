@@ -20,7 +20,8 @@ fi
 # test's certificates), chromium (the dashboard test, driven by playwright-core) and haproxy (the
 # CODIUS_PROXY_ENGINE=haproxy engine, its tests and the proxy benchmark); for the HTTPS tests, pebble
 # (Let's Encrypt's test CA), knot and knot-dnsutils (an authoritative DNS server taking TSIG-signed
-# updates, and knsupdate for the DNS hook test) and bind9 (the same updates against BIND).
+# updates, and knsupdate for the DNS hook test), bind9 (the same updates against BIND) and libnss3-tools
+# (certutil: Chromium trusts pebble's root through a test profile's NSS database).
 missing=()
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
@@ -35,6 +36,7 @@ command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 [ -x /usr/sbin/knotd ] || missing+=(knot)
 command -v knsupdate >/dev/null 2>&1 || missing+=(knot-dnsutils)
 [ -x /usr/sbin/named ] || missing+=(bind9)
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing ${missing[*]}; run as root or install them with apt" >&2

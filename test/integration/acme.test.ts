@@ -12,6 +12,7 @@ import { createApp } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { startAppHost } from '../helpers/app-host.js';
+import { launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/daemon.js';
 import { startKnot } from '../helpers/knot.js';
 import { capturingLogger } from '../helpers/logs.js';
@@ -160,6 +161,21 @@ describe('ACME through RFC 2136 with the HAProxy engine', () => {
       60_000,
     );
     assert.match(await curl(port, HOST, '/version'), /"version"/);
+    // HAProxy offers h2 by ALPN; the pod still speaks HTTP/1.1 behind it.
+    const { stdout: version } = await run('curl', [
+      '-sS',
+      '--http2',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_version}',
+      '--cacert',
+      rootFile,
+      '--resolve',
+      `${podName}:${port}:127.0.0.1`,
+      `https://${podName}:${port}/`,
+    ]);
+    assert.equal(version, '2');
 
     const ws = openSocket(port, podName);
     const hello = await new Promise<string>((resolve, reject) => {
@@ -168,6 +184,29 @@ describe('ACME through RFC 2136 with the HAProxy engine', () => {
     });
     assert.match(hello, /hello/);
     ws.close();
+  });
+
+  it('Chromium trusting only the test CA opens the pod over https and talks to it over wss', async () => {
+    const browser = await launchChromium({ trust: issuingRoot, resolveTo: '127.0.0.1' });
+    const page = await browser.newPage();
+    const response = await page.goto(`https://${podName}:${port}/`);
+    assert.equal(response?.status(), 200);
+    assert.match(await page.content(), /hello from acme/);
+    const echoed = await page.evaluate(
+      (url) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = new WebSocket(url);
+          socket.onmessage = (event: { data: unknown }) => {
+            const text = typeof event.data === 'string' ? event.data : '';
+            if (text.includes('hello')) socket.send('from the browser');
+            else resolve(text);
+          };
+          socket.onerror = () => reject(new Error('WebSocket failed'));
+        }),
+      `wss://${podName}:${port}/ws`,
+    );
+    assert.equal(echoed, 'from the browser');
+    await page.close();
   });
 
   it('answers plain HTTP with a redirect to https, and HTTP-01 tokens it is not serving with 404', async () => {

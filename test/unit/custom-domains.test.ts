@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import type { CertificateSpec } from '../../src/acme/certificate-manager.js';
 import type { StoredCertificate } from '../../src/acme/certificate-files.js';
-import { createCustomDomains, hostName } from '../../src/domains/custom-domains.js';
+import { sniCallback } from '../../src/app/custom-domains.js';
+import { createCustomDomains, hostName, type CustomDomains } from '../../src/domains/custom-domains.js';
 import { capturingLogger } from '../helpers/logs.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const run = promisify(execFile);
 
 const POD = 'a'.repeat(52);
 const OTHER = 'b'.repeat(52);
@@ -159,5 +170,65 @@ describe('custom domains', () => {
     const t = setup({ perPod: 0 });
     t.records.set('_codius.app.example.test', { values: [POD], ttlSeconds: 60 });
     assert.equal(await t.domains.certificateFor('app.example.test'), undefined);
+  });
+});
+
+describe('SNI of the built-in engine', () => {
+  it('serves a custom domain its own certificate and the host’s names the default one', async () => {
+    const dir = await tempDir();
+    const make = async (name: string): Promise<{ cert: string; key: string }> => {
+      await run('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, `${name}.key`),
+        '-out',
+        join(dir, `${name}.pem`),
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${name}`,
+      ]);
+      return {
+        cert: await readFile(join(dir, `${name}.pem`), 'utf8'),
+        key: await readFile(join(dir, `${name}.key`), 'utf8'),
+      };
+    };
+    const host = await make('codius.test');
+    const custom = await make('app.example.test');
+    const asked: string[] = [];
+    const domains = {
+      certificateFor: (name: string) => {
+        asked.push(name);
+        return Promise.resolve(name === 'app.example.test' ? custom : undefined);
+      },
+    } as unknown as CustomDomains;
+    const server = createServer({ ...host, SNICallback: sniCallback('codius.test', domains) }, (_req, res) =>
+      res.end('ok'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const subject = (servername: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+          resolve(String(socket.getPeerCertificate().subject.CN));
+          socket.end();
+        });
+        socket.on('error', reject);
+      });
+    try {
+      assert.equal(await subject('app.example.test'), 'app.example.test');
+      assert.equal(await subject('app.example.test'), 'app.example.test', 'its context cached');
+      assert.equal(await subject(`${POD}.codius.test`), 'codius.test');
+      assert.equal(await subject('other.example.test'), 'codius.test');
+      assert.deepEqual(asked, ['app.example.test', 'app.example.test', 'other.example.test']);
+    } finally {
+      server.close();
+    }
   });
 });
