@@ -42,6 +42,7 @@ export function renderDashboard(data: DashboardData): string {
 <figure><figcaption>Proxied requests by status (since this page opened)</figcaption><div id="proxy-plot" class="plot"></div></figure>
 </section>
 <section><h2>Peers <span id="peer-count"></span></h2><ul id="peers"></ul></section>
+<section><h2>Certificates</h2><table id="certificates"><thead><tr><th>name</th><th>kind</th><th>expires in</th><th>renewal</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Settings</h2><table id="settings"><tbody></tbody></table></section>
 <footer>Refreshes every ${data.refreshSeconds} s · <button type="button" id="logout">Forget the token</button></footer>
 </main>
@@ -181,6 +182,20 @@ async function refreshPeers() {
     return li;
   }));
 }
+async function refreshCertificates() {
+  const { certificates } = await get('/api/certificates');
+  const body = document.querySelector('#certificates tbody');
+  body.replaceChildren();
+  for (const c of certificates) {
+    const row = body.insertRow();
+    cell(row, c.names.join(', ')).title = c.name;
+    cell(row, c.kind + ' (' + c.source + ')');
+    const expiry = cell(row, ''); expiry.className = 'countdown'; expiry.dataset.expiry = String(Date.parse(c.notAfter));
+    const renewal = c.failures > 0 ? c.failures + ' failed: ' + (c.lastError || '') : c.renewAt ? 'at ' + c.renewAt : 'by hand';
+    cell(row, renewal).className = c.failures > 0 ? 'bad' : '';
+  }
+  tick();
+}
 async function refreshSettings() {
   const s = await get('/api/settings');
   const st = s.selfTest;
@@ -204,7 +219,7 @@ function showLogin(problem) {
 }
 async function refresh() {
   if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin('');
-  const parts = [refreshPods(), refreshMoney(), refreshEarnings(), refreshActivity(), refreshPeers(), refreshSettings()];
+  const parts = [refreshPods(), refreshMoney(), refreshEarnings(), refreshActivity(), refreshPeers(), refreshCertificates(), refreshSettings()];
   const results = await Promise.allSettled(parts);
   if (results.some((r) => r.status === 'rejected' && r.reason instanceof Unauthorized)) {
     sessionStorage.removeItem(TOKEN_KEY);
