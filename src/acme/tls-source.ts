@@ -22,3 +22,17 @@ export function fixedTlsSource(material: TlsMaterial): TlsSource {
     onReplaced: () => undefined,
   };
 }
+
+/** A certificate served, as the operator sees it: the host's or a custom domain's, and where it comes from. */
+export interface CertificateReport {
+  name: string;
+  kind: 'host' | 'custom';
+  source: 'acme' | 'files';
+  names: string[];
+  notAfter: string;
+  /** When it is renewed next (ACME only). */
+  renewAt: string | null;
+  /** Renewals failed in a row. */
+  failures: number;
+  lastError: string | null;
+}

@@ -1,3 +1,4 @@
+import type { CertificateReport } from '../acme/tls-source.js';
 import type { HostAsset, ManifestHash, PeerRecord, PodRecord } from '../domain/types.js';
 import type { PriceSetting } from '../host/price-setting.js';
 import type { Logger } from '../logger.js';
@@ -45,16 +46,7 @@ export interface AdminServices {
   metrics: HostMetrics;
   selfTest(): SelfTestView | null;
   /** The certificates the public port serves (empty without TLS). */
-  certificates(): Array<{
-    name: string;
-    kind: 'host' | 'custom';
-    source: 'acme' | 'files';
-    names: string[];
-    notAfter: string;
-    renewAt: string | null;
-    failures: number;
-    lastError: string | null;
-  }>;
+  certificates(): CertificateReport[];
   /** Pods kept running from their tenants' wallets now. */
   renewalsActive(): Promise<number>;
   /** Settings shown on the dashboard (never secrets). */

@@ -7,7 +7,12 @@ import { createCertificateManager, type CertificateManager } from '../acme/certi
 import { createHttpChallenges, dnsChallengeSolver, type HttpChallenges } from '../acme/challenge-solvers.js';
 import { createDnsPublication } from '../acme/dns-publishers.js';
 import { createPropagationCheck } from '../acme/propagation.js';
-import { fixedTlsSource, type TlsMaterial, type TlsSource } from '../acme/tls-source.js';
+import {
+  fixedTlsSource,
+  type CertificateReport,
+  type TlsMaterial,
+  type TlsSource,
+} from '../acme/tls-source.js';
 import type { PhaseContext } from './phase-context.js';
 
 /** Longest pause between retries of a failed order. */
@@ -22,20 +27,6 @@ export interface Certificates {
   manager: CertificateManager | null;
   /** Every certificate served, for the operator (metrics, admin API, dashboard). */
   status(): CertificateReport[];
-}
-
-/** A certificate as the operator sees it: the host's or a custom domain's, and where it comes from. */
-export interface CertificateReport {
-  name: string;
-  kind: 'host' | 'custom';
-  source: 'acme' | 'files';
-  names: string[];
-  notAfter: string;
-  /** When it is renewed next (ACME only). */
-  renewAt: string | null;
-  /** Renewals failed in a row. */
-  failures: number;
-  lastError: string | null;
 }
 
 /**

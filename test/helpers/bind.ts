@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { freePort } from './daemon.js';
+import { startServerProcess } from './server-process.js';
 import { tempDir } from './tmp.js';
 import { until } from './wait.js';
 
@@ -57,22 +56,13 @@ export async function startBind(domain: string): Promise<BindServer> {
       '',
     ].join('\n'),
   );
-  let output = '';
-  const child = spawn('named', ['-g', '-c', join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  });
+  const server = startServerProcess('named', ['-g', '-c', join(dir, 'named.conf')]);
   const resolver = new Resolver({ timeout: 1000, tries: 1 });
   resolver.setServers([`127.0.0.1:${port}`]);
   await until(
     'named answers',
     async () => {
-      if (child.exitCode !== null) throw new Error(`named exited:\n${output}`);
+      server.assertRunning();
       return resolver.resolveNs(domain).then(
         () => true,
         () => false,

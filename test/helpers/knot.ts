@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { freePort } from './daemon.js';
+import { startServerProcess } from './server-process.js';
 import { tempDir } from './tmp.js';
 import { until } from './wait.js';
 
@@ -92,18 +92,7 @@ export async function startKnot(zones: KnotZone[]): Promise<KnotServer> {
   ].join('\n');
   const configFile = join(dir, 'knot.conf');
   await writeFile(configFile, config);
-  let output = '';
-  const child: ChildProcess = spawn('knotd', ['-c', configFile, '-s', join(dir, 'knot.sock')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  });
+  const server = startServerProcess('knotd', ['-c', configFile, '-s', join(dir, 'knot.sock')]);
   const resolver = new Resolver({ timeout: 1000, tries: 1 });
   resolver.setServers([`127.0.0.1:${port}`]);
   const txt = async (name: string): Promise<string[]> => {
@@ -116,7 +105,7 @@ export async function startKnot(zones: KnotZone[]): Promise<KnotServer> {
   await until(
     'Knot answers',
     async () => {
-      if (child.exitCode !== null) throw new Error(`knotd exited:\n${output}`);
+      server.assertRunning();
       try {
         await resolver.resolveNs(zones[0]?.domain ?? '.');
         return true;
@@ -146,6 +135,6 @@ export async function startKnot(zones: KnotZone[]): Promise<KnotServer> {
       if (code !== 0) throw new Error(`knsupdate failed (${String(code)}): ${said}`);
     },
     txt,
-    output: () => output,
+    output: () => server.output(),
   };
 }

@@ -1,10 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { promisify } from 'node:util';
 import { freePort } from './daemon.js';
+import { startServerProcess } from './server-process.js';
 import { tempDir } from './tmp.js';
 import { until } from './wait.js';
 
@@ -111,35 +111,23 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       },
     }),
   );
-  let output = '';
-  const child = spawn(
+  const server = startServerProcess(
     'pebble',
     ['-config', file('pebble.json'), '-dnsserver', `${options.dnsServer.host}:${options.dnsServer.port}`],
     {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        PEBBLE_VA_NOSLEEP: '1',
-        PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 5),
-        // Every order proves its names afresh: a reused authorization would skip the DNS side under test.
-        PEBBLE_AUTHZREUSE: '0',
-      },
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      PEBBLE_VA_NOSLEEP: '1',
+      PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 5),
+      // Every order proves its names afresh: a reused authorization would skip the DNS side under test.
+      PEBBLE_AUTHZREUSE: '0',
     },
   );
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  });
   const ca = await readFile(file('ca.pem'), 'utf8');
   const directoryUrl = `https://127.0.0.1:${port}/dir`;
   await until(
     'pebble answers',
     async () => {
-      if (child.exitCode !== null) throw new Error(`pebble exited:\n${output}`);
+      server.assertRunning();
       return fetchText(directoryUrl, ca).then(
         () => true,
         () => false,
@@ -151,6 +139,6 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
     directoryUrl,
     caRootFile: file('ca.pem'),
     issuingRoot: () => fetchText(`https://127.0.0.1:${management}/roots/0`, ca),
-    output: () => output,
+    output: () => server.output(),
   };
 }

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import {
   AcmeOrderError,
   createAcmeIssuer,
@@ -16,11 +14,10 @@ import {
   type StoredCertificate,
 } from '../../src/acme/certificate-files.js';
 import { createCertificateManager } from '../../src/acme/certificate-manager.js';
+import { selfSignedCertificate } from '../helpers/certificates.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
-
-const run = promisify(execFile);
 
 /** Certificate files in memory whose certificates live `lifetimeMs` from when they are saved. */
 function memoryFiles(lifetimeMs: number): CertificateFiles & { saved: string[] } {
@@ -232,27 +229,12 @@ describe('certificate files', () => {
     assert.equal((await stat(join(dir, 'acme', 'account.key'))).mode & 0o777, 0o600);
     assert.equal((await stat(join(dir, 'acme'))).mode & 0o777, 0o700);
 
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'k.pem'),
-      '-out',
-      join(dir, 'c.pem'),
-      '-days',
-      '3',
-      '-subj',
-      '/CN=codius.test',
-      '-addext',
-      'subjectAltName=DNS:codius.test,DNS:*.codius.test',
-    ]);
-    const certificate = await readFile(join(dir, 'c.pem'), 'utf8');
-    const privateKey = await readFile(join(dir, 'k.pem'), 'utf8');
+    const made = await selfSignedCertificate('codius.test', {
+      days: 3,
+      altNames: ['codius.test', '*.codius.test'],
+    });
+    const certificate = made.cert;
+    const privateKey = made.key;
     const saved = await files.save('codius.test', { certificate, privateKey });
     assert.deepEqual(saved.names, ['codius.test', '*.codius.test']);
     assert.ok(saved.notAfter.getTime() - saved.notBefore.getTime() >= 3 * 86_400_000 - 1000);
@@ -306,22 +288,7 @@ function fakeClient(authorizations: Array<{ value: string; wildcard?: boolean; s
     },
     waitForValidStatus: () => Promise.resolve({}),
     finalizeOrder: (order) => Promise.resolve(order),
-    getCertificate: () =>
-      run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        '/dev/null',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=codius.test',
-      ]).then(({ stdout }) => stdout),
+    getCertificate: () => selfSignedCertificate('codius.test').then(({ cert }) => cert),
   };
   return { client, calls, state };
 }

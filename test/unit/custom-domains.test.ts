@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import type { CertificateSpec } from '../../src/acme/certificate-manager.js';
 import type { StoredCertificate } from '../../src/acme/certificate-files.js';
 import { sniCallback } from '../../src/app/custom-domains.js';
 import { createCustomDomains, hostName, type CustomDomains } from '../../src/domains/custom-domains.js';
+import { selfSignedCertificate } from '../helpers/certificates.js';
 import { capturingLogger } from '../helpers/logs.js';
-import { tempDir } from '../helpers/tmp.js';
-
-const run = promisify(execFile);
 
 const POD = 'a'.repeat(52);
 const OTHER = 'b'.repeat(52);
@@ -175,30 +169,7 @@ describe('custom domains', () => {
 
 describe('SNI of the built-in engine', () => {
   it('serves a custom domain its own certificate and the host’s names the default one', async () => {
-    const dir = await tempDir();
-    const make = async (name: string): Promise<{ cert: string; key: string }> => {
-      await run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        join(dir, `${name}.key`),
-        '-out',
-        join(dir, `${name}.pem`),
-        '-days',
-        '1',
-        '-subj',
-        `/CN=${name}`,
-      ]);
-      return {
-        cert: await readFile(join(dir, `${name}.pem`), 'utf8'),
-        key: await readFile(join(dir, `${name}.key`), 'utf8'),
-      };
-    };
+    const make = (name: string) => selfSignedCertificate(name);
     const host = await make('codius.test');
     const custom = await make('app.example.test');
     const asked: string[] = [];
