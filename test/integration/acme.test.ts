@@ -104,6 +104,17 @@ function plainGet(port: number, host: string, path: string): Promise<{ status: n
   });
 }
 
+/** The ACME steps a host logged (orders, challenges, DNS visibility, issuance), with their times. */
+function printAcmeExchange(lines: Array<Record<string, unknown>>): void {
+  const steps = /^(ACME|TXT record visible|HAProxy serves|the public port serves|certificate renewal)/;
+  for (const line of lines.filter((entry) => steps.test(String(entry.msg)))) {
+    const fields = Object.fromEntries(
+      Object.entries(line).filter(([key]) => !['msg', 'time', 'level', 'service', 'component'].includes(key)),
+    );
+    console.log(`${new Date(Number(line.time)).toISOString()} ${String(line.msg)} ${JSON.stringify(fields)}`);
+  }
+}
+
 /** A WebSocket to `name` (its TLS name and Host) through the loopback port. */
 function openSocket(port: number, name: string): WebSocket {
   const options = { servername: name, ca: issuingRoot, headers: { Host: `${name}:${port}` } };
@@ -147,6 +158,7 @@ describe('ACME through RFC 2136 with the HAProxy engine', () => {
     assert.match(text, /ACME challenge valid/);
     assert.match(text, /ACME certificate issued/);
     console.log(`certificate obtained and listening ${Date.now() - started} ms after the start`);
+    printAcmeExchange(logs.lines());
     const file = await stat(join(root, 'acme', 'certificates', `${HOST}.pem`));
     assert.equal(file.mode & 0o777, 0o600);
     assert.equal((await stat(join(root, 'acme', 'account.key'))).mode & 0o777, 0o600);
@@ -236,6 +248,10 @@ describe('ACME through RFC 2136 with the HAProxy engine', () => {
     );
     assert.match(logs.text(), /HAProxy serves the new certificate/);
     assert.equal(closed, false, 'the WebSocket opened before the swap is still open');
+    const after = await servedCertificate(port, podName);
+    console.log(
+      `certificate swapped: serial ${before.serial} → ${after.serial}; the WebSocket opened before stayed open`,
+    );
     ws.send('still here');
     await until('the echo arrives over the old connection', () => messages.includes('still here'), 5000);
     ws.close();
@@ -296,6 +312,7 @@ describe('custom domains of pods (HAProxy engine)', () => {
     assert.match(logs.text(), /HAProxy serves the custom domain certificate/);
     assert.match((await servedCertificate(port, app)).names, /DNS:app\.customer\.test/);
     assert.match(await curl(port, app), /hello from acme/);
+    printAcmeExchange(logs.lines().filter((line) => JSON.stringify(line).includes(app)));
     assert.match(
       await curl(port, HOST, `/pods?manifestHash=${pod.hash}`),
       /"domains":\["app\.customer\.test"\]/,
