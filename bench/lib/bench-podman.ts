@@ -52,17 +52,32 @@ export async function startBenchPodman(dir: string, network: string, logger: Log
     client,
     driver,
     async tearDown(options) {
-      const leftovers = (await podman('pod', 'ps', '-q', '--filter', `label=codius.host=${hostId}`))
-        .split('\n')
-        .filter(Boolean);
-      if (leftovers.length > 0) await podman('pod', 'rm', '--force', ...leftovers);
+      // Every step runs even when one before it failed, so one stuck pod leaves nothing else behind.
+      const failures: unknown[] = [];
+      const step = async (work: () => Promise<unknown>): Promise<void> => {
+        await work().catch((error: unknown) => failures.push(error));
+      };
+      await step(async () => {
+        const leftovers = (await podman('pod', 'ps', '-q', '--filter', `label=codius.host=${hostId}`))
+          .split('\n')
+          .filter(Boolean);
+        if (leftovers.length === 0) return;
+        // Podman sometimes finds a container's shm mount still busy right after stopping it; a second
+        // try a moment later removes it.
+        await podman('pod', 'rm', '--force', ...leftovers).catch(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await podman('pod', 'rm', '--force', ...leftovers);
+        });
+      });
       client.close();
-      await removeBenchFirewall(options.network);
+      await step(() => removeBenchFirewall(options.network));
       await podman('network', 'rm', '--force', options.network).catch(() => undefined);
-      await service.stop();
-      for (const stop of options.alsoStop ?? []) await stop();
+      await step(() => service.stop());
+      for (const stop of options.alsoStop ?? []) await step(stop);
       if (options.images.length > 0) await podman('rmi', '--force', ...options.images).catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
+      await step(() => rm(dir, { recursive: true, force: true }));
+      if (failures.length > 0)
+        throw new AggregateError(failures, 'the bench could not remove everything it made');
     },
   };
 }

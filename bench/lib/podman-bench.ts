@@ -91,9 +91,10 @@ export async function importWebImage(dir: string, image: string): Promise<void> 
 
 /**
  * Imports an image of this machine's nginx answering every GET on port 3000 with a 19-byte body, one
- * worker: a pod fast enough that what is measured in front of it is the proxy.
+ * worker: a pod fast enough that what is measured in front of it is the proxy. Returns the image's
+ * reference by digest, the only kind a manifest may name.
  */
-export async function importNginxImage(dir: string, image: string): Promise<void> {
+export async function importNginxImage(dir: string, image: string): Promise<string> {
   const rootfs = join(dir, 'nginx-rootfs');
   await copyWithLibraries(rootfs, '/usr/sbin/nginx');
   await mkdir(join(rootfs, 'etc', 'nginx'), { recursive: true });
@@ -119,6 +120,8 @@ export async function importNginxImage(dir: string, image: string): Promise<void
   await run('tar', ['-C', rootfs, '-cf', join(dir, 'nginx-rootfs.tar'), '.']);
   const cmd = 'CMD ["/usr/sbin/nginx","-e","stderr","-c","/etc/nginx/pod.conf"]';
   await podman('import', '--quiet', '--change', cmd, join(dir, 'nginx-rootfs.tar'), image);
+  const digest = await podman('image', 'inspect', '--format', '{{.Digest}}', image);
+  return `${image.replace(/:[^:/]+$/, '')}@${digest}`;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { ManifestHash, PodRecord } from '../../src/domain/types.js';
 import { createLogger } from '../../src/logger.js';
 import { parseProxyHeader } from '../../src/net/proxy-protocol.js';
 import { renderHaproxyConfig } from '../../src/proxy/haproxy/config-file.js';
+import { haproxyThreads } from '../../src/proxy/haproxy/engine.js';
 import { createRouteMap } from '../../src/proxy/haproxy/route-map.js';
 import type { HaproxyRuntimeApi } from '../../src/proxy/haproxy/runtime-api.js';
 
@@ -200,19 +201,49 @@ describe('HAProxy configuration', () => {
     maxConnectionsPerPod: 128,
     maxConnections: 16_384,
     shutdownTimeoutMs: 10_000,
+    threads: 3,
     paths,
+  };
+
+  /** The lines of one section of the configuration, up to the blank line that ends it. */
+  const section = (text: string, header: string): string => {
+    const start = text.indexOf(`\n${header}\n`);
+    assert.ok(start !== -1, `no section ${header}`);
+    return text.slice(start + 1, text.indexOf('\n\n', start + 1));
   };
 
   it('bounds each pod and each client as codiusd’s own proxy does', () => {
     const text = renderHaproxyConfig(settings);
-    assert.match(text, /sc0_conn_cur gt 256 \}/);
-    assert.match(text, /sc1_conn_cur gt 64 \}/);
-    assert.match(text, /ws \{ sc0_conn_cur gt 128 \}/);
-    assert.match(text, /ws \{ sc1_conn_cur gt 32 \}/);
+    const requests = section(text, 'backend pods');
+    assert.match(requests, /track-sc0 var\(txn\.podhost\) table requests_in_flight\n/);
+    assert.match(
+      requests,
+      /track-sc1 src,ipmask\(32,64\),concat\(' ',txn\.podhost\) table requests_in_flight\n/,
+    );
+    assert.match(requests, /if \{ sc0_conn_cur gt 256 \}/);
+    assert.match(requests, /if \{ sc1_conn_cur gt 64 \}/);
+    const sockets = section(text, 'backend pod_sockets');
+    assert.match(sockets, /track-sc0 var\(txn\.podhost\) table open_sockets\n/);
+    assert.match(sockets, /if \{ sc0_conn_cur gt 128 \}/);
+    assert.match(sockets, /if \{ sc1_conn_cur gt 32 \}/);
     assert.match(text, /acl from_trusted always_false/);
     assert.match(text, /server codiusd 127\.0\.0\.1:40000 send-proxy-v2-ssl/);
     assert.match(text, /timeout server 300000ms/);
     assert.doesNotMatch(text, / ssl crt /);
+  });
+
+  it('adds X-Forwarded-For in the pods’ backends only: codiusd gets requests as they came', () => {
+    const text = renderHaproxyConfig(settings);
+    assert.match(section(text, 'backend pods'), /option forwardfor if-none/);
+    assert.match(section(text, 'backend pod_sockets'), /option forwardfor if-none/);
+    assert.doesNotMatch(section(text, 'defaults'), /forwardfor/);
+    assert.doesNotMatch(section(text, 'frontend public'), /forwardfor/);
+    assert.doesNotMatch(section(text, 'backend codiusd'), /forwardfor|http-request/);
+    // Without trusted proxies every client claim goes, in the same pass as the hop-by-hop headers.
+    assert.match(
+      section(text, 'backend pods'),
+      /del-header \^\(\?:keep-alive\|[^ ]*\|upgrade\|forwarded\|x-real-ip\|x-forwarded-for\|x-forwarded-proto\|x-forwarded-host\)\$ -m reg\n/,
+    );
   });
 
   it('terminates TLS with the bundle, binds IPv6 literally and trusts the listed proxies', () => {
@@ -227,7 +258,8 @@ describe('HAProxy configuration', () => {
     });
     assert.match(text, /bind \[::\]:443 ssl crt-list \/d\/certificates\.list alpn h2,http\/1\.1/);
     assert.match(text, /acl from_trusted src 10\.0\.0\.0\/8 ::1\/128/);
-    assert.match(text, /x-forwarded-proto %\[ssl_fc,iif\(https,http\)\]/);
+    assert.match(text, /x-forwarded-proto %\[ssl_fc,iif\(https,http\)\] unless from_trusted/);
+    assert.match(text, /track-sc1 var\(txn\.client\),concat\(' ',txn\.podhost\) table requests_in_flight/);
     // The client behind the proxies: four X-Forwarded-For entries walked here, a longer chain by codiusd.
     assert.match(
       text,
@@ -236,6 +268,32 @@ describe('HAProxy configuration', () => {
     assert.match(
       text,
       /to_codiusd\) bool\(true\) if \{ var\(txn\.hop4\) -m ip [^}]+\} \{ req\.hdr\(x-forwarded-for,-5\) -m found \}/,
+    );
+  });
+
+  it('runs one thread fewer than the cores, at least one', () => {
+    assert.match(renderHaproxyConfig(settings), /^global\n {2}nbthread 3\n/);
+    assert.deepEqual(
+      [1, 2, 8].map((cores) => haproxyThreads(cores)),
+      [1, 1, 7],
+    );
+  });
+
+  it('keeps the per-request work to header rules: no traffic log, Lua only for named headers', () => {
+    const text = renderHaproxyConfig(settings);
+    assert.match(section(text, 'defaults'), /^ {2}no log$/m);
+    const lua = section(text, 'backend pods')
+      .split('\n')
+      .find((line) => line.includes('lua.drop_named_hop_by_hop'));
+    const condition = /-m reg -i (\S+) \}/.exec(lua ?? '')?.[1];
+    assert.ok(condition, 'the Lua action runs under a regex on the Connection values');
+    // HAProxy splits the header into values and runs the regex on each, trimmed.
+    const named = new RegExp(condition, 'i');
+    assert.deepEqual(
+      ['keep-alive', 'Keep-Alive', 'close', 'upgrade', 'x-pod-private', 'keep-alive-x'].map((v) =>
+        named.test(v),
+      ),
+      [false, false, false, false, true, true],
     );
   });
 

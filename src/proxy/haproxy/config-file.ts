@@ -29,6 +29,8 @@ export interface HaproxySettings {
   /** Client connections of the public port at once. */
   maxConnections: number;
   shutdownTimeoutMs: number;
+  /** HAProxy's threads (nbthread). */
+  threads: number;
   paths: HaproxyPaths;
 }
 
@@ -58,12 +60,13 @@ const FORWARDED_WALK = 4;
  * X-Forwarded-For entry that is no trusted proxy itself (the leftmost when all are); an IPv6 client by its
  * /64. The walk reads up to FORWARDED_WALK entries from the right. An entry it cannot read as codiusd does
  * (no plain address, an address with a port, an IPv4-mapped one), or a chain longer than the walk, sends
- * the request to codiusd, which walks the whole list.
+ * the request to codiusd, which walks the whole list. Without trusted proxies the client is the peer, read
+ * where it is counted (clientKey): no rule runs for it here.
  */
 function clientRules(settings: HaproxySettings): string[] {
   const trusted = settings.trustedProxies.map(cidr).join(' ');
+  if (!trusted) return [];
   const rules = ['  http-request set-var(txn.client) src,ipmask(32,64) if !to_codiusd'];
-  if (!trusted) return rules;
   for (let k = 1; k <= FORWARDED_WALK; k += 1) {
     const walking =
       k === 1
@@ -82,18 +85,31 @@ function clientRules(settings: HaproxySettings): string[] {
   return rules;
 }
 
+/**
+ * The key a client's share of a pod is counted under in a pod backend's table: the client (clientRules),
+ * a space, then the pod's host name. Keys start with at most 39 characters of address and the host name
+ * starts with the 52-character hash, so the table's 160 characters always hold what tells keys apart.
+ */
+function clientKey(settings: HaproxySettings): string {
+  const client = settings.trustedProxies.length > 0 ? 'var(txn.client)' : 'src,ipmask(32,64)';
+  return `${client},concat(' ',txn.podhost)`;
+}
+
+/** The pod's hash in error messages: the first label of the routed host name. */
+const HASH = '%[var(txn.podhost),field(1,.)]';
+
 function frontend(settings: HaproxySettings): string[] {
-  const { paths, maxConnectionsPerPod: max } = settings;
+  const { paths } = settings;
   const tls = paths.crtList ? ` ssl crt-list ${paths.crtList} alpn h2,http/1.1` : '';
-  const requestShare = Math.max(1, Math.floor((2 * max) / 4));
-  const socketShare = Math.max(1, Math.floor(max / 4));
   return [
     'frontend public',
     `  bind ${settings.bindIp.includes(':') ? `[${settings.bindIp}]` : settings.bindIp}:${settings.port}${tls}`,
     `  maxconn ${settings.maxConnections}`,
     trustedAcl(settings),
-    // The pod a Host names: any case, any port, a trailing dot allowed.
-    "  http-request set-var(txn.podhost) req.hdr(host),field(1,:),lower,regsub('\\.$','')",
+    // The pod a Host names: any case, any port, a trailing dot allowed (the regex runs only for a name
+    // that ends with one).
+    '  http-request set-var(txn.podhost) req.hdr(host),field(1,:),lower',
+    "  http-request set-var(txn.podhost) var(txn.podhost),regsub('\\.$','') if { var(txn.podhost) -m end . }",
     `  http-request set-var(txn.route) var(txn.podhost),map(${paths.routes})`,
     '  acl is_pod var(txn.route) -m found',
     // Requests a header rule cannot forward exactly go to codiusd, which proxies them itself: headers
@@ -102,54 +118,97 @@ function frontend(settings: HaproxySettings): string[] {
     '  acl several_forwarded_for req.fhdr_cnt(x-forwarded-for) gt 1',
     '  acl to_codiusd var(txn.to_codiusd) -m bool',
     '  http-request set-var(txn.to_codiusd) bool(true) if !is_pod or named_hop_by_hop or several_forwarded_for',
+    ...clientRules(settings),
     '  acl is_upgrade req.hdr(connection) -m sub -i upgrade',
     '  acl is_upgrade_too req.hdr(upgrade) -m found',
-    '  http-request set-var(txn.hash) var(txn.podhost),field(1,.) if !to_codiusd',
-    '  http-request set-var(txn.port) var(txn.route),field(2,/) if !to_codiusd',
-    ...clientRules(settings),
-    '  http-request set-var(txn.kind) str(ws) if !to_codiusd is_upgrade is_upgrade_too',
-    '  http-request set-var(txn.kind) str(http) if !to_codiusd !{ var(txn.kind) -m found }',
-    "  http-request set-var(txn.pod_key) var(txn.kind),concat(' ',txn.hash) if !to_codiusd",
-    "  http-request set-var(txn.client_key) var(txn.pod_key),concat(' ',txn.client) if !to_codiusd",
-    '  http-request track-sc0 var(txn.pod_key) table pod_counts if !to_codiusd',
-    '  http-request track-sc1 var(txn.client_key) table pod_counts if !to_codiusd',
-    '  acl ws var(txn.kind) -m str ws',
-    `  http-request deny deny_status 503 ${jsonError(503, 'Service Unavailable', 'pod %[var(txn.hash)] has too many requests in progress; try again shortly')} hdr Retry-After 1 if !to_codiusd !ws { sc0_conn_cur gt ${2 * max} }`,
-    `  http-request deny deny_status 429 ${jsonError(429, 'Too Many Requests', 'too many requests from this client to pod %[var(txn.hash)] at once; try again shortly')} hdr Retry-After 1 if !to_codiusd !ws { sc1_conn_cur gt ${requestShare} }`,
-    `  http-request deny deny_status 503 ${jsonError(503, 'Service Unavailable', 'pod %[var(txn.hash)] has too many open WebSocket connections; try again later')} if !to_codiusd ws { sc0_conn_cur gt ${max} }`,
-    `  http-request deny deny_status 429 ${jsonError(429, 'Too Many Requests', 'too many WebSocket connections from this client to pod %[var(txn.hash)]')} if !to_codiusd ws { sc1_conn_cur gt ${socketShare} }`,
     '  use_backend codiusd if to_codiusd',
-    '  use_backend pod_sockets if ws',
+    '  use_backend pod_sockets if is_upgrade is_upgrade_too',
     '  default_backend pods',
     '',
   ];
 }
 
-/** What every request to a pod gets: its address, X-Forwarded-* as codiusd's own proxy sets them, no hop-by-hop. */
-function podBackend(name: string, settings: HaproxySettings, upgrade: boolean): string[] {
+/**
+ * The bounds of a pod backend, counted in its own table while each request (or WebSocket) lasts: per pod
+ * twice CODIUS_PROXY_MAX_CONNECTIONS requests or that many WebSockets, a quarter of it per client. Refused
+ * before any connection to the pod, so no server is assigned (the 502 rule below leaves them alone).
+ */
+function limitRules(settings: HaproxySettings, upgrade: boolean): string[] {
+  const max = settings.maxConnectionsPerPod;
+  const table = upgrade ? 'open_sockets' : 'requests_in_flight';
+  const track = [
+    `  http-request track-sc0 var(txn.podhost) table ${table}`,
+    `  http-request track-sc1 ${clientKey(settings)} table ${table}`,
+  ];
+  if (upgrade) {
+    const socketShare = Math.max(1, Math.floor(max / 4));
+    return [
+      ...track,
+      `  http-request deny deny_status 503 ${jsonError(503, 'Service Unavailable', `pod ${HASH} has too many open WebSocket connections; try again later`)} if { sc0_conn_cur gt ${max} }`,
+      `  http-request deny deny_status 429 ${jsonError(429, 'Too Many Requests', `too many WebSocket connections from this client to pod ${HASH}`)} if { sc1_conn_cur gt ${socketShare} }`,
+    ];
+  }
+  const requestShare = Math.max(1, Math.floor((2 * max) / 4));
+  return [
+    ...track,
+    `  http-request deny deny_status 503 ${jsonError(503, 'Service Unavailable', `pod ${HASH} has too many requests in progress; try again shortly`)} hdr Retry-After 1 if { sc0_conn_cur gt ${2 * max} }`,
+    `  http-request deny deny_status 429 ${jsonError(429, 'Too Many Requests', `too many requests from this client to pod ${HASH} at once; try again shortly`)} hdr Retry-After 1 if { sc1_conn_cur gt ${requestShare} }`,
+  ];
+}
+
+/** A regex matching exactly the given header names (HAProxy keeps names in lower case). */
+const namesRegex = (names: readonly string[]): string => `^(?:${names.join('|')})$`;
+
+/** Headers a client claims about itself, which only a trusted proxy may pass on. */
+const CLIENT_CLAIMS = ['forwarded', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+
+/**
+ * X-Forwarded-* as codiusd's own proxy sets them, without hop-by-hop headers. Each header list is removed
+ * in one pass; what a request keeps from a trusted proxy is read by rules that exist only when proxies
+ * are trusted. X-Forwarded-For is added by `option forwardfor if-none` after these rules: the peer, when
+ * no X-Forwarded-For is left.
+ */
+function forwardingRules(settings: HaproxySettings, upgrade: boolean): string[] {
+  const hopByHop = upgrade ? HOP_BY_HOP : [...HOP_BY_HOP, 'upgrade'];
   const proto = settings.paths.tlsBundle ? '%[ssl_fc,iif(https,http)]' : 'http';
+  const trusted = settings.trustedProxies.length > 0;
+  const direct = trusted ? ' unless from_trusted' : '';
+  const rules = [
+    `  http-request del-header ${namesRegex([...hopByHop, ...CLIENT_CLAIMS])} -m reg${direct}`,
+    `  http-request add-header x-forwarded-proto ${proto}${direct}`,
+    `  http-request add-header x-forwarded-host %[req.hdr(host)]${direct}`,
+  ];
+  if (!trusted) return rules;
+  return [
+    ...rules,
+    `  http-request del-header ${namesRegex(hopByHop)} -m reg if from_trusted`,
+    '  http-request set-header x-forwarded-for "%[req.fhdr(x-forwarded-for)], %[src]" if from_trusted { req.hdr(x-forwarded-for) -m found }',
+    `  http-request add-header x-forwarded-proto ${settings.publicProto} if from_trusted !{ req.hdr(x-forwarded-proto) -m found }`,
+    '  http-request add-header x-forwarded-host %[req.hdr(host)] if from_trusted !{ req.hdr(x-forwarded-host) -m found }',
+  ];
+}
+
+/** What every request to a pod gets: its address, the limits, X-Forwarded-*, no hop-by-hop headers either way. */
+function podBackend(name: string, settings: HaproxySettings, upgrade: boolean): string[] {
   return [
     `backend ${name}`,
     trustedAcl(settings),
+    '  option forwardfor if-none',
+    ...limitRules(settings, upgrade),
     '  http-request set-dst var(txn.route),field(1,/)',
-    '  http-request set-dst-port var(txn.port)',
-    ...HOP_BY_HOP.map((header) => `  http-request del-header ${header}`),
-    ...(upgrade ? [] : ['  http-request del-header upgrade']),
-    '  http-request del-header forwarded unless from_trusted',
-    '  http-request del-header x-real-ip unless from_trusted',
-    '  http-request set-header x-forwarded-for %[src] unless from_trusted { req.hdr(x-forwarded-for) -m found }',
-    '  http-request set-header x-forwarded-for "%[req.fhdr(x-forwarded-for)], %[src]" if from_trusted { req.hdr(x-forwarded-for) -m found }',
-    `  http-request set-header x-forwarded-proto ${proto} unless from_trusted`,
-    `  http-request set-header x-forwarded-proto ${settings.publicProto} if from_trusted !{ req.hdr(x-forwarded-proto) -m found }`,
-    '  http-request set-header x-forwarded-host %[req.hdr(host)] unless from_trusted { req.hdr(x-forwarded-host) -m found }',
-    // Marks answers that came from the pod, so only HAProxy's own 503s are turned into 502s below.
-    '  http-response set-var(txn.from_pod) bool(true)',
-    '  http-response lua.drop_named_hop_by_hop if { res.hdr(connection) -m found } !{ status 101 }',
-    ...HOP_BY_HOP.map((header) => `  http-response del-header ${header}`),
-    `  http-error status 503 ${jsonError(502, 'Bad Gateway', 'pod %[var(txn.hash)] refused the connection on port %[var(txn.port)]')}`,
-    `  http-error status 504 ${jsonError(504, 'Gateway Timeout', 'pod %[var(txn.hash)] did not answer in time')}`,
-    // HAProxy says 503 when it cannot connect; codiusd's proxy says 502 (its own 503s carry Retry-After).
-    '  http-after-response set-status 502 if { status 503 } !{ var(txn.from_pod) -m bool }',
+    '  http-request set-dst-port var(txn.route),field(2,/)',
+    ...forwardingRules(settings, upgrade),
+    // Marks a 503 that came from the pod, so only HAProxy's own are turned into 502s below.
+    '  http-response set-var(txn.from_pod) bool(true) if { status 503 }',
+    // Lua only for a Connection header that names other headers: HAProxy itself handles keep-alive and
+    // close, which nearly every response carries, and Lua is far slower than a header rule.
+    '  http-response lua.drop_named_hop_by_hop if { res.hdr(connection) -m reg -i ^(?!(keep-alive|close|upgrade)$) } !{ status 101 }',
+    `  http-response del-header ${namesRegex(HOP_BY_HOP)} -m reg`,
+    `  http-error status 503 ${jsonError(502, 'Bad Gateway', `pod ${HASH} refused the connection on port %[var(txn.route),field(2,/)]`)}`,
+    `  http-error status 504 ${jsonError(504, 'Gateway Timeout', `pod ${HASH} did not answer in time`)}`,
+    // HAProxy says 503 when it cannot connect to the pod (a server was assigned, no answer came); codiusd's
+    // proxy says 502. The limits' 503s are refused before a server is assigned and stay 503s.
+    '  http-after-response set-status 502 if { status 503 } !{ var(txn.from_pod) -m bool } { srv_id -m found }',
     '  server pod 0.0.0.0:0',
     '',
   ];
@@ -167,6 +226,7 @@ export function renderHaproxyConfig(settings: HaproxySettings): string {
   const seconds = (ms: number): string => `${Math.max(1, Math.ceil(ms))}ms`;
   return [
     'global',
+    `  nbthread ${settings.threads}`,
     `  stats socket ${paths.socket} mode 600 level admin`,
     `  lua-load ${paths.lua}`,
     '  log stderr format raw local0 err',
@@ -174,8 +234,9 @@ export function renderHaproxyConfig(settings: HaproxySettings): string {
     '',
     'defaults',
     '  mode http',
-    '  log global',
-    '  option dontlognull',
+    // No line per connection or request: HAProxy would build each one only for the global log's level
+    // filter (errors) to drop it. Its alerts and warnings still reach codiusd's log.
+    '  no log',
     `  timeout connect ${seconds(Math.min(settings.timeoutMs, 10_000))}`,
     `  timeout server ${seconds(settings.timeoutMs)}`,
     `  timeout tunnel ${seconds(settings.timeoutMs)}`,
@@ -185,7 +246,11 @@ export function renderHaproxyConfig(settings: HaproxySettings): string {
     '  retries 0',
     '',
     ...frontend(settings),
-    'backend pod_counts',
+    // Requests in flight and open WebSockets, per pod (its host name) and per client of a pod (clientKey).
+    'backend requests_in_flight',
+    '  stick-table type string len 160 size 1m expire 1h store conn_cur',
+    '',
+    'backend open_sockets',
     '  stick-table type string len 160 size 1m expire 1h store conn_cur',
     '',
     ...podBackend('pods', settings, false),
