@@ -2,7 +2,7 @@
 # CODIUS_PODMAN_SOCKET at it, e.g.
 #   docker run -v /run/podman/podman.sock:/run/podman.sock -e CODIUS_PODMAN_SOCKET=/run/podman.sock \
 #     -e CODIUS_PUBLIC_URI=https://codius.example.com -v codius-data:/var/lib/codius -p 127.0.0.1:3000:3000 codiusd
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json ./
@@ -13,7 +13,7 @@ COPY test ./test
 COPY bench ./bench
 RUN npm ci && npm prune --omit=dev && rm -rf dist/test dist/bench
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production CODIUS_BIND_IP=0.0.0.0 CODIUS_ROOT=/var/lib/codius
 WORKDIR /app
 COPY --from=build /app/package.json ./

@@ -21,7 +21,8 @@ fi
 # CODIUS_PROXY_ENGINE=haproxy engine, its tests and the proxy benchmark); for the HTTPS tests, pebble
 # (Let's Encrypt's test CA), knot and knot-dnsutils (an authoritative DNS server taking TSIG-signed
 # updates, and knsupdate for the DNS hook test), bind9 (the same updates against BIND) and libnss3-tools
-# (certutil: Chromium trusts pebble's root through a test profile's NSS database).
+# (certutil: Chromium trusts pebble's root through a test profile's NSS database); for the Debian package
+# and its tests, dpkg-dev (dpkg-shlibdeps), lintian and debootstrap (a fresh Debian root to install into).
 missing=()
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
@@ -37,6 +38,9 @@ command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 command -v knsupdate >/dev/null 2>&1 || missing+=(knot-dnsutils)
 [ -x /usr/sbin/named ] || missing+=(bind9)
 command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
+command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev)
+command -v lintian >/dev/null 2>&1 || missing+=(lintian)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing ${missing[*]}; run as root or install them with apt" >&2

@@ -4,30 +4,11 @@ import { createApp } from './app/app.js';
 import { ConfigError, describeVariables, loadConfig } from './config/config.js';
 import { devBanner } from './dev-banner.js';
 import { createLogger } from './logger.js';
+import { SchemaTooNewError } from './store/migrations.js';
 import { StoreLockedError } from './store/store.js';
 import { SecretFileError } from './secret.js';
+import { USAGE } from './usage.js';
 import { VERSION } from './version.js';
-
-const USAGE = `Usage: codiusd [--env-file FILE] [--help] [--version]
-       codiusd doctor [--env-file FILE] [--json] [--acme]
-       codiusd keygen FILE
-
-Runs the Codius host daemon, configured by environment variables. \`doctor\` reads the same configuration
-and checks the host (directories, secret, store, runtime, firewall, ILP provider, DNS, TLS, proxy
-engine, ACME certificates, admin exposure, disk, memory); it exits non-zero when a check fails. With
---acme it also publishes and removes a test DNS-01 record, as certificate orders do. \`keygen\` writes a new Ed25519 private key
-for Open Payments to FILE (mode 600, never over an existing file) and prints the public key (JWK) to
-register with the wallet's provider, and the lines to add to the configuration.
-
-Options:
-  --env-file FILE  read variables from FILE (KEY=value lines); variables already set in the environment win
-  --help           show this help
-  --version        print the version
-  --json           (doctor) print the checks as JSON
-  --acme           (doctor) dry run of the DNS-01 publication (CODIUS_ACME=true)
-
-Environment variables:
-`;
 
 interface ParsedArgs {
   help: boolean;
@@ -75,6 +56,8 @@ export function mergeEnvFile(env: NodeJS.ProcessEnv, fileText: string): NodeJS.P
 export const EXIT_USAGE = 2;
 /** sysexits.h EX_CONFIG: a bad configuration. */
 export const EXIT_CONFIG = 78;
+/** sysexits.h EX_DATAERR: the store was written by a newer codiusd (a downgrade); restarting cannot help. */
+export const EXIT_STORE_TOO_NEW = 65;
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`codiusd: ${message}\n`);
@@ -94,6 +77,13 @@ function isOperatorError(error: unknown): error is Error {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  const words = argv[0] === '--' ? argv.slice(1) : argv;
+  if (words[0] === 'setup') {
+    // Setup has options of its own and runs once on a new host: loaded only then.
+    const { setupCommand } = await import('./setup/setup-cli.js');
+    process.exitCode = await setupCommand(words.slice(1));
+    return;
+  }
   let args: ParsedArgs;
   try {
     args = parseArgs(argv);
@@ -105,7 +95,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (args.version) {
-    process.stdout.write(`${VERSION}\n`);
+    // The runtime too: the Debian package brings its own Node.js, which an operator may need to name.
+    process.stdout.write(`${VERSION} (Node.js ${process.versions.node})\n`);
     return;
   }
 
@@ -187,6 +178,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     // A signal during start-up: the stop under way ends the process once everything started is stopped.
     if (isStopping()) return;
+    if (error instanceof SchemaTooNewError) fail(error.message, EXIT_STORE_TOO_NEW);
     if (isOperatorError(error)) fail(error.message);
     logger.fatal({ err: error }, 'could not start');
     process.exit(1);

@@ -54,7 +54,7 @@ export async function stopRunningDaemons(): Promise<void> {
   );
 }
 
-/** Runs bin/codiusd as a real process with exactly the given environment (plus PATH). */
+/** Runs bin/codiusd (or `options.bin`) as a real process with exactly the given environment (plus PATH). */
 export function runDaemon(
   env: Record<string, string>,
   args: string[] = [],
@@ -67,9 +67,11 @@ export function runDaemon(
     stoppedBy?: 'test' | 'caller';
     /** How the fixtures stop it at the end of the file: SIGKILL, or SIGTERM to let it drain and exit. */
     stopSignal?: StopSignal;
+    /** Another codiusd executable, such as the Debian package's /usr/bin/codiusd. */
+    bin?: string;
   } = {},
 ): DaemonProcess {
-  const child = spawn(BIN, args, {
+  const child = spawn(options.bin ?? BIN, args, {
     // The built-in engine unless a test chooses: the default would be HAProxy on this machine.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CODIUS_PROXY_ENGINE: 'builtin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -59,7 +59,7 @@ describe('bin/codiusd', () => {
   it('--version prints the package version and --help lists every variable', async () => {
     const version = runDaemon({}, ['--version']);
     assert.deepEqual(await version.exited, { code: 0, signal: null });
-    assert.equal(version.output(), `${VERSION}\n`);
+    assert.equal(version.output(), `${VERSION} (Node.js ${process.versions.node})\n`);
 
     const help = runDaemon({}, ['--help']);
     assert.equal((await help.exited).code, 0);
