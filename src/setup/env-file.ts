@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Answers } from './questions.js';
 
 /** The configuration `codiusd setup` writes, from complete answers. */
@@ -79,6 +80,8 @@ export async function readIfExists(path: string): Promise<string | undefined> {
  * `keepOld`, the file replaced stays as `<path>.old`.
  */
 export async function writeEnvFile(path: string, text: string, keepOld: boolean): Promise<void> {
+  // /etc/codiusd comes with the package; from a checkout it may not exist yet (secrets: root only).
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(temporary, 'wx', 0o600);
   try {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeOpenPaymentsKey } from '../payments/open-payments/keygen.js';
 import { parseSetupArgs, SetupUsageError } from './setup-args.js';
@@ -39,7 +40,10 @@ const realDeps = (): SetupDeps => ({
       () => true,
       () => false,
     ),
-  makeKey: writeOpenPaymentsKey,
+  makeKey: async (path) => {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return writeOpenPaymentsKey(path);
+  },
   runPodmanSetup,
   runDoctor: runDoctorOn,
   interfaceAddresses: () =>

@@ -25,8 +25,9 @@ function setup(args: string[]): Promise<CommandResult> {
 describe('codiusd setup', () => {
   it('writes the configuration and the key from flags, runs the doctor, and lists what is left', async () => {
     const dir = await tempDir('codiusd-setup-');
-    const envFile = join(dir, 'codiusd.env');
-    const keyFile = join(dir, 'open-payments.pem');
+    // Directories that do not exist yet, as /etc/codiusd on a host set up from a checkout.
+    const envFile = join(dir, 'etc', 'codiusd.env');
+    const keyFile = join(dir, 'keys', 'open-payments.pem');
     const flags = [
       ...['--yes', '--no-podman', '--env-file', envFile, '--host', 'codius.test'],
       ...['--wallet', 'https://wallet.example/codius', '--private-key', keyFile],
@@ -43,6 +44,7 @@ describe('codiusd setup', () => {
     assert.ok(!first.output.includes(TSIG_SECRET), 'the TSIG secret is not printed');
     assert.equal((await stat(envFile)).mode & 0o777, 0o600);
     assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
+    assert.equal((await stat(join(dir, 'etc'))).mode & 0o777, 0o700);
     const written = await readFile(envFile, 'utf8');
     const keyId = /^CODIUS_OPEN_PAYMENTS_KEY_ID=(.+)$/m.exec(written)?.[1] ?? assert.fail(written);
     assert.match(written, /^CODIUS_ACME_RFC2136_TSIG_SECRET=/m);
