@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request, type ClientRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -302,7 +303,8 @@ describe('pod sandbox on real pods', () => {
       ...env,
       CODIUS_ROOT: other,
       CODIUS_PORT: String(await freePort()),
-      PATH: '/usr/bin:/bin',
+      // Without /usr/sbin (no nft); with the directory of the Node.js running the suite (bin/codiusd's node).
+      PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
     });
     const exit = await refused.exited;
     assert.equal(exit.code, 1);
