@@ -243,6 +243,9 @@ export async function setupPodman(): Promise<PodmanFixture> {
     const node = process.execPath;
     await copyWithLibraries(rootfs, node);
     await mkdir(join(rootfs, 'tmp'), { recursive: true });
+    // A file under a directory pods may write: whatever makes it writable must keep the image's files.
+    await mkdir(join(rootfs, 'var/cache/codius-test'), { recursive: true });
+    await writeFile(join(rootfs, 'var/cache/codius-test/shipped'), 'from the image\n');
     await cp(appDir, join(rootfs, 'app'), { recursive: true });
     const nodeModules = fileURLToPath(new URL('../../../node_modules/', import.meta.url));
     for (const name of modules) {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { request, type ClientRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
@@ -15,7 +16,7 @@ import { promisify } from 'node:util';
 import type { Manifest } from '../../src/domain/types.js';
 import { firewallTableName } from '../../src/firewall/ruleset.js';
 import { hashManifest } from '../../src/manifest/hash.js';
-import { POD_CAPABILITIES } from '../../src/runtime/podman/specs.js';
+import { containerName, POD_CAPABILITIES } from '../../src/runtime/podman/specs.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { freePort, runDaemon, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { createPayingClient } from '../helpers/ilp-client.js';
@@ -169,6 +170,7 @@ describe('pod sandbox on real pods', () => {
       capEff: string;
       writable: Record<string, boolean>;
       hostDevices: string[];
+      shipped: string | null;
     };
     assert.equal(self.uid, 0, 'the app runs as root of its pod');
     assert.equal(self.uidMap[0], 0);
@@ -185,6 +187,11 @@ describe('pod sandbox on real pods', () => {
       '/var/cache': true,
       '/run': true,
     });
+    assert.equal(
+      self.shipped,
+      'from the image\n',
+      'the writable /var/cache still holds what the image ships there',
+    );
     assert.deepEqual(self.hostDevices, []);
   });
 
@@ -338,8 +345,23 @@ describe('gVisor (CODIUS_OCI_RUNTIME=runsc)', () => {
         proxied = await getVia(`${gvisor.url}/self`, `${hash}.codius.example.com`);
       }
       assert.equal(proxied.status, 200, proxied.body);
-      const self = JSON.parse(proxied.body) as { kernel: string };
+      const self = JSON.parse(proxied.body) as {
+        kernel: string;
+        writable: Record<string, boolean>;
+        shipped: string | null;
+      };
       assert.equal(self.kernel, '4.4.0', "gVisor's own kernel answers, not the host's");
+      // The root filesystem is an overlay in the sandbox's memory: writable, with the image's files.
+      assert.ok(Object.values(self.writable).every(Boolean), JSON.stringify(self.writable));
+      assert.equal(self.shipped, 'from the image\n');
+      const upperDir = await podman([
+        'inspect',
+        containerName(hash, { id: 'app' }),
+        '--format',
+        '{{.GraphDriver.Data.UpperDir}}',
+      ]);
+      const onDisk = await readdir(upperDir.trim());
+      assert.ok(!onDisk.includes('.probe'), "the pod's writes stay in its sandbox, not on the host's disk");
     } finally {
       daemon = previous;
       // Its pods run under the runsc wrapper in its data directory: remove them before the directory goes.

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { ManifestHash } from '../../src/domain/types.js';
 import { isCodiusError } from '../../src/domain/errors.js';
 import { createPodFirewall } from '../../src/firewall/pod-firewall.js';
 import { blockedNetworks, DEFAULT_BLOCKED_PORTS } from '../../src/firewall/policy.js';
@@ -10,9 +13,12 @@ import { parseAddressList } from '../../src/net/address-list.js';
 import { parsePortList } from '../../src/net/port-list.js';
 import { createLogFollowers } from '../../src/pods/log-followers.js';
 import { shortPullReason } from '../../src/runtime/podman/images.js';
+import { hardeningFor, prepareOciRuntime } from '../../src/runtime/podman/oci-runtime.js';
+import { containerSpec, WRITABLE_DIRS } from '../../src/runtime/podman/specs.js';
 import { createRegistryPolicy, registryOf } from '../../src/runtime/registry-policy.js';
 import { answerOf } from '../helpers/errors.js';
 import { capturingLogger } from '../helpers/logs.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const network = { bridge: 'codius0', gateway: '10.89.240.1' };
 const policy = {
@@ -280,5 +286,42 @@ describe('log followers', () => {
     releases[0]?.();
     assert.equal(followers.open(), 5);
     followers.acquire('c');
+  });
+});
+
+describe('container filesystem by OCI runtime', () => {
+  const hash: ManifestHash = 'a'.repeat(52);
+  const container = {
+    id: 'app',
+    name: `${hash}__app`,
+    image: 'registry.example/app@sha256:' + 'b'.repeat(64),
+    env: [],
+  };
+
+  it('runc: a read-only root with tmpfs directories that start with the image’s files', () => {
+    const spec = containerSpec(hash, container, 'host', hardeningFor('runc'));
+    assert.equal(spec.read_only_filesystem, true);
+    const mounts = spec.mounts as { destination: string; options: string[] }[];
+    assert.deepEqual(
+      mounts.map((m) => m.destination),
+      WRITABLE_DIRS,
+    );
+    assert.ok(mounts.every((m) => m.options.includes('tmpcopyup')));
+  });
+
+  it('runsc: no tmpfs over the image’s directories; the wrapper gives the root a memory overlay', async () => {
+    const spec = containerSpec(hash, container, 'host', hardeningFor('runsc'));
+    assert.equal(spec.read_only_filesystem, false);
+    assert.equal(spec.mounts, undefined);
+    const dir = await tempDir();
+    const saved = process.env.PATH;
+    process.env.PATH = dir;
+    try {
+      await writeFile(join(dir, 'runsc'), '#!/bin/sh\n', { mode: 0o755 });
+      const wrapper = await prepareOciRuntime('runsc', dir);
+      assert.match(await readFile(wrapper, 'utf8'), /--network=host --overlay2=root:memory "\$@"/);
+    } finally {
+      process.env.PATH = saved;
+    }
   });
 });

@@ -36,7 +36,8 @@ async function onPath(binary: string): Promise<string | null> {
  * Makes sure the runtime can run and returns what Podman's `--runtime` should be. runc and crun are used
  * by name. runsc goes through a wrapper under CODIUS_ROOT that adds `--network=host`: gVisor then uses the
  * pod's own network namespace (its check for the host namespace misfires on this kernel), so the pod
- * stays in its namespace and behind the pod firewall.
+ * stays in its namespace and behind the pod firewall. It also adds `--overlay2=root:memory`: a container's
+ * root filesystem takes writes into the sandbox's memory, never onto the host's disk.
  */
 export async function prepareOciRuntime(runtime: OciRuntime, root: string): Promise<string> {
   const binary = await onPath(runtime);
@@ -51,7 +52,7 @@ export async function prepareOciRuntime(runtime: OciRuntime, root: string): Prom
   const wrapper = join(dir, 'runsc');
   await writeFile(
     wrapper,
-    `#!/bin/sh\n# Written by codiusd: gVisor in the pod's own network namespace.\nexec ${binary} --network=host "$@"\n`,
+    `#!/bin/sh\n# Written by codiusd: gVisor in the pod's own network namespace, its root filesystem's writes in memory.\nexec ${binary} --network=host --overlay2=root:memory "$@"\n`,
     { mode: 0o700 },
   );
   await chmod(wrapper, 0o700);

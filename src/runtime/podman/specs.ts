@@ -34,11 +34,32 @@ export const POD_CAPABILITIES = [
   'SETUID',
 ];
 /**
- * The root filesystem is read-only; these are writable, as memory (tmpfs, counted against the pod's
- * memory limit, starting with the image's own files there). Image volumes are memory too.
+ * Under runc and crun the root filesystem is read-only; these are writable, as memory (tmpfs, counted
+ * against the pod's memory limit, starting with the image's own files there). Image volumes are memory too.
  */
 export const WRITABLE_DIRS = ['/tmp', '/var/tmp', '/run', '/var/cache', '/var/log'];
 const WRITABLE_DIR_MAX = '128m';
+
+/**
+ * Where a container may write. gVisor does not copy the image's files into a tmpfs mount (it ignores
+ * `tmpcopyup`), so the writable directories would hide what the image ships there (a program under
+ * /var/cache, nginx's /var/cache/nginx). Under gVisor the whole root filesystem is instead an overlay in
+ * the sandbox's memory (the wrapper's `--overlay2=root:memory`): writes never reach the host's disk, count
+ * against the pod's memory limit, and go with the container.
+ */
+function filesystemSpec(hardening: Hardening): Record<string, unknown> {
+  if (hardening.gvisor) return { read_only_filesystem: false, image_volume_mode: 'tmpfs' };
+  return {
+    read_only_filesystem: true,
+    mounts: WRITABLE_DIRS.map((destination) => ({
+      destination,
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: [`size=${WRITABLE_DIR_MAX}`, 'nosuid', 'nodev', 'tmpcopyup'],
+    })),
+    image_volume_mode: 'tmpfs',
+  };
+}
 
 /** How containers are confined beyond their pod's cgroup. */
 export interface Hardening {
@@ -111,14 +132,7 @@ export function containerSpec(
     no_new_privileges: true,
     cap_drop: ['ALL'],
     cap_add: POD_CAPABILITIES,
-    read_only_filesystem: true,
-    mounts: WRITABLE_DIRS.map((destination) => ({
-      destination,
-      type: 'tmpfs',
-      source: 'tmpfs',
-      options: [`size=${WRITABLE_DIR_MAX}`, 'nosuid', 'nodev', 'tmpcopyup'],
-    })),
-    image_volume_mode: 'tmpfs',
+    ...filesystemSpec(hardening),
     log_configuration: { driver: 'k8s-file', size: CONTAINER_LOG_MAX_BYTES },
     annotations: {
       // gVisor: each container is a sandbox of its own; they share the pod's network namespace.
