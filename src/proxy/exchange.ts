@@ -17,14 +17,17 @@ export function describeUpstreamError(error: Error & { code?: string }, hash: Ma
   }
 }
 
+/** The error a proxied request ends with when its client went away first: nothing is answered. */
+export const CLIENT_GONE = 'UND_ERR_ABORTED';
+
 /**
  * One proxied HTTP request: the undici dispatch handler that streams the pod's answer into the client's
  * response. Body chunks are written as they arrive; when the client cannot take more, undici stops reading
  * from the pod until the response drains (backpressure both ways: undici reads the request body as the pod
  * accepts it).
  */
-export class ProxiedExchange implements Dispatcher.DispatchHandlers {
-  private abort: ((error?: Error) => void) | undefined;
+export class ProxiedExchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
   private finished = false;
 
   constructor(
@@ -34,31 +37,35 @@ export class ProxiedExchange implements Dispatcher.DispatchHandlers {
   ) {
     res.once('close', () => {
       // The client went away first: stop talking to the pod.
-      if (!this.finished) this.abort?.();
+      if (!this.finished) {
+        this.controller?.abort(
+          Object.assign(new Error('the client closed the connection'), { code: CLIENT_GONE }),
+        );
+      }
     });
+    res.on('drain', () => this.controller?.resume());
   }
 
-  onConnect(abort: (error?: Error) => void): void {
-    this.abort = abort;
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true; // 1xx informational: not passed on
-    this.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
-    this.res.on('drain', resume);
-    return true;
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
+    if (statusCode < 200) return; // 1xx informational: not passed on
+    // The pod's header lines as received (names' case and repeats kept), not undici's parsed object.
+    this.res.writeHead(statusCode, downstreamResponseHeaders(controller.rawHeaders as Buffer[]));
   }
 
-  onData(chunk: Buffer): boolean {
-    return this.res.write(chunk);
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) controller.pause();
   }
 
-  onComplete(): void {
+  onResponseEnd(): void {
     this.finish();
     this.res.end();
   }
 
-  onError(error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.finish();
     this.onFailure(error);
   }

@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { ManifestHash, PodRecord } from '../domain/types.js';
 import type { Logger } from '../logger.js';
 import type { AddressRule } from '../net/address-list.js';
-import { describeUpstreamError, ProxiedExchange } from './exchange.js';
+import { CLIENT_GONE, describeUpstreamError, ProxiedExchange } from './exchange.js';
 import { sendError } from './responses.js';
 import { createPodRouter, resolvePod } from './routing.js';
 import { createUpgradeHandler } from './upgrades.js';
@@ -125,7 +124,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     const exchange = new ProxiedExchange(
       res,
       (error: Error & { code?: string }) => {
-        if (error.code === 'UND_ERR_ABORTED') return; // the client left; nothing to answer
+        if (error.code === CLIENT_GONE) return; // the client left; nothing to answer
         const { status, message } = describeUpstreamError(error, hash, upstream.port);
         logFailure(hash, status, error);
         // A body the pod did not take may still be arriving: close rather than read it to the end.
@@ -140,7 +139,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       {
         path: routed.path,
         // Node's parser has already checked the method token.
-        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+        method: req.method ?? 'GET',
         headers: routed.headers,
         body: routed.hasBody ? req : null,
       },

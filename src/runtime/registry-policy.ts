@@ -51,7 +51,7 @@ export interface RegistryPolicyOptions {
 }
 
 const resolveAll = async (host: string): Promise<string[]> =>
-  (await dnsLookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+  (await dnsLookup(host, { all: true, order: 'verbatim' })).map((entry) => entry.address);
 
 export function createRegistryPolicy(options: RegistryPolicyOptions): RegistryPolicy {
   const lookup = options.lookup ?? resolveAll;

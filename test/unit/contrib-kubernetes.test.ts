@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { loadAllYaml } from '@kubernetes/client-node';
+import { loadAll } from 'js-yaml';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { RuntimeClass } from 'kubernetes-models/node.k8s.io/v1/RuntimeClass';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -28,7 +28,7 @@ describe('contrib/kubernetes', () => {
   it('holds valid objects of every kind the set needs', async () => {
     const kinds: string[] = [];
     for (const file of (await readdir(DIR)).filter((name) => name.endsWith('.yaml'))) {
-      for (const object of loadAllYaml(await readFile(new URL(file, DIR), 'utf8')) as Array<{
+      for (const object of loadAll(await readFile(new URL(file, DIR), 'utf8')) as Array<{
         kind: string;
       }>) {
         const Model = MODELS[object.kind];
@@ -41,7 +41,7 @@ describe('contrib/kubernetes', () => {
   });
 
   it('labels codiusd’s own pods as the pods’ NetworkPolicies expect', async () => {
-    const [, deployment] = loadAllYaml(await readFile(new URL('deployment.yaml', DIR), 'utf8')) as Array<{
+    const [, deployment] = loadAll(await readFile(new URL('deployment.yaml', DIR), 'utf8')) as Array<{
       spec: { template: { metadata: { labels: Record<string, string> } } };
     }>;
     for (const [key, value] of Object.entries(CODIUSD_POD_LABELS)) {

@@ -14,6 +14,10 @@ import {
   secretObject,
 } from '../../src/runtime/kubernetes/objects.js';
 import { RuntimeApiError, RuntimeUnavailableError } from '../../src/runtime/errors.js';
+import {
+  checkKubernetesClientRuns,
+  kubernetesClientRuns,
+} from '../../src/runtime/kubernetes/client-support.js';
 import { watchHostPods } from '../../src/runtime/kubernetes/pod-watch.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -183,5 +187,21 @@ describe('Kubernetes pod watch', () => {
     assert.deepEqual(events, ['MODIFIED pod-1', 'MODIFIED pod-2']);
     stop();
     assert.equal(starts[1]?.stopped, true);
+  });
+});
+
+describe('Kubernetes client and the Node.js line', () => {
+  it('runs on 22.19 and later, and says why it cannot start on an older line', () => {
+    assert.equal(kubernetesClientRuns('24.0.0'), true);
+    assert.equal(kubernetesClientRuns('22.19.0'), true);
+    assert.equal(kubernetesClientRuns('22.18.9'), false);
+    assert.equal(kubernetesClientRuns('20.20.2'), false);
+    assert.throws(
+      () => checkKubernetesClientRuns('20.20.2'),
+      (error: unknown) =>
+        error instanceof RuntimeUnavailableError &&
+        /needs Node\.js 22\.19 or later \(this is 20\.20\.2\)/.test(error.message),
+    );
+    checkKubernetesClientRuns('24.22.3');
   });
 });

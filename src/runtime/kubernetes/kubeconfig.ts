@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { RuntimeUnavailableError } from '../errors.js';
+import { checkKubernetesClientRuns } from './client-support.js';
 
 /**
  * The cluster to run pods on: KUBECONFIG (or ~/.kube/config) when there is one, else the service account
@@ -10,6 +11,7 @@ import { RuntimeUnavailableError } from '../errors.js';
  * client library would otherwise try http://localhost:8080).
  */
 export async function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): Promise<KubeConfig> {
+  checkKubernetesClientRuns();
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   const file = env.KUBECONFIG ?? join(homedir(), '.kube', 'config');
