@@ -62,7 +62,19 @@ export function renderEnvFile(answers: Answers, written: Date): string {
 
 /** Whether a configuration file sets any variable (a file of comments only is nobody's configuration). */
 export function setsSomething(text: string): boolean {
-  return text.split('\n').some((line) => /^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*=/.test(line));
+  return settingLines(text).length > 0;
+}
+
+/** The variable lines of a configuration, in order: what it sets, whatever its comments say. */
+function settingLines(text: string): string[] {
+  return text.split('\n').filter((line) => /^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*=/.test(line));
+}
+
+/** Whether two configurations set the same variables to the same values (their comments and date aside). */
+export function sameSettings(a: string, b: string): boolean {
+  const left = settingLines(a);
+  const right = settingLines(b);
+  return left.length === right.length && left.every((line, i) => line === right[i]);
 }
 
 /** The file's text, or undefined when there is none. */

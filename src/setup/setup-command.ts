@@ -1,6 +1,6 @@
 import { parseEnv } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { readIfExists, renderEnvFile, setsSomething, writeEnvFile } from './env-file.js';
+import { readIfExists, renderEnvFile, sameSettings, setsSomething, writeEnvFile } from './env-file.js';
 import { nextSteps, publicAddressesOf } from './next-steps.js';
 import {
   answerProblem,
@@ -88,11 +88,11 @@ function checkConfiguration(text: string): void {
   }
 }
 
-/** Whether the file may be written: it is new, sets nothing, is what would be written, or the operator agrees. */
+/** Whether the file may be written: it is new or sets nothing, or the operator agrees; not when it already sets the same. */
 async function mayWrite(options: SetupOptions, deps: SetupDeps, text: string): Promise<boolean> {
   const existing = await readIfExists(options.envFile);
   if (existing === undefined || !setsSomething(existing) || options.force) return true;
-  if (existing === text) return false;
+  if (sameSettings(existing, text)) return false;
   if (deps.terminal && !options.yes) {
     deps.out(`${options.envFile} already sets variables; the new one is:\n\n${redact(text)}\n`);
     if (

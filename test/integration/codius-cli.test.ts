@@ -2,7 +2,6 @@
 // process in dev mode on real Podman and a real `moneyd local`, an image pulled by digest from a loopback
 // registry, and the pod reached through codiusd's proxy over HTTP and WebSocket.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -20,6 +19,7 @@ import { startFakeProvider } from '../helpers/open-payments/provider.js';
 import { setupMoneyd } from '../helpers/moneyd.js';
 import { podman, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { runCommand, type CommandResult } from '../helpers/run-command.js';
 import { until } from '../helpers/wait.js';
 
 const CODIUS = fileURLToPath(new URL('../../../scripts/codius', import.meta.url));
@@ -64,28 +64,14 @@ const daemon = await startDaemon({
 const host = daemon.url;
 const podDomain = `local.codius.org:${port}`;
 
-interface CliRun {
-  code: number | null;
-  output: string;
-}
+type CliRun = CommandResult;
 
 /** Runs the CLI in `cwd` like a user would, with a home of its own; resolves when it exits. */
 function codius(cwd: string, args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(CODIUS, args, {
-      cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
+  return runCommand(CODIUS, args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd },
+    timeoutMs: 60_000,
   });
 }
 
@@ -283,16 +269,10 @@ describe('the published Codius CLI against codiusd', () => {
     // The example's own files only: a checkout may also hold a user's codius.json and state file.
     for (const file of ['build-image.sh', 'codiusvars.json'])
       await cp(join(HELLO_EXAMPLE, file), join(example, file));
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('bash', [join(example, 'build-image.sh')], {
-        env: { ...process.env, CODIUS_HELLO_IMAGE: helloImage },
-        stdio: 'ignore',
-      });
-      child.once('error', reject);
-      child.once('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`build-image.sh exited ${code}`)),
-      );
+    const built = await runCommand('bash', [join(example, 'build-image.sh')], {
+      env: { ...process.env, CODIUS_HELLO_IMAGE: helloImage },
     });
+    assert.equal(built.code, 0, `build-image.sh:\n${built.output}`);
 
     const upload = await codius(example, ['upload', '--host', host, '--duration', '600', ...PRICE_FLAGS]);
     assertSucceeded(upload, 'upload');

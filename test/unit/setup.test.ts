@@ -257,6 +257,13 @@ describe('codiusd setup: writing', () => {
     assert.match(await readFile(envFile, 'utf8'), /written by `codiusd setup`/);
     assert.equal(await readFile(`${envFile}.old`, 'utf8'), 'CODIUS_PUBLIC_URI=https://mine.example.com\n');
     assert.equal((await stat(`${envFile}.old`)).mode & 0o777, 0o600);
+
+    // The same answers on another day: the file already sets exactly this, so it stays as it is.
+    const written = await readFile(envFile, 'utf8');
+    const later = fakeDeps({ now: () => new Date('2027-01-10T10:00:00Z') });
+    await runSetup(parseSetupArgs([...flags, '--yes']), later);
+    assert.match(later.output.join(''), /already holds this configuration/);
+    assert.equal(await readFile(envFile, 'utf8'), written);
   });
 
   it('replaces the packaged file of comments without asking', async () => {
