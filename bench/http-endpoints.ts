@@ -2,8 +2,10 @@
 // logging to /dev/null), next to a bare node:http server answering the same bodies in the same run.
 // Also the daemon's idle resident memory (quick-start defaults: sqlite, moneyd local, Podman), next to the
 // bare server's.
-// Usage: npm run bench   (env BENCH_DURATION seconds per target, BENCH_CONNECTIONS, BENCH_ROUNDS,
-// BENCH_IDLE_SECONDS)
+// The same daemon without bin/codiusd's memory settings (V8's young generation, glibc's arenas) runs
+// beside it, to show what they cost or save.
+// Usage: npm run bench   (env BENCH_DURATION seconds per target, BENCH_CONNECTIONS (comma-separated,
+// default 10,100), BENCH_ROUNDS, BENCH_IDLE_SECONDS)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,61 +40,87 @@ async function rssMiB(pid: number | undefined): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-async function main(): Promise<void> {
-  const options = {
-    durationSeconds: Number(process.env.BENCH_DURATION ?? 5),
-    connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
+/** A codiusd of the bench: as bin/codiusd runs it, or with Node's and glibc's defaults for comparison. */
+function spawnCodiusd(dataDir: string, port: number, withMemoryFlags: boolean): ChildProcess {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CODIUS_DEV: 'true',
+    CODIUS_ROOT: dataDir,
+    CODIUS_PORT: String(port),
+    CODIUS_BOOTSTRAP_PEERS: '[]',
   };
+  if (withMemoryFlags) {
+    return spawn(join(root, 'bin/codiusd'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  }
+  delete env.MALLOC_ARENA_MAX;
+  return spawn(process.execPath, [join(root, 'dist/src/main.js'), '--'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+async function main(): Promise<void> {
+  const durationSeconds = Number(process.env.BENCH_DURATION ?? 5);
+  const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '10,100').split(',').map(Number);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
-  const dataDir = await mkdtemp(join(tmpdir(), 'codiusd-bench-'));
+  const dirs = [
+    await mkdtemp(join(tmpdir(), 'codiusd-bench-')),
+    await mkdtemp(join(tmpdir(), 'codiusd-bench-')),
+  ];
   const baseline = spawn(process.execPath, [join(root, 'dist/bench/baseline-server.js'), '3870'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const daemon = spawn(join(root, 'bin/codiusd'), [], {
-    env: {
-      ...process.env,
-      CODIUS_DEV: 'true',
-      CODIUS_ROOT: dataDir,
-      CODIUS_PORT: '3871',
-      CODIUS_BOOTSTRAP_PEERS: '[]',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const daemons = [spawnCodiusd(dirs[0] ?? '', 3871, true), spawnCodiusd(dirs[1] ?? '', 3872, false)];
   try {
-    await Promise.all([waitForLine(baseline, /ready/), waitForLine(daemon, /codiusd listening/)]);
-    // From here on the daemon's per-request log lines go nowhere, as with a quiet journal.
-    daemon.stdout.removeAllListeners('data');
-    daemon.stdout.resume();
-    // Idle: started, one request answered, then left alone as a host between uploads.
-    await fetch('http://127.0.0.1:3871/info');
-    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
-    const idle = { codiusd: await rssMiB(daemon.pid), baseline: await rssMiB(baseline.pid) };
-    const targets = [
-      ['node:http /version', 'http://127.0.0.1:3870/version'],
-      ['codiusd /version', 'http://127.0.0.1:3871/version'],
-      ['node:http /info', 'http://127.0.0.1:3870/info'],
-      ['codiusd /info', 'http://127.0.0.1:3871/info'],
-    ] as const;
-    const samples = new Map<string, LoadResult[]>(targets.map(([label]) => [label, []]));
-    // Rounds interleave the targets, so a noisy moment on the machine hits all of them alike.
-    for (let round = 0; round < rounds; round += 1) {
-      for (const [label, url] of targets) samples.get(label)?.push(await measure(label, url, options));
+    await waitForLine(baseline, /ready/);
+    // One at a time: the second embedded moneyd would find the first one's port taken and use it.
+    for (const daemon of daemons) await waitForLine(daemon, /codiusd listening/);
+    for (const daemon of daemons) {
+      // From here on the daemon's per-request log lines go nowhere, as with a quiet journal.
+      daemon.stdout?.removeAllListeners('data');
+      daemon.stdout?.resume();
     }
-    const results = targets.map(([label]) => medianResult(label, samples.get(label) ?? []));
-    const afterLoad = await rssMiB(daemon.pid);
+    // Idle: started, one request answered, then left alone as a host between uploads.
+    for (const port of [3871, 3872]) await fetch(`http://127.0.0.1:${port}/info`);
+    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+    const idle = [await rssMiB(baseline.pid), await rssMiB(daemons[0]?.pid), await rssMiB(daemons[1]?.pid)];
+    const servers = [
+      ['node:http', 3870],
+      ['codiusd', 3871],
+      ['codiusd, no memory flags', 3872],
+    ] as const;
+    for (const connections of connectionCounts) {
+      for (const path of ['/version', '/info']) {
+        const targets = servers.map(
+          ([name, port]) => [`${name} ${path}`, `http://127.0.0.1:${port}${path}`] as const,
+        );
+        const samples = new Map<string, LoadResult[]>(targets.map(([label]) => [label, []]));
+        // Rounds interleave the targets, so a noisy moment on the machine hits all of them alike.
+        for (let round = 0; round < rounds; round += 1) {
+          for (const [label, url] of targets) {
+            samples.get(label)?.push(await measure(label, url, { durationSeconds, connections }));
+          }
+        }
+        console.log(
+          `\n${connections} connections, ${durationSeconds} s per target, ${rounds} rounds (median), autocannon`,
+        );
+        printTable(
+          targets.map(([label]) => medianResult(label, samples.get(label) ?? [])),
+          `node:http ${path}`,
+        );
+      }
+    }
+    const afterLoad = [await rssMiB(daemons[0]?.pid), await rssMiB(daemons[1]?.pid)];
     console.log(
-      `${options.connections} connections, ${options.durationSeconds} s per target, ${rounds} rounds (median), autocannon`,
-    );
-    printTable(results.slice(0, 2), 'node:http /version');
-    printTable(results.slice(2), 'node:http /info');
-    console.log(
-      `idle RSS after ${idleSeconds} s: codiusd ${idle.codiusd.toFixed(1)} MiB (bare node:http ` +
-        `${idle.baseline.toFixed(1)} MiB); codiusd after the load: ${afterLoad.toFixed(1)} MiB`,
+      `\nidle RSS after ${idleSeconds} s: bare node:http ${(idle[0] ?? NaN).toFixed(1)} MiB; codiusd ` +
+        `${(idle[1] ?? NaN).toFixed(1)} MiB (${((idle[1] ?? NaN) / (idle[0] ?? NaN)).toFixed(2)} × bare); ` +
+        `codiusd without memory flags ${(idle[2] ?? NaN).toFixed(1)} MiB. After the load: ` +
+        `${(afterLoad[0] ?? NaN).toFixed(1)} and ${(afterLoad[1] ?? NaN).toFixed(1)} MiB.`,
     );
   } finally {
-    await Promise.all([stop(baseline), stop(daemon)]);
-    await rm(dataDir, { recursive: true, force: true });
+    await Promise.all([stop(baseline), ...daemons.map(stop)]);
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   }
 }
 

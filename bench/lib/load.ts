@@ -5,13 +5,15 @@ export interface LoadOptions {
   connections?: number;
   durationSeconds?: number;
   warmupSeconds?: number;
+  headers?: Record<string, string>;
 }
 
 /** Drives `url` with autocannon: a short warm-up, then the measured run. */
 export async function measure(label: string, url: string, options: LoadOptions = {}): Promise<LoadResult> {
   const connections = options.connections ?? 32;
-  await autocannon({ url, connections, duration: options.warmupSeconds ?? 1 });
-  const result = await autocannon({ url, connections, duration: options.durationSeconds ?? 5 });
+  const headers = options.headers ?? {};
+  await autocannon({ url, connections, headers, duration: options.warmupSeconds ?? 1 });
+  const result = await autocannon({ url, connections, headers, duration: options.durationSeconds ?? 5 });
   return {
     label,
     requestsPerSecond: result.requests.average,

@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js';
 import { realMachine, type MachineProbe } from '../host/host-info.js';
 import type { Logger } from '../logger.js';
+import type { PodManager } from '../pods/pod-manager.js';
 import { RUNTIME_DRIVERS, type RuntimeDrivers } from '../runtime/registry.js';
 import { lateBoundSources } from '../metrics/late-sources.js';
 import { quietMetrics } from '../metrics/quiet-metrics.js';
@@ -26,6 +27,8 @@ export interface App {
   stop(): Promise<void>;
   /** The URL the public server listens on (after start). */
   listeningUrl(): string;
+  /** Whether the first reconcile pass since the start has gone through every recorded pod (/info podsReconciled). */
+  podsReconciled(): boolean;
 }
 
 /**
@@ -45,6 +48,7 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
     metrics: quietMetrics(),
   };
   let listening: PublicHttp | undefined;
+  let podManager: PodManager | undefined;
 
   return {
     async start() {
@@ -57,7 +61,7 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
         const base = await storeAndSecret(context);
         const pods = await runtimeAndPods(context, base);
         const money = await ilpAndPayments(context, base);
-        const podMoney = await podPayments(context, base, pods.pods);
+        const podMoney = await podPayments(context, base, pods.pods, pods.directory);
         const peers = await peerNetwork(context, base);
         const tls = await certificates(context);
         const inputs = { base, pods, money, podMoney, peers, certificates: tls };
@@ -65,6 +69,9 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
         figures.bind(metricsSources(inputs, selfTest));
         listening = await publicHttp(context, { ...inputs, selfTest });
         await adminListener(context, inputs, selfTest);
+        // Pods that run are served from here on; lost ones are recovered in the background.
+        podManager = pods.pods;
+        podManager.startReconciling();
         if (selfTest) {
           await lifecycle.start(
             'self test',
@@ -85,5 +92,6 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
       if (!listening) throw new Error('codiusd is not listening');
       return listening.url();
     },
+    podsReconciled: () => podManager?.firstPassDone() ?? false,
   };
 }

@@ -28,11 +28,7 @@ export interface OperationsInputs {
 export function metricsSources(inputs: OperationsInputs, selfTest: SelfTest | undefined): MetricsSources {
   const { store } = inputs.base;
   return {
-    async podsByState() {
-      const counts: Record<string, number> = {};
-      for (const pod of await store.pods.list()) counts[pod.state] = (counts[pod.state] ?? 0) + 1;
-      return counts;
-    },
+    podsByState: () => Promise.resolve(inputs.pods.directory.countByState()),
     peerCount: () => store.peers.count(),
     ilpConnected: () => inputs.money.link.ready(),
     selfTestPassed: () => selfTest?.stats().selfTestSuccess ?? false,

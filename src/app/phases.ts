@@ -111,7 +111,8 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     ...(hostEnvironment ? { hostEnvironment } : {}),
     imageRetentionMs: config.sandbox.imageRetentionMs,
   });
-  // Recovers paid pods and removes orphans before serving; runtime trouble is retried in the background.
+  // Loads the pod records before serving (the proxy needs them); recovering lost pods and removing
+  // orphans starts once the host serves (startReconciling), so a host with many pods serves at once.
   await lifecycle.start(
     'pods',
     () => pods.start(),

@@ -10,6 +10,7 @@ import {
 import type { EnvVar, HostAsset, ManifestHash } from '../domain/types.js';
 import type { PortRule } from '../net/port-list.js';
 import type { PodManager } from '../pods/pod-manager.js';
+import type { PodDirectory } from '../pods/pod-directory.js';
 import { podmanNetwork } from '../runtime/settings.js';
 import type { PhaseContext, StoreAndSecret } from './phase-context.js';
 
@@ -64,6 +65,7 @@ export async function podPayments(
   context: PhaseContext,
   base: StoreAndSecret,
   pods: PodManager,
+  directory: Pick<PodDirectory, 'size'>,
 ): Promise<PodPayments | undefined> {
   const { lifecycle, config, logger } = context;
   if (config.podIlp.enabled && config.runtime.kind === 'kubernetes') {
@@ -101,9 +103,10 @@ export async function podPayments(
   // endpoint binds on the pods' bridge, which exists only once a pod runs.
   await lifecycle.start(
     'pod connector',
-    async () => {
-      if ((await store.pods.list()).length > 0) connector.start();
+    () => {
+      if (directory.size() > 0) connector.start();
       else logger.info('the pod connector starts with the first pod');
+      return Promise.resolve();
     },
     () => connector.stop(),
   );

@@ -8,6 +8,7 @@ import { createCapacity } from '../pods/capacity.js';
 import { createPodProxy, type PodProxy } from '../proxy/pod-proxy.js';
 import { uploadsAndCheckout } from './uploads.js';
 import { cachedUntilWrite } from '../store/store.js';
+import { isLive } from '../pods/pod-records.js';
 import type { IlpAndPayments, PhaseContext, RuntimeAndPods, StoreAndSecret } from './phases.js';
 import type { PeerNetwork } from '../peers/peer-network.js';
 import type { PodPayments } from './pod-payments.js';
@@ -83,10 +84,11 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
   const { pods, directory } = inputs.pods;
   const { receiver, billing } = inputs.money;
 
-  const podUsage = cachedUntilWrite(store, () => store.pods.usage());
+  // Kept exact by the directory at every committed pod write: no scan of the pods table per request.
+  const podUsage = () => Promise.resolve(directory.usage());
   const capacity = createCapacity(
     { totalMemoryBytes: machine.totalmem(), maxMemoryFraction: config.maxMemoryFraction },
-    { usage: podUsage, hasLivePod: async (hash) => (await pods.get(hash)) !== undefined },
+    { usage: podUsage, hasLivePod: (hash) => Promise.resolve(isLive(directory.get(hash), Date.now())) },
   );
   const hostInfo = createHostInfoService(
     {
@@ -101,6 +103,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       peerUris: (limit) => store.peers.listUris(limit),
       asset: () => billing.methods()[0]?.asset ?? null,
       readyForUploads: () => pods.ready() && billing.methods().length > 0,
+      podsReconciled: () => pods.firstPassDone(),
       paymentMethods: () =>
         billing.methods().map(({ method, asset, costPerMonth }) => ({
           method,

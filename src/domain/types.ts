@@ -126,6 +126,11 @@ export interface HostInfo {
   costPerMonth: number;
   uri: string;
   selfTestSuccess: boolean;
+  /**
+   * A reconcile pass has gone through every recorded pod since codiusd started; until then, paid pods the
+   * runtime lost may still be coming back (pods that run are served from the start).
+   */
+  podsReconciled: boolean;
   runningContracts?: number;
   peers?: string[];
   /** How the host can be paid now, each with its asset and price per month (a decimal string). */

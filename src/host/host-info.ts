@@ -45,6 +45,8 @@ export interface HostInfoSources {
   asset(): HostAsset | null;
   /** Whether payments and the runtime can take an upload right now (besides memory). */
   readyForUploads(): boolean;
+  /** Whether the first reconcile pass since the start has finished. */
+  podsReconciled(): boolean;
   selfTestSucceeded(): boolean;
   /** Current price per month in whole units of the asset (the admin API may change it). */
   costPerMonth(): string;
@@ -100,6 +102,7 @@ export function createHostInfoService(
         costPerMonth: Number(sources.costPerMonth()),
         uri: options.publicUri,
         selfTestSuccess: sources.selfTestSucceeded(),
+        podsReconciled: sources.podsReconciled(),
       };
       if (options.additionalHostInfo) {
         info.runningContracts = usage.runningCount;

@@ -1,4 +1,4 @@
-import type { ManifestHash, PodRecord } from '../domain/types.js';
+import type { ManifestHash, PodRecord, PodState, PodUsage } from '../domain/types.js';
 
 /**
  * The pod records in memory, for lookups on the proxy's hot path (one Map get, no I/O). The pod manager is
@@ -13,6 +13,13 @@ export interface PodDirectory {
   remove(hash: ManifestHash): void;
   replaceAll(records: readonly PodRecord[]): void;
   size(): number;
+  /**
+   * Pods in the running state and the memory every pod holds (terminating pods included, until the
+   * runtime confirms their deletion): kept exact at every change, so reading it costs nothing.
+   */
+  usage(): PodUsage;
+  /** How many pods are in each state. */
+  countByState(): Record<PodState, number>;
   /** Calls `listener` with the hash of every pod whose record changed or went, after the change. */
   watch(listener: (hash: ManifestHash) => void): void;
 }
@@ -20,26 +27,46 @@ export interface PodDirectory {
 export function createPodDirectory(): PodDirectory {
   const records = new Map<ManifestHash, PodRecord>();
   const listeners: Array<(hash: ManifestHash) => void> = [];
+  const byState: Record<PodState, number> = { starting: 0, running: 0, terminating: 0 };
+  let memoryMiB = 0;
+  const count = (record: PodRecord, sign: 1 | -1): void => {
+    byState[record.state] += sign;
+    memoryMiB += sign * record.memoryMiB;
+  };
   const changed = (hash: ManifestHash): void => {
     for (const listener of listeners) listener(hash);
   };
   return {
     get: (hash) => records.get(hash),
     put(record) {
+      const before = records.get(record.hash);
+      if (before) count(before, -1);
       records.set(record.hash, record);
+      count(record, 1);
       changed(record.hash);
     },
     remove(hash) {
+      const before = records.get(hash);
+      if (before) count(before, -1);
       records.delete(hash);
       changed(hash);
     },
     replaceAll(list) {
       const before = [...records.keys()];
       records.clear();
-      for (const record of list) records.set(record.hash, record);
+      byState.starting = byState.running = byState.terminating = 0;
+      memoryMiB = 0;
+      for (const record of list) {
+        const replaced = records.get(record.hash);
+        if (replaced) count(replaced, -1);
+        records.set(record.hash, record);
+        count(record, 1);
+      }
       for (const hash of new Set([...before, ...records.keys()])) changed(hash);
     },
     size: () => records.size,
+    usage: () => ({ runningCount: byState.running, reservedMemoryMiB: memoryMiB }),
+    countByState: () => ({ ...byState }),
     watch(listener) {
       listeners.push(listener);
       // A late subscriber learns of every pod already known.

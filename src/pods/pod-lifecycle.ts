@@ -5,6 +5,7 @@ import type { PaymentBooking } from '../payments/billing.js';
 import type { PodRuntime } from '../runtime/driver.js';
 import { ContainerExitedError, ImageUnavailableError } from '../runtime/errors.js';
 import type { KeyedMutex } from '../util/keyed-mutex.js';
+import { repairLogOf, type RepairLog } from './pass-log.js';
 import type { PodHookEmitter } from './pod-hooks.js';
 import type { PodPlanner } from './pod-plans.js';
 import { isLive, type PodRecords } from './pod-records.js';
@@ -42,8 +43,8 @@ export interface PodLifecycle {
   run(request: PodRequest, durationSeconds: number, booking?: PaymentBooking): Promise<PodRecord>;
   /** Adds time to a live pod (recreating it if the runtime lost it); null when there is no live pod. */
   extend(hash: ManifestHash, durationSeconds: number, booking?: PaymentBooking): Promise<PodRecord | null>;
-  /** For a paid pod: makes sure its runtime pod runs, running it again if not. Never throws. */
-  repair(hash: ManifestHash): Promise<RepairOutcome>;
+  /** For a paid pod: makes sure its runtime pod runs, running it again if not, noting what it did in `log`. Never throws. */
+  repair(hash: ManifestHash, log: RepairLog): Promise<RepairOutcome>;
   onExpiryChanged(listener: () => void): void;
 }
 
@@ -58,6 +59,7 @@ interface PodRunner {
   keepAlive(
     record: PodRecord,
     plan: () => Promise<PodPlan>,
+    log: Pick<RepairLog, 'lost'>,
   ): Promise<{ record: PodRecord; recreated: boolean }>;
   /** keepAlive that logs instead of throwing: the paid time is recorded and reconcile retries. */
   keepAliveOrLog(record: PodRecord, plan: () => Promise<PodPlan>): Promise<PodRecord>;
@@ -82,6 +84,7 @@ function createPodRunner(options: {
   async function keepAlive(
     record: PodRecord,
     plan: () => Promise<PodPlan>,
+    log: Pick<RepairLog, 'lost'>,
   ): Promise<{ record: PodRecord; recreated: boolean }> {
     const pod = await runtime.inspectPod(record.hash);
     if (pod?.running) {
@@ -92,10 +95,7 @@ function createPodRunner(options: {
     }
     const starting: PodRecord = { ...record, state: 'starting', ip: null };
     await records.save(starting);
-    logger.warn(
-      { hash: record.hash, found: pod ? 'stopped' : 'missing' },
-      'paid pod is not running; recreating it',
-    );
+    log.lost(record.hash, pod ? 'stopped' : 'missing');
     return { record: await run(starting, await plan(), true), recreated: true };
   }
 
@@ -103,10 +103,11 @@ function createPodRunner(options: {
     run,
     keepAlive,
     async keepAliveOrLog(record, plan) {
+      const log = repairLogOf(logger);
       try {
-        return (await keepAlive(record, plan)).record;
+        return (await keepAlive(record, plan, log)).record;
       } catch (error) {
-        logger.error({ hash: record.hash, err: error }, 'could not recreate a paid pod; will retry');
+        log.failed(record.hash, error);
         return (await records.get(record.hash)) ?? record;
       }
     },
@@ -242,19 +243,19 @@ export function createPodLifecycle(options: PodLifecycleOptions): PodLifecycle {
       });
     },
 
-    repair(hash) {
+    repair(hash, log) {
       return mutex.run(hash, async () => {
         const record = await records.get(hash);
         if (!isLive(record, now())) return 'skipped';
         // A pod that keeps dying is recreated less and less often, not at every pass.
         if (cooldown.secondsLeft(hash) > 0) return 'skipped';
         try {
-          const { recreated } = await runner.keepAlive(record, () => planner.stored(hash));
+          const { recreated } = await runner.keepAlive(record, () => planner.stored(hash), log);
           if (recreated) cooldown.failed(hash);
           return recreated ? 'recreated' : 'alive';
         } catch (error) {
           cooldown.failed(hash);
-          logger.error({ hash, err: error }, 'could not recreate a paid pod; will retry');
+          log.failed(hash, error);
           return 'failed';
         }
       });

@@ -42,12 +42,22 @@ export interface PodManagerOptions {
 
 /** The pods of this host, as the HTTP layer and the composition root see them. */
 export interface PodManager extends PodHooks {
-  /** Loads the records, reconciles with the runtime and arms the timers. Never throws for runtime trouble. */
+  /**
+   * Loads the records (the proxy serves every recorded pod from then on), arms the expiry timers and
+   * prepares the runtime (one call, so uploads can start). Never throws for runtime trouble.
+   */
   start(): Promise<void>;
+  /**
+   * Starts the reconcile passes, the first one now, in the background: called once the host serves, so a
+   * host with many pods to recover serves at once. Never throws for runtime trouble.
+   */
+  startReconciling(): void;
   /** Stops timers and waits for work in progress. Pods keep running. */
   stop(): Promise<void>;
-  /** True once the runtime has answered and been reconciled. */
+  /** True while the runtime answers (and the pod firewall holds): new pods may start. */
   ready(): boolean;
+  /** True once a reconcile pass has gone through every recorded pod since the start. */
+  firstPassDone(): boolean;
   /** The plan of a request: what would run, under which hash (throws a CodiusError for a bad manifest). */
   plan(request: PodRequest): PodPlan;
   /**
@@ -126,16 +136,20 @@ export function createPodManager(options: PodManagerOptions): PodManager {
   return {
     async start() {
       await records.loadDirectory();
-      try {
-        await reconciler.reconcile();
-      } catch (error) {
+      scheduler.arm();
+      // One call whatever the number of pods: uploads need the runtime to answer, not every pod seen to.
+      await reconciler.prepare().catch((error: unknown) => {
         logger.error(
           { err: error, runtime: runtime.name },
           'container runtime not ready; retrying in the background',
         );
-      }
-      scheduler.arm();
+      });
+    },
+    startReconciling() {
       reconciler.schedule();
+      reconciler.reconcile().catch((error: unknown) => {
+        logger.error({ err: error, runtime: runtime.name }, 'reconcile failed');
+      });
     },
     async stop() {
       scheduler.stop();
@@ -143,6 +157,7 @@ export function createPodManager(options: PodManagerOptions): PodManager {
       await mutex.idle();
     },
     ready: () => reconciler.ready() && watched.available(),
+    firstPassDone: () => reconciler.firstPassDone(),
     plan: (request) => planner.plan(request),
     checkStart: (hash) => cooldown.check(hash),
     run: (request, durationSeconds, booking) => lifecycle.run(request, durationSeconds, booking),

@@ -49,7 +49,6 @@ export function createPodRemoval(options: {
         // Checked again under the lock: a start may have recorded the pod since the list was read.
         if (await records.get(hash)) return false;
         await runtime.deletePod(hash);
-        logger.warn({ hash }, 'removed a pod of this host that nobody pays for');
         return true;
       });
     },

@@ -5,9 +5,16 @@ import type { ExpiryScheduler } from './expiry-scheduler.js';
 import type { PodLifecycle } from './pod-lifecycle.js';
 import type { PodRemoval } from './pod-removal.js';
 import type { PodRecords } from './pod-records.js';
+import { eachLimited } from '../util/each-limited.js';
+import { createPassLog, type PassLog } from './pass-log.js';
 
 /** Until the runtime first answers, it is retried at least this often. */
 const UNREADY_RETRY_MS = 5_000;
+/**
+ * Pods repaired (or orphans removed) at once in a pass: a host that lost thousands of pods gets them back
+ * in a fraction of the time one by one would take, without a burst that overwhelms the runtime.
+ */
+export const RECONCILE_CONCURRENCY = 8;
 
 export interface ReconcileReport {
   /** Paid pods that were missing or dead in the runtime and run again. */
@@ -52,9 +59,15 @@ export interface ReconcilerOptions {
 /**
  * Keeps the runtime and the store in agreement, both ways: paid pods the runtime lost are recreated,
  * runtime pods of this host nobody pays for are deleted, terminating pods are removed. Runs at start and
- * every interval (more often until the runtime first answers); `ready()` says whether it has succeeded.
+ * every interval (more often until the runtime first answers). `ready()` says whether the runtime answers
+ * (uploads need no more), `firstPassDone()` whether every recorded pod has been seen to since the start.
  */
 export interface Reconciler {
+  /**
+   * Checks the guards, prepares the runtime and asks it for its pods once, without going through them:
+   * afterwards `ready()` says whether new pods may start. Throws when the runtime does not answer.
+   */
+  prepare(): Promise<void>;
   /** One pass now; concurrent callers share it. */
   reconcile(): Promise<ReconcileReport>;
   /** Starts the periodic passes. */
@@ -64,82 +77,144 @@ export interface Reconciler {
    * the outage left (a pod a start half made, a paid pod lost) is mended soon after it answers again.
    */
   runtimeLost(): void;
+  /** The runtime answers and every guard holds: pods may be started. */
   ready(): boolean;
-  /** Stops the passes and waits for one in progress. */
+  /** A pass has gone through every pod since the start (false until the first one has). */
+  firstPassDone(): boolean;
+  /** Stops the passes (a pass in progress takes no further pod) and waits for one in progress. */
   stop(): Promise<void>;
 }
 
+/**
+ * One pass over the runtime's pods and the records: lost paid pods are repaired and orphans removed, a few
+ * at a time, while `going` says so. `listed` is called once the runtime has answered its list.
+ */
+async function passOver(
+  options: Pick<ReconcilerOptions, 'runtime' | 'records' | 'lifecycle' | 'removal' | 'scheduler' | 'now'>,
+  log: PassLog,
+  progress: { listed: () => void; going: () => boolean },
+): Promise<ReconcileReport> {
+  const { runtime, records, lifecycle, removal, scheduler, now } = options;
+  const report: ReconcileReport = { recreated: [], failed: [], removedOrphans: [] };
+  // Runtime first, then store: a pod created in between has its record written before it exists.
+  const runtimePods = await runtime.listPods();
+  progress.listed();
+  const recordList = await records.list();
+  const at = now();
+  const recorded = new Set(recordList.map((r) => r.hash));
+  // Pods the runtime lists as running are adopted as they are: no call per pod, served all along.
+  const runningInRuntime = new Set(runtimePods.filter((p) => p.running).map((p) => p.hash));
+  const lost: ManifestHash[] = [];
+  for (const record of recordList) {
+    if (record.state === 'terminating') scheduler.scheduleRemoval(record.hash);
+    else if (record.expiresAt > at && (record.state !== 'running' || !runningInRuntime.has(record.hash))) {
+      lost.push(record.hash);
+    }
+  }
+  await eachLimited(
+    lost,
+    RECONCILE_CONCURRENCY,
+    async (hash) => {
+      const outcome = await lifecycle.repair(hash, log);
+      if (outcome === 'recreated') report.recreated.push(hash);
+      if (outcome === 'failed') report.failed.push(hash);
+    },
+    progress.going,
+  );
+  const orphans = runtimePods.map((pod) => pod.hash).filter((hash) => !recorded.has(hash));
+  await eachLimited(
+    orphans,
+    RECONCILE_CONCURRENCY,
+    async (hash) => {
+      try {
+        if (await removal.removeOrphan(hash)) {
+          report.removedOrphans.push(hash);
+          log.orphanRemoved(hash);
+        }
+      } catch (error) {
+        log.orphanNotRemoved(hash, error);
+      }
+    },
+    progress.going,
+  );
+  await scheduler.expireDue();
+  return report;
+}
+
 export function createReconciler(options: ReconcilerOptions): Reconciler {
-  const { runtime, records, lifecycle, removal, scheduler, logger, now } = options;
+  const { runtime, logger } = options;
   let prepared = false;
+  /** The runtime answered the current or last pass's list; false once a pass failed or it was lost. */
+  let answering = false;
   let reconciled = false;
+  let firstPassDone = false;
   let guarded = true;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<ReconcileReport> | undefined;
 
-  async function once(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { recreated: [], failed: [], removedOrphans: [] };
-    // Runtime first, then store: a pod created in between has its record written before it exists.
-    const runtimePods = await runtime.listPods();
-    const recordList = await records.list();
-    const at = now();
-    const recorded = new Set(recordList.map((r) => r.hash));
-    const runningInRuntime = new Set(runtimePods.filter((p) => p.running).map((p) => p.hash));
-    for (const record of recordList) {
-      if (record.state === 'terminating') {
-        scheduler.scheduleRemoval(record.hash);
-      } else if (
-        record.expiresAt > at &&
-        (record.state !== 'running' || !runningInRuntime.has(record.hash))
-      ) {
-        const outcome = await lifecycle.repair(record.hash);
-        if (outcome === 'recreated') report.recreated.push(record.hash);
-        if (outcome === 'failed') report.failed.push(record.hash);
-      }
+  async function once(log: PassLog): Promise<ReconcileReport> {
+    return passOver(options, log, {
+      listed: () => {
+        answering = true;
+      },
+      going: () => !stopped,
+    });
+  }
+
+  /** The guards hold and the runtime is prepared (once); throws when either is not so. */
+  async function checkAndPrepare(): Promise<void> {
+    try {
+      for (const guard of options.guards ?? []) await guard.check();
+      guarded = true;
+    } catch (error) {
+      guarded = false;
+      throw error;
     }
-    for (const pod of runtimePods) {
-      if (recorded.has(pod.hash)) continue;
-      try {
-        if (await removal.removeOrphan(pod.hash)) report.removedOrphans.push(pod.hash);
-      } catch (error) {
-        logger.warn({ hash: pod.hash, err: error }, 'could not remove an orphan pod; will retry');
-      }
+    if (!prepared) {
+      await runtime.prepare();
+      prepared = true;
+      logger.info({ runtime: runtime.name }, 'container runtime ready');
     }
-    await scheduler.expireDue();
-    return report;
+  }
+
+  async function prepare(): Promise<void> {
+    await checkAndPrepare();
+    try {
+      await runtime.listPods();
+      answering = true;
+    } catch (error) {
+      answering = false;
+      throw error;
+    }
   }
 
   function reconcile(): Promise<ReconcileReport> {
     running ??= (async () => {
       try {
-        try {
-          for (const guard of options.guards ?? []) await guard.check();
-          guarded = true;
-        } catch (error) {
-          guarded = false;
-          throw error;
-        }
-        if (!prepared) {
-          await runtime.prepare();
-          prepared = true;
-          logger.info({ runtime: runtime.name }, 'container runtime ready');
-        }
+        await checkAndPrepare();
+        const log = createPassLog(logger);
         let report: ReconcileReport;
         try {
-          report = await once();
+          report = await once(log);
         } catch (error) {
           // The runtime stopped answering: not ready (uploads refused before payment) until a pass works.
+          answering = false;
           reconciled = false;
           throw error;
         }
+        // A pass that went through answers for the runtime, even if a call of it failed on the way.
+        answering = true;
         reconciled = true;
+        if (!stopped) firstPassDone = true;
         for (const chore of options.chores ?? []) {
           await chore().catch((error: unknown) => logger.error({ err: error }, 'a reconcile chore failed'));
         }
-        if (report.recreated.length + report.failed.length + report.removedOrphans.length > 0) {
-          logger.info(report, 'reconciled pods with the runtime');
-        }
+        log.finish({
+          recreated: report.recreated.length,
+          failed: report.failed.length,
+          removedOrphans: report.removedOrphans.length,
+        });
         return report;
       } finally {
         running = undefined;
@@ -162,15 +237,18 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   return {
+    prepare,
     reconcile,
     schedule,
     runtimeLost() {
+      answering = false;
       if (!reconciled) return;
       reconciled = false;
       // Re-armed at the quick cadence, unless a pass is under way (it schedules the next itself).
       if (timer) schedule();
     },
-    ready: () => prepared && reconciled && guarded && (options.guards ?? []).every((guard) => guard.holds()),
+    ready: () => prepared && answering && guarded && (options.guards ?? []).every((guard) => guard.holds()),
+    firstPassDone: () => firstPassDone,
     async stop() {
       stopped = true;
       clearTimeout(timer);

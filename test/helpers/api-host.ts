@@ -73,6 +73,9 @@ export async function openApiHost(
     reconcileIntervalMs: 3_600_000,
   });
   await pods.start();
+  pods.startReconciling();
+  // The first reconcile pass runs in the background; these tests start from its outcome.
+  await pods.reconcile().catch(() => undefined);
   const asset: { current: HostAsset | null } = { current: { code: 'XRP', scale: 9 } };
   const billing = createBillingService({
     ledger: store.ledger,
@@ -100,6 +103,7 @@ export async function openApiHost(
       peerUris: (limit) => store.peers.listUris(limit),
       asset: () => asset.current,
       readyForUploads: () => pods.ready() && asset.current !== null,
+      podsReconciled: () => pods.firstPassDone(),
       selfTestSucceeded: () => false,
       costPerMonth: () => options.costPerMonth ?? '10',
     },

@@ -2,6 +2,7 @@ import { after } from 'node:test';
 import { createApp, type App } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { capturingLogger } from './logs.js';
+import { until } from './wait.js';
 
 /**
  * A codiusd started in this process from `env` (with no self test and no bootstrap peers unless `env`
@@ -22,5 +23,7 @@ export async function startAppHost(
   const app = createApp({ config: options.anyPort ? { ...config, port: 0 } : config, logger: logs.logger });
   await app.start();
   after(() => app.stop());
+  // Pods recorded before the start come back during the first reconcile pass: tests begin after it.
+  await until('the first reconcile pass is done', () => app.podsReconciled());
   return { app, logs };
 }

@@ -13,15 +13,31 @@ export async function until(
 }
 
 /**
- * Waits until the host at `url` accepts uploads: its ILP link connects in the background once it
- * listens, and uploads are refused until it has (and until its runtime is reconciled).
+ * Waits until the host at `url` accepts uploads and has been through its pods once: its ILP link connects
+ * in the background once it listens, uploads are refused until it has (and while its runtime does not
+ * answer), and pods it recovers at start come back during its first reconcile pass.
  */
 export function untilAcceptingUploads(url: string, timeoutMs = 20_000): Promise<void> {
   return until(
-    'the host accepts uploads',
+    'the host accepts uploads and has reconciled its pods',
     async () => {
-      const info = (await (await fetch(`${url}/info`)).json()) as { acceptingUploads?: boolean };
-      return info.acceptingUploads === true;
+      const info = (await (await fetch(`${url}/info`)).json()) as {
+        acceptingUploads?: boolean;
+        podsReconciled?: boolean;
+      };
+      return info.acceptingUploads === true && info.podsReconciled === true;
+    },
+    timeoutMs,
+  );
+}
+
+/** Waits until the host at `url` has been through its pods once since it started (GET /info says so). */
+export function untilPodsReconciled(url: string, timeoutMs = 20_000): Promise<void> {
+  return until(
+    'the host has reconciled its pods',
+    async () => {
+      const info = (await (await fetch(`${url}/info`)).json()) as { podsReconciled?: boolean };
+      return info.podsReconciled === true;
     },
     timeoutMs,
   );

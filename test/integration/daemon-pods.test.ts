@@ -12,6 +12,7 @@ import { capturingLogger } from '../helpers/logs.js';
 import { setupPodman } from '../helpers/podman.js';
 import { seedPaidPod } from '../helpers/seed.js';
 import { tempDir } from '../helpers/tmp.js';
+import { untilPodsReconciled } from '../helpers/wait.js';
 
 const fixture = await setupPodman();
 
@@ -53,6 +54,8 @@ describe('bin/codiusd with Podman', () => {
 
     const daemon = await startDaemon(await devDaemonEnv(root));
     assert.ok(existsSync(join(root, PODMAN_SOCKET_FILE)), 'its own API socket under CODIUS_ROOT');
+    // It serves at once and recovers pods in the background; /info says when the first pass is done.
+    await untilPodsReconciled(daemon.url);
     const pods = await driver.listPods();
     assert.deepEqual(
       pods.map((p) => [p.hash, p.running]),

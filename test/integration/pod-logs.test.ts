@@ -58,6 +58,8 @@ describe('GET /pods/{id}/logs on real pods', () => {
 
   before(async () => {
     await manager.start();
+    manager.startReconciling();
+    await manager.reconcile();
     await server.start();
     url = server.info.uri;
     const ticker = [

@@ -65,6 +65,9 @@ async function openHost(
     reconcileIntervalMs: 3_600_000,
   });
   await manager.start();
+  manager.startReconciling();
+  // The first reconcile pass runs in the background; these tests start from its outcome.
+  await manager.reconcile().catch(() => undefined);
   return { store, manager, runtime, hostId, root, directory };
 }
 

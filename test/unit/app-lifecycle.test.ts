@@ -8,6 +8,7 @@ import type { RuntimeDrivers } from '../../src/runtime/registry.js';
 import { createFakeRuntime, type FakeRuntime } from '../fakes/runtime.js';
 import { freePort } from '../helpers/daemon.js';
 import { capturingLogger } from '../helpers/logs.js';
+import { until } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('start/stop stack', () => {
@@ -147,7 +148,9 @@ describe('the composition root', () => {
     after(() => app.stop());
     const info = (await (await fetch(`${app.listeningUrl()}/info`)).json()) as { acceptingUploads: boolean };
     assert.equal(info.acceptingUploads, false, 'no ILP provider: honestly closed');
-    assert.ok(runtime.calls.includes('prepare'), 'the pods were reconciled with the runtime');
+    await until('the pods are reconciled with the runtime, once the host serves', () =>
+      runtime.calls.includes('prepare'),
+    );
     await app.stop();
     assert.equal(runtime.closed, true);
     assert.throws(() => app.listeningUrl(), /not listening/);

@@ -11,6 +11,7 @@ import { VERSION } from '../../src/version.js';
 import { freePort } from '../helpers/daemon.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 const GiB = 2 ** 30;
 const machine: MachineProbe = {
@@ -101,6 +102,11 @@ describe('public HTTP endpoints', () => {
   });
 
   it('GET /info has every field clients read, in order, with free memory in bytes', async () => {
+    // The paid pod counts as running once the first reconcile pass has recreated it.
+    await until('the first reconcile pass is done', async () => {
+      const info = (await (await fetch(`${url}/info`)).json()) as { podsReconciled: boolean };
+      return info.podsReconciled;
+    });
     const response = await fetch(`${url}/info`);
     assert.equal(response.status, 200);
     const body = (await response.json()) as Record<string, unknown>;
@@ -116,6 +122,7 @@ describe('public HTTP endpoints', () => {
       'costPerMonth',
       'uri',
       'selfTestSuccess',
+      'podsReconciled',
       'runningContracts',
       'paymentMethods',
     ]);
@@ -130,6 +137,7 @@ describe('public HTTP endpoints', () => {
     assert.equal(body.costPerMonth, 12.5);
     assert.equal(body.uri, 'https://codius.example.com');
     assert.equal(body.selfTestSuccess, false);
+    assert.equal(typeof body.podsReconciled, 'boolean');
     assert.equal(body.runningContracts, 1);
     assert.deepEqual(body.paymentMethods, [], 'no method takes payments before the ILP link is up');
     assert.equal(typeof body.serviceUptime, 'number');

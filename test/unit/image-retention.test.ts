@@ -44,6 +44,8 @@ describe('image retention', () => {
       now: () => clock,
     });
     await manager.start();
+    manager.startReconciling();
+    await manager.reconcile();
     after(() => manager.stop());
 
     const shortLived = await manager.run(

@@ -54,6 +54,9 @@ async function openHost(
     removed.push(event);
   });
   await manager.start();
+  manager.startReconciling();
+  // The first reconcile pass runs in the background; these tests start from its outcome.
+  await manager.reconcile().catch(() => undefined);
   after(() => manager.stop());
   return { store, manager, runtime, directory, logs, started, removed };
 }

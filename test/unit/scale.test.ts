@@ -1,0 +1,235 @@
+// A host with many pods: it serves at once and recovers lost pods in the background, a few at a time;
+// its logs stay bounded; its pod figures are kept exact without scanning the store.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { ManifestHash, PodPlan, PodRecord } from '../../src/domain/types.js';
+import { buildPodPlan } from '../../src/manifest/plan.js';
+import { createPassLog } from '../../src/pods/pass-log.js';
+import { createPodDirectory } from '../../src/pods/pod-directory.js';
+import { createPodManager } from '../../src/pods/pod-manager.js';
+import { RECONCILE_CONCURRENCY } from '../../src/pods/reconciler.js';
+import { createPrivateVarsCipher } from '../../src/pods/private-vars.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { eachLimited } from '../../src/util/each-limited.js';
+import { createFakeRuntime } from '../fakes/runtime.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { until } from '../helpers/wait.js';
+
+const PUBLIC_URI = 'https://codius.example.com';
+const hostSecret = randomBytes(32);
+
+/** Writes `count` paid pods into the store as a codiusd that ran them would have left them. */
+async function seed(store: Store, count: number): Promise<ManifestHash[]> {
+  const hashes: ManifestHash[] = [];
+  const at = Date.now();
+  for (let i = 0; i < count; i += 1) {
+    const manifest = {
+      name: `scale-${i}-${randomBytes(4).toString('hex')}`,
+      version: '1.0.0',
+      port: '3000',
+      containers: [{ id: 'web', image: 'registry.example/web@sha256:' + 'a'.repeat(64) }],
+    };
+    const plan = buildPodPlan({ manifest }, { publicUri: PUBLIC_URI });
+    await store.manifests.put(plan.hash, manifest);
+    await store.pods.save({
+      hash: plan.hash,
+      state: 'running',
+      startedAt: at,
+      expiresAt: at + 600_000,
+      memoryMiB: plan.resources.memoryMiB,
+      totalUptimeSeconds: 600,
+      port: plan.port,
+      ip: '10.0.0.9',
+    });
+    hashes.push(plan.hash);
+  }
+  return hashes;
+}
+
+describe('a restart with many lost pods', () => {
+  it('serves at once, takes uploads during the first pass, and recreates a few pods at a time', async () => {
+    const store = await openStore({ root: '', inMemory: true });
+    const hashes = await seed(store, 30);
+    const runtime = createFakeRuntime();
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slowStarts = {
+      ...runtime,
+      async runPod(plan: PodPlan) {
+        inFlight += 1;
+        mostAtOnce = Math.max(mostAtOnce, inFlight);
+        await gate;
+        inFlight -= 1;
+        return runtime.runPod(plan);
+      },
+    };
+    const directory = createPodDirectory();
+    const logs = capturingLogger();
+    const manager = createPodManager({
+      store,
+      directory,
+      runtime: slowStarts,
+      cipher: createPrivateVarsCipher(hostSecret),
+      logger: logs.logger,
+      publicUri: PUBLIC_URI,
+      reconcileIntervalMs: 3_600_000,
+    });
+    await manager.start();
+    manager.startReconciling();
+    try {
+      assert.equal(directory.size(), 30, 'every recorded pod is known to the proxy from the start');
+      await until(
+        'the first pass starts as many pods as it may at once',
+        () => inFlight === RECONCILE_CONCURRENCY,
+        5_000,
+        5,
+      );
+      assert.equal(manager.firstPassDone(), false);
+      assert.equal(manager.ready(), true, 'the runtime answers: new pods may start during the pass');
+      release();
+      await manager.reconcile();
+      assert.equal(manager.firstPassDone(), true);
+      assert.equal(mostAtOnce, RECONCILE_CONCURRENCY);
+      for (const hash of hashes) assert.equal(runtime.pods.get(hash)?.running, true);
+      const lost = logs.lines().filter((line) => line.msg === 'paid pod is not running; recreating it');
+      assert.equal(lost.length, 10, 'a sample of the lost pods is logged one by one');
+      const summary = logs.lines().find((line) => line.msg === 'reconciled pods with the runtime') ?? {};
+      assert.equal(summary.recreated, 30);
+      assert.equal(summary.notLoggedOneByOne, 20);
+    } finally {
+      release();
+      await manager.stop();
+    }
+  });
+
+  it('takes no further pod once stopped during the first pass', async () => {
+    const store = await openStore({ root: '', inMemory: true });
+    await seed(store, 20);
+    const runtime = createFakeRuntime();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let starts = 0;
+    const manager = createPodManager({
+      store,
+      directory: createPodDirectory(),
+      runtime: {
+        ...runtime,
+        async runPod(plan: PodPlan) {
+          starts += 1;
+          await gate;
+          return runtime.runPod(plan);
+        },
+      },
+      cipher: createPrivateVarsCipher(hostSecret),
+      logger: capturingLogger().logger,
+      publicUri: PUBLIC_URI,
+      reconcileIntervalMs: 3_600_000,
+    });
+    await manager.start();
+    manager.startReconciling();
+    await until('the first pass starts pods', () => starts === RECONCILE_CONCURRENCY, 5_000, 5);
+    const stopped = manager.stop();
+    release();
+    await stopped;
+    assert.equal(starts, RECONCILE_CONCURRENCY);
+    assert.equal(manager.firstPassDone(), false, 'a pass cut short is not a first pass');
+  });
+});
+
+describe('the log of a reconcile pass', () => {
+  it('names a bounded sample one by one and ends with counts', () => {
+    const logs = capturingLogger();
+    const log = createPassLog(logs.logger, 10);
+    const hash = (i: number): ManifestHash => `h${i}`.padEnd(52, 'a');
+    for (let i = 0; i < 1_000; i += 1) log.lost(hash(i), 'missing');
+    for (let i = 0; i < 3; i += 1) log.failed(hash(i), new Error('refused'));
+    log.finish({ recreated: 997, failed: 3, removedOrphans: 0 });
+    const lines = logs.lines();
+    assert.equal(lines.length, 10 + 3 + 1);
+    const summary = lines.at(-1) ?? {};
+    assert.equal(summary.msg, 'reconciled pods with the runtime');
+    assert.deepEqual([summary.recreated, summary.failed, summary.notLoggedOneByOne], [997, 3, 990]);
+    assert.equal((summary.sample as { lost: string[] }).lost.length, 10);
+    assert.ok(logs.text().length < 10_000, 'a thousand lost pods make a few lines');
+  });
+
+  it('logs nothing when the pass found nothing to do', () => {
+    const logs = capturingLogger();
+    createPassLog(logs.logger).finish({ recreated: 0, failed: 0, removedOrphans: 0 });
+    assert.equal(logs.text(), '');
+  });
+});
+
+describe('pod figures', () => {
+  it('are kept exact by the directory at every change, as the store counts them', async () => {
+    const store = await openStore({ root: '', inMemory: true });
+    const directory = createPodDirectory();
+    const record = (hash: string, state: PodRecord['state'], memoryMiB: number): PodRecord => ({
+      hash: hash.padEnd(52, 'b'),
+      state,
+      startedAt: 1,
+      expiresAt: 2,
+      memoryMiB,
+      totalUptimeSeconds: 1,
+      port: null,
+      ip: null,
+    });
+    const both = async (change: (r: PodRecord) => void, r: PodRecord): Promise<void> => {
+      await store.pods.save(r);
+      change(r);
+      assert.deepEqual(directory.usage(), await store.pods.usage());
+    };
+    directory.replaceAll(await store.pods.list());
+    await both((r) => directory.put(r), record('a', 'starting', 512));
+    await both((r) => directory.put(r), record('a', 'running', 512));
+    await both((r) => directory.put(r), record('b', 'running', 256));
+    await both((r) => directory.put(r), record('b', 'terminating', 256));
+    await store.pods.delete(record('b', 'running', 0).hash);
+    directory.remove(record('b', 'running', 0).hash);
+    directory.remove(record('c', 'running', 0).hash);
+    assert.deepEqual(directory.usage(), await store.pods.usage());
+    assert.deepEqual(directory.countByState(), { starting: 0, running: 1, terminating: 0 });
+    directory.replaceAll([record('x', 'running', 100), record('y', 'starting', 50)]);
+    assert.deepEqual(directory.usage(), { runningCount: 1, reservedMemoryMiB: 150 });
+  });
+});
+
+describe('eachLimited', () => {
+  it('keeps at most `limit` calls in flight, takes items in order, and stops taking when told', async () => {
+    const order: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    await eachLimited([1, 2, 3, 4, 5, 6, 7], 3, async (item) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      order.push(item);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+    });
+    assert.deepEqual([order, most], [[1, 2, 3, 4, 5, 6, 7], 3]);
+    const taken: number[] = [];
+    await eachLimited(
+      [1, 2, 3, 4],
+      1,
+      (item) => Promise.resolve(taken.push(item)),
+      () => taken.length < 2,
+    );
+    assert.deepEqual(taken, [1, 2]);
+  });
+
+  it('finishes the rest when one call fails, then throws its error', async () => {
+    const done: number[] = [];
+    await assert.rejects(
+      eachLimited([1, 2, 3], 2, (item) => {
+        if (item === 1) return Promise.reject(new Error('first failed'));
+        done.push(item);
+        return Promise.resolve();
+      }),
+      /first failed/,
+    );
+    assert.deepEqual(done, [2, 3]);
+  });
+});
