@@ -146,10 +146,11 @@ export function createPodManager(options: PodManagerOptions): PodManager {
       });
     },
     startReconciling() {
-      reconciler.schedule();
-      reconciler.reconcile().catch((error: unknown) => {
-        logger.error({ err: error, runtime: runtime.name }, 'reconcile failed');
-      });
+      // Armed once the first pass ends, so its outcome picks the cadence (quick until the runtime answers).
+      reconciler
+        .reconcile()
+        .catch((error: unknown) => logger.error({ err: error, runtime: runtime.name }, 'reconcile failed'))
+        .finally(() => reconciler.schedule());
     },
     async stop() {
       scheduler.stop();

@@ -11,7 +11,7 @@ import type { PodRuntime } from '../../src/runtime/driver.js';
 import { firewallTableName } from '../../src/firewall/ruleset.js';
 import { describePodNetwork } from '../../src/runtime/pod-network.js';
 import { hardeningFor } from '../../src/runtime/podman/oci-runtime.js';
-import { createPodmanDriver, LABEL_HOST } from '../../src/runtime/podman/driver.js';
+import { createPodmanDriver, LABEL_HOST, LABEL_MANIFEST_HASH } from '../../src/runtime/podman/driver.js';
 import { startPodmanService } from '../../src/runtime/podman/service.js';
 import { installStdioHook } from '../../src/runtime/podman/stdio-hook.js';
 import { createUnixHttpClient, type UnixHttpClient } from '../../src/runtime/unix-http.js';
@@ -119,6 +119,8 @@ export interface PodmanFixture {
   driver(hostId: string, logger: Logger): PodRuntime;
   /** Deletes every pod carrying the host id, through the CLI (behind codiusd's back). */
   removePodsOf(hostId: string): Promise<void>;
+  /** Deletes the pod of one manifest hash, through the CLI (behind codiusd's back). */
+  removePod(hash: string): Promise<void>;
   /**
    * The environment of a production codiusd on this fixture's Podman and network, paying through the
    * test moneyd: no peers, no self test. Tests add or override what they vary.
@@ -196,11 +198,12 @@ export async function setupPodman(): Promise<PodmanFixture> {
     (await podman(['pod', 'ps', '-q', '--filter', `label=${LABEL_HOST}=${hostId}`]))
       .split('\n')
       .filter(Boolean);
-  const removePodsOf = async (hostId: string): Promise<void> => {
+  /** Removes the pods `list` names until it names none. */
+  const removePodsListed = async (list: () => Promise<string[]>): Promise<void> => {
     // Podman 4.3 may race its own unmount of /dev/shm of a pod with a user namespace and fail after it
     // removed the containers, leaving an empty pod: list again and retry until none is left.
     for (let attempt = 1; ; attempt += 1) {
-      const ids = await podsOf(hostId);
+      const ids = await list();
       if (ids.length === 0) return;
       try {
         await podman(['pod', 'rm', '--force', ...ids]);
@@ -210,6 +213,13 @@ export async function setupPodman(): Promise<PodmanFixture> {
       }
     }
   };
+  const removePodsOf = (hostId: string): Promise<void> => removePodsListed(() => podsOf(hostId));
+  const removePod = (hash: string): Promise<void> =>
+    removePodsListed(async () =>
+      (await podman(['pod', 'ps', '-q', '--filter', `label=${LABEL_MANIFEST_HASH}=${hash}`]))
+        .split('\n')
+        .filter(Boolean),
+    );
   // A daemon of the file stopped after this cleanup may have applied its firewall again in between: the
   // table goes last of all, as the test process exits.
   process.once('exit', () => {
@@ -357,6 +367,7 @@ export async function setupPodman(): Promise<PodmanFixture> {
       });
     },
     removePodsOf,
+    removePod,
     daemonEnv: (root, port) => ({
       CODIUS_PUBLIC_URI: 'https://codius.example.com',
       CODIUS_ROOT: root,

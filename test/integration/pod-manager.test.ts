@@ -6,12 +6,13 @@ import { hashPrivateVar } from '../../src/manifest/hash.js';
 import { createPodDirectory, type PodDirectory } from '../../src/pods/pod-directory.js';
 import { isCodiusError } from '../../src/domain/errors.js';
 import { createPodManager, type PodManager } from '../../src/pods/pod-manager.js';
+import type { ReconcileReport } from '../../src/pods/reconciler.js';
 import { createPrivateVarsCipher } from '../../src/pods/private-vars.js';
 import type { PodRuntime } from '../../src/runtime/driver.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { answerOf } from '../helpers/errors.js';
 import { capturingLogger } from '../helpers/logs.js';
-import { httpGet, podman, setupPodman, waitForHttp } from '../helpers/podman.js';
+import { httpGet, setupPodman, waitForHttp } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
@@ -32,6 +33,10 @@ function request(extra: Partial<PodRequest['manifest']> = {}): PodRequest {
 }
 
 interface Host {
+  /** What the first reconcile pass after the start did (it throws when the pass failed). */
+  firstPass: ReconcileReport;
+  /** The manager's log, for failure messages. */
+  logText: () => string;
   store: Store;
   manager: PodManager;
   runtime: PodRuntime;
@@ -55,20 +60,23 @@ async function openHost(
   const base = fixture.driver(hostId, capturingLogger().logger);
   const runtime = options.wrap ? options.wrap(base) : base;
   const directory = createPodDirectory();
+  const log = capturingLogger();
   const manager = createPodManager({
     store,
     directory,
     runtime,
     cipher: createPrivateVarsCipher(hostSecret),
-    logger: capturingLogger().logger,
+    logger: log.logger,
     publicUri: PUBLIC_URI,
+    // Passes happen when a test asks for one (after the first), never in the middle of what it arranges.
     reconcileIntervalMs: 3_600_000,
+    reconcileRetryMs: 3_600_000,
   });
   await manager.start();
   manager.startReconciling();
   // The first reconcile pass runs in the background; these tests start from its outcome.
-  await manager.reconcile().catch(() => undefined);
-  return { store, manager, runtime, hostId, root, directory };
+  const firstPass = await manager.reconcile();
+  return { firstPass, logText: log.text, store, manager, runtime, hostId, root, directory };
 }
 
 async function close(host: Host): Promise<void> {
@@ -141,13 +149,18 @@ describe('pod lifecycle on real Podman', () => {
     const lost = await first.manager.run(request(), 600);
     await close(first);
     // While no codiusd runs: one paid pod dies, and a pod with this host's label appears that nobody paid for.
-    await podman(['pod', 'rm', '--force', `codius-${lost.hash}`]);
+    await fixture.removePod(lost.hash);
     const { buildPodPlan } = await import('../../src/manifest/plan.js');
     const orphan = buildPodPlan(request(), { publicUri: PUBLIC_URI });
     await first.runtime.runPod(orphan);
 
     const second = await openHost({ root: first.root, hostId: first.hostId });
     after(() => close(second));
+    assert.deepEqual(
+      second.firstPass,
+      { recreated: [lost.hash], failed: [], removedOrphans: [orphan.hash] },
+      `the first pass after the restart; its log:\n${second.logText()}`,
+    );
     const pods = new Map((await second.runtime.listPods()).map((p) => [p.hash, p.running]));
     assert.deepEqual([...pods.keys()].sort(), [kept.hash, lost.hash].sort());
     assert.ok([...pods.values()].every(Boolean));
