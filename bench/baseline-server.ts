@@ -1,24 +1,10 @@
-// The baseline for bench/http-endpoints: a bare node:http server answering fixed JSON bodies of the same
-// shape as codiusd's, so the ratio shows what hapi, routing, logging and the store cost per request.
+// The baseline for bench/http-endpoints: a bare node:http server answering the bodies a codiusd of the same
+// run answered (read from the JSON file named by the second argument: path → body), so the ratio shows
+// what hapi, routing, logging and the store cost per request.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
-const bodies: Record<string, string> = {
-  '/version': JSON.stringify({ name: 'Codiusd (JavaScript)', version: '0.0.0' }),
-  '/info': JSON.stringify({
-    fullMem: false,
-    acceptingUploads: false,
-    serverFreeMemory: 18957376512,
-    serverUptime: 333.58,
-    serviceUptime: 1.3,
-    avgLoad: 0.1,
-    numPeers: 0,
-    currency: null,
-    costPerMonth: 10,
-    uri: 'http://local.codius.org:3000',
-    selfTestSuccess: false,
-    runningContracts: 0,
-  }),
-};
+const bodies = JSON.parse(readFileSync(String(process.argv[3]), 'utf8')) as Record<string, string>;
 
 const server = createServer((request, response) => {
   const body = bodies[request.url ?? ''];

@@ -7,7 +7,7 @@
 // Usage: npm run bench   (env BENCH_DURATION seconds per target, BENCH_CONNECTIONS (comma-separated,
 // default 10,100), BENCH_ROUNDS, BENCH_IDLE_SECONDS)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,14 +68,21 @@ async function main(): Promise<void> {
     await mkdtemp(join(tmpdir(), 'codiusd-bench-')),
     await mkdtemp(join(tmpdir(), 'codiusd-bench-')),
   ];
-  const baseline = spawn(process.execPath, [join(root, 'dist/bench/baseline-server.js'), '3870'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
   const daemons = [spawnCodiusd(dirs[0] ?? '', 3871, true), spawnCodiusd(dirs[1] ?? '', 3872, false)];
+  let baseline: ChildProcess | undefined;
   try {
-    await waitForLine(baseline, /ready/);
     // One at a time: the second embedded moneyd would find the first one's port taken and use it.
     for (const daemon of daemons) await waitForLine(daemon, /codiusd listening/);
+    // The bare server answers exactly what codiusd answered, byte for byte.
+    const bodiesFile = join(dirs[0] ?? '', 'bodies.json');
+    const bodies: Record<string, string> = {};
+    for (const path of ['/version', '/info'])
+      bodies[path] = await (await fetch(`http://127.0.0.1:3871${path}`)).text();
+    await writeFile(bodiesFile, JSON.stringify(bodies));
+    baseline = spawn(process.execPath, [join(root, 'dist/bench/baseline-server.js'), '3870', bodiesFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await waitForLine(baseline, /ready/);
     for (const daemon of daemons) {
       // From here on the daemon's per-request log lines go nowhere, as with a quiet journal.
       daemon.stdout?.removeAllListeners('data');
@@ -119,7 +126,7 @@ async function main(): Promise<void> {
         `${(afterLoad[0] ?? NaN).toFixed(1)} and ${(afterLoad[1] ?? NaN).toFixed(1)} MiB.`,
     );
   } finally {
-    await Promise.all([stop(baseline), ...daemons.map(stop)]);
+    await Promise.all([...(baseline ? [stop(baseline)] : []), ...daemons.map(stop)]);
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   }
 }

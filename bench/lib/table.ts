@@ -18,7 +18,8 @@ export function printTable(results: readonly LoadResult[], baselineLabel: string
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
-    (r.p99Ms / Math.max(baseline.p99Ms, 0.001)).toFixed(2),
+    // Below the tool's resolution (1 ms for autocannon) a latency ratio means nothing.
+    baseline.p99Ms > 0 ? (r.p99Ms / baseline.p99Ms).toFixed(2) : 'n/a',
     String(r.failed),
   ]);
   const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'req/s ratio', 'p99 ratio', 'failed'];

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAcmeClient, makeCsr } from '../acme/acme-client.js';
 import { createAcmeIssuer } from '../acme/acme-issuer.js';
 import { createCertificateFiles, readCertificate } from '../acme/certificate-files.js';
 import { createCertificateManager, type CertificateManager } from '../acme/certificate-manager.js';
@@ -57,6 +56,8 @@ export async function certificates(context: PhaseContext): Promise<Certificates 
   }
   const acme = config.https.acme;
   if (!acme) return null;
+  // The ACME library and its X.509 stack weigh several MiB of memory: loaded only by a host that uses ACME.
+  const { createAcmeClient, makeCsr } = await import('../acme/acme-client.js');
 
   const acmeLogger = logger.child({ component: 'acme' });
   const certificateFiles = createCertificateFiles(join(config.root, 'acme'));

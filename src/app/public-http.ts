@@ -1,10 +1,10 @@
 import type { Server } from '@hapi/hapi';
-import { createHostInfoService } from '../host/host-info.js';
+import { createHostInfoService, type HostInfoService } from '../host/host-info.js';
 import { createConnectionDrain, type ConnectionDrain } from '../http/drain.js';
 import { putPodProxyInFront } from '../http/listener.js';
 import { createPublicApi } from '../http/public-api.js';
 import { MAX_PEERS_LISTED } from '../peers/sample.js';
-import { createCapacity } from '../pods/capacity.js';
+import { createCapacity, type Capacity } from '../pods/capacity.js';
 import { createPodProxy, type PodProxy } from '../proxy/pod-proxy.js';
 import { uploadsAndCheckout } from './uploads.js';
 import { cachedUntilWrite } from '../store/store.js';
@@ -77,19 +77,26 @@ function countPodRequests(server: Server, context: PhaseContext): void {
   });
 }
 
-/** The public port: the pod proxy in front of the API routes, drained gracefully on stop. */
-export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs): Promise<PublicHttp> {
-  const { lifecycle, config, logger, machine } = context;
+/** Memory accounting and the figures /info shows, from the pod directory, the store and the payment methods. */
+function hostFigures(
+  context: PhaseContext,
+  inputs: PublicHttpInputs,
+): { capacity: Capacity; hostInfo: HostInfoService } {
+  const { config, machine } = context;
   const { store } = inputs.base;
   const { pods, directory } = inputs.pods;
-  const { receiver, billing } = inputs.money;
-
+  const { billing } = inputs.money;
   // Kept exact by the directory at every committed pod write: no scan of the pods table per request.
   const podUsage = () => Promise.resolve(directory.usage());
   const capacity = createCapacity(
     { totalMemoryBytes: machine.totalmem(), maxMemoryFraction: config.maxMemoryFraction },
     { usage: podUsage, hasLivePod: (hash) => Promise.resolve(isLive(directory.get(hash), Date.now())) },
   );
+  // Counts pod changes, so that /info reuses nothing from before one.
+  let podsRevision = 0;
+  directory.watch(() => {
+    podsRevision += 1;
+  });
   const hostInfo = createHostInfoService(
     {
       publicUri: config.publicUri,
@@ -97,6 +104,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
       maxListedPeers: MAX_PEERS_LISTED,
     },
     {
+      revision: () => podsRevision + capacity.revision(),
       podUsage,
       capacity,
       peerCount: cachedUntilWrite(store, () => store.peers.count()),
@@ -116,6 +124,17 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
     },
     machine,
   );
+  return { capacity, hostInfo };
+}
+
+/** The public port: the pod proxy in front of the API routes, drained gracefully on stop. */
+export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs): Promise<PublicHttp> {
+  const { lifecycle, config, logger } = context;
+  const { store } = inputs.base;
+  const { pods, directory } = inputs.pods;
+  const { receiver } = inputs.money;
+
+  const { capacity, hostInfo } = hostFigures(context, inputs);
 
   const custom = customDomainsFor(context, inputs.certificates, directory);
   const proxy = await lifecycle.start(
@@ -177,7 +196,7 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
   const drain = createConnectionDrain(server.listener);
   const fastAnswer = createFastAnswers({
     version: { name: SERVICE_NAME, version: VERSION },
-    info: () => hostInfo.info(false),
+    infoJson: () => hostInfo.infoJson(),
     logger,
   });
   putPodProxyInFront(server.listener, proxy, drain, fastAnswer);

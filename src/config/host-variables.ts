@@ -68,7 +68,9 @@ export const HOST_VARIABLES: readonly VariableSpec[] = [
     schema: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     expected: 'one of fatal, error, warn, info, debug, trace, silent',
     default: 'info',
-    description: 'Log level (JSON lines on stdout).',
+    description:
+      'Log level (JSON lines on stdout). Answered requests are logged at info, except successful reads ' +
+      '(GET and HEAD below 400), which pollers make all day: those at debug.',
   },
   {
     name: 'CODIUS_SHUTDOWN_TIMEOUT',

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HostInfo } from '../domain/types.js';
 import type { Logger } from '../logger.js';
 import { errorBody } from '../proxy/responses.js';
+import { logRequest } from './request-log.js';
 
 export interface FastAnswerSources {
   /** The /version body, fixed for the life of the process. */
   version: { name: string; version: string };
-  /** The /info body without peers (peers are listed only on request, by the route). */
-  info(): Promise<HostInfo>;
+  /** The /info body without peers, as JSON (peers are listed only on request, by the route). */
+  infoJson(): string | Promise<string>;
   logger: Logger;
 }
 
@@ -34,8 +34,15 @@ export function createFastAnswers(
   const versionHeaders = headersFor(versionBody);
   const { logger } = sources;
   const logLine = (method: string, path: string, status: number, started: number): void => {
-    if (logger.isLevelEnabled('info'))
-      logger.info({ method, path, status, ms: Date.now() - started }, 'request');
+    logRequest(logger, { method, path, status, ms: Date.now() - started });
+  };
+  // The same body (it holds for 10 ms) is answered with the same headers object.
+  let infoHeaders = { body: '', headers: headersFor('') };
+  const answerInfo = (res: ServerResponse, body: string, started: number): void => {
+    if (infoHeaders.body !== body) infoHeaders = { body, headers: headersFor(body) };
+    res.writeHead(200, infoHeaders.headers);
+    res.end(body);
+    logLine('GET', '/info', 200, started);
   };
 
   return (req, res) => {
@@ -51,13 +58,13 @@ export function createFastAnswers(
     }
     if (url === '/info' && method === 'GET') {
       const started = Date.now();
-      sources.info().then(
-        (info) => {
-          const body = JSON.stringify(info);
-          res.writeHead(200, headersFor(body));
-          res.end(body);
-          logLine(method, url, 200, started);
-        },
+      const json = sources.infoJson();
+      if (typeof json === 'string') {
+        answerInfo(res, json, started);
+        return true;
+      }
+      json.then(
+        (body) => answerInfo(res, body, started),
         (error: unknown) => {
           logger.error({ err: error, method, path: url }, 'request failed');
           const body = errorBody(500, 'An internal server error occurred');

@@ -3,6 +3,7 @@ import type { Boom } from '@hapi/boom';
 import Hapi from '@hapi/hapi';
 import { CodiusError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import { logRequest } from './request-log.js';
 import { toBoom } from './error-table.js';
 
 export interface HttpServerOptions {
@@ -66,15 +67,12 @@ export function createHttpServer(options: HttpServerOptions): Hapi.Server {
     const status =
       response === null ? 0 : 'isBoom' in response ? response.output.statusCode : response.statusCode;
     // Path only: query strings and bodies are never logged.
-    log.info(
-      {
-        method: request.method.toUpperCase(),
-        path: request.path,
-        status,
-        ms: Date.now() - request.info.received,
-      },
-      'request',
-    );
+    logRequest(log, {
+      method: request.method.toUpperCase(),
+      path: request.path,
+      status,
+      ms: Date.now() - request.info.received,
+    });
   });
   server.events.on({ name: 'request', channels: 'error' }, (request, event) => {
     log.error(

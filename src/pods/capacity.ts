@@ -29,6 +29,8 @@ export interface Capacity {
    */
   hold(key: string, hash: ManifestHash, memoryMiB: number, ttlMs: number): Promise<boolean>;
   release(key: string): void;
+  /** A number that changes whenever a hold is taken, renewed, released or found expired. */
+  revision(): number;
 }
 
 /** Memory accounting against CODIUS_MAX_MEMORY_FRACTION of the machine (in bytes throughout). */
@@ -41,14 +43,17 @@ export function createCapacity(
   const holds = new Map<string, { hash: ManifestHash; memoryMiB: number; until: number }>();
   /** The hold being decided: each one sees every hold decided before it. */
   let deciding: Promise<unknown> = Promise.resolve();
+  let revision = 0;
 
   /** Memory of the store's pods and of holds for manifests the store has no pod of yet (one per manifest). */
   async function reservedBytes(exceptHash?: ManifestHash): Promise<number> {
     const at = now();
     const held = new Map<ManifestHash, number>();
     for (const [key, hold] of holds) {
-      if (hold.until <= at) holds.delete(key);
-      else if (hold.hash !== exceptHash)
+      if (hold.until <= at) {
+        holds.delete(key);
+        revision += 1;
+      } else if (hold.hash !== exceptHash)
         held.set(hold.hash, Math.max(held.get(hold.hash) ?? 0, hold.memoryMiB));
     }
     let heldMiB = 0;
@@ -77,18 +82,21 @@ export function createCapacity(
         const known = holds.get(key);
         if (known && known.until > now()) {
           known.until = now() + ttlMs;
+          revision += 1;
           return true;
         }
         if (await sources.hasLivePod(hash)) return true;
         if ((await reservedBytes(hash)) + memoryMiB * MiB > podMemoryBudgetBytes) return false;
         holds.set(key, { hash, memoryMiB, until: now() + ttlMs });
+        revision += 1;
         return true;
       });
       deciding = decided.catch(() => undefined);
       return decided;
     },
     release(key) {
-      holds.delete(key);
+      if (holds.delete(key)) revision += 1;
     },
+    revision: () => revision,
   };
 }

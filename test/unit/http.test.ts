@@ -24,6 +24,7 @@ const machine: MachineProbe = {
 async function startApp(
   env: Record<string, string>,
   root: string,
+  logLevel: 'info' | 'debug' = 'info',
 ): Promise<{ app: App; url: string; logs: ReturnType<typeof capturingLogger> }> {
   // The no-op runtime: these tests are about the host endpoints, not about running pods.
   const config = {
@@ -40,7 +41,7 @@ async function startApp(
     }),
     port: 0,
   };
-  const logs = capturingLogger();
+  const logs = capturingLogger(logLevel);
   const app = createApp({ config, logger: logs.logger, machine });
   await app.start();
   return { app, url: app.listeningUrl(), logs };
@@ -209,16 +210,48 @@ describe('public HTTP endpoints', () => {
     assert.equal(wrongMethod.status, 404);
   });
 
-  it('logs one line per request with method, path, status and time, and no query or headers', async () => {
-    await fetch(`${url}/version?token=should-not-appear`, {
-      headers: { authorization: 'Bearer secret-bearer-value', 'pay-token': 'secret-pay-token' },
-    });
+  it('logs failed and changing requests at info with method, path, status and time, never query or headers', async () => {
+    const secrets = { authorization: 'Bearer secret-bearer-value', 'pay-token': 'secret-pay-token' };
+    await fetch(`${url}/version?token=should-not-appear`, { headers: secrets });
+    await fetch(`${url}/info`);
+    await fetch(`${url}/peers?limit=0&token=should-not-appear`, { headers: secrets });
+    await fetch(`${url}/pods?duration=abc&token=should-not-appear`, { method: 'POST', headers: secrets });
     await new Promise((resolve) => setImmediate(resolve));
-    const line = logs.lines().find((l) => l.msg === 'request' && l.path === '/version' && l.method === 'GET');
+    const lines = logs.lines().filter((l) => l.msg === 'request');
+    const line = lines.findLast((l) => l.path === '/peers');
     assert.ok(line, logs.text());
-    assert.equal(line.status, 200);
+    assert.equal(line.method, 'GET');
+    assert.equal(line.status, 400);
     assert.equal(typeof line.ms, 'number');
+    assert.equal(lines.find((l) => l.path === '/pods')?.method, 'POST');
+    // Successful reads are what pollers make all day: not in the info log.
+    assert.deepEqual(
+      lines.filter((l) => l.method === 'GET' && (l.path === '/version' || l.path === '/info')),
+      [],
+    );
     assert.doesNotMatch(logs.text(), /should-not-appear|secret-bearer-value|secret-pay-token/);
+  });
+
+  it('logs successful reads at debug, on the framework path and the direct one alike', async () => {
+    const debug = await startApp({ CODIUS_DEV: 'true' }, await tempDir(), 'debug');
+    try {
+      await fetch(`${debug.url}/version?token=should-not-appear`);
+      await fetch(`${debug.url}/info`);
+      await fetch(`${debug.url}/info?requestPeers=true`);
+      await new Promise((resolve) => setImmediate(resolve));
+      const lines = debug.logs.lines().filter((l) => l.msg === 'request');
+      assert.deepEqual(
+        lines.map((l) => [l.level, l.method, l.path, l.status]),
+        [
+          [20, 'GET', '/version', 200],
+          [20, 'GET', '/info', 200],
+          [20, 'GET', '/info', 200],
+        ],
+      );
+      assert.doesNotMatch(debug.logs.text(), /should-not-appear/);
+    } finally {
+      await debug.app.stop();
+    }
   });
 
   it('omits runningContracts and peers when CODIUS_ADDITIONAL_HOST_INFO=false', async () => {
