@@ -41,7 +41,7 @@ export interface ReconcilerOptions {
   records: Pick<PodRecords, 'list'>;
   lifecycle: Pick<PodLifecycle, 'repair'>;
   removal: Pick<PodRemoval, 'removeOrphan'>;
-  scheduler: Pick<ExpiryScheduler, 'expireDue' | 'scheduleRemoval'>;
+  scheduler: Pick<ExpiryScheduler, 'expireDue' | 'scheduleRemoval' | 'idle'>;
   logger: Logger;
   now: () => number;
   intervalMs: number;
@@ -115,6 +115,8 @@ async function passOver(
     lost,
     RECONCILE_CONCURRENCY,
     async (hash) => {
+      // Pods whose time is up go first: a long pass never holds back their removal.
+      await scheduler.idle();
       const outcome = await lifecycle.repair(hash, log);
       if (outcome === 'recreated') report.recreated.push(hash);
       if (outcome === 'failed') report.failed.push(hash);
@@ -126,6 +128,7 @@ async function passOver(
     orphans,
     RECONCILE_CONCURRENCY,
     async (hash) => {
+      await scheduler.idle();
       try {
         if (await removal.removeOrphan(hash)) {
           report.removedOrphans.push(hash);

@@ -20,7 +20,7 @@ const PUBLIC_URI = 'https://codius.example.com';
 const hostSecret = randomBytes(32);
 
 /** Writes `count` paid pods into the store as a codiusd that ran them would have left them. */
-async function seed(store: Store, count: number): Promise<ManifestHash[]> {
+async function seed(store: Store, count: number, expiresInMs = 600_000): Promise<ManifestHash[]> {
   const hashes: ManifestHash[] = [];
   const at = Date.now();
   for (let i = 0; i < count; i += 1) {
@@ -36,7 +36,7 @@ async function seed(store: Store, count: number): Promise<ManifestHash[]> {
       hash: plan.hash,
       state: 'running',
       startedAt: at,
-      expiresAt: at + 600_000,
+      expiresAt: at + expiresInMs,
       memoryMiB: plan.resources.memoryMiB,
       totalUptimeSeconds: 600,
       port: plan.port,
@@ -99,6 +99,51 @@ describe('a restart with many lost pods', () => {
       const summary = logs.lines().find((line) => line.msg === 'reconciled pods with the runtime') ?? {};
       assert.equal(summary.recreated, 30);
       assert.equal(summary.notLoggedOneByOne, 20);
+    } finally {
+      release();
+      await manager.stop();
+    }
+  });
+
+  it('lets pods whose time is up go first: the pass takes no pod while a removal is under way', async () => {
+    const store = await openStore({ root: '', inMemory: true });
+    const [expired] = await seed(store, 1, -1);
+    const lost = await seed(store, 20);
+    const runtime = createFakeRuntime();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let deleting = false;
+    let starts = 0;
+    const manager = createPodManager({
+      store,
+      directory: createPodDirectory(),
+      runtime: {
+        ...runtime,
+        async runPod(plan: PodPlan) {
+          starts += 1;
+          return runtime.runPod(plan);
+        },
+        async deletePod(hash: ManifestHash) {
+          deleting = true;
+          await gate;
+          return runtime.deletePod(hash);
+        },
+      },
+      cipher: createPrivateVarsCipher(hostSecret),
+      logger: capturingLogger().logger,
+      publicUri: PUBLIC_URI,
+      reconcileIntervalMs: 3_600_000,
+    });
+    try {
+      await manager.start();
+      await until('the expired pod is being removed', () => deleting, 5_000, 5);
+      manager.startReconciling();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(starts, 0, 'no lost pod is recreated while the expired one is being removed');
+      release();
+      await until('the first pass', () => manager.firstPassDone(), 5_000, 5);
+      assert.equal(starts, lost.length);
+      assert.equal(await store.pods.get(expired ?? ''), undefined);
     } finally {
       release();
       await manager.stop();
