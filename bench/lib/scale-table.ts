@@ -58,7 +58,7 @@ export function printScaleTables(starts: readonly StartFigures[], expiries: read
     [
       // A lag near zero has no meaningful ratio.
       ['all gone, ms after the last was due', (r: ExpiryFigures) => r.lagMs, 0, false],
-      ['CPU s', (r: ExpiryFigures) => r.cpu, 2],
+      ['CPU s from the first due', (r: ExpiryFigures) => r.cpu, 2],
     ],
     expiries,
   );
