@@ -43,7 +43,6 @@ export class ProxiedExchange implements Dispatcher.DispatchHandler {
         );
       }
     });
-    res.on('drain', () => this.controller?.resume());
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -54,6 +53,8 @@ export class ProxiedExchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: not passed on
     // The pod's header lines as received (names' case and repeats kept), not undici's parsed object.
     this.res.writeHead(statusCode, downstreamResponseHeaders(controller.rawHeaders as Buffer[]));
+    // Only a response with a body can fill the client's socket and pause the pod.
+    this.res.on('drain', () => controller.resume());
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -6,8 +6,10 @@ import { describe, it } from 'node:test';
 import type { ManifestHash, PodPlan, PodRecord } from '../../src/domain/types.js';
 import { buildPodPlan } from '../../src/manifest/plan.js';
 import { createPassLog } from '../../src/pods/pass-log.js';
-import { createPodDirectory } from '../../src/pods/pod-directory.js';
-import { createPodManager } from '../../src/pods/pod-manager.js';
+import { createPodDirectory, type PodDirectory } from '../../src/pods/pod-directory.js';
+import { createPodManager, type PodManager } from '../../src/pods/pod-manager.js';
+import type { Logger } from '../../src/logger.js';
+import type { PodRuntime } from '../../src/runtime/driver.js';
 import { RECONCILE_CONCURRENCY } from '../../src/pods/reconciler.js';
 import { createPrivateVarsCipher } from '../../src/pods/private-vars.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -47,6 +49,23 @@ async function seed(store: Store, count: number, expiresInMs = 600_000): Promise
   return hashes;
 }
 
+/** A pod manager over `store` and `runtime` as the daemon makes one, passes an hour apart after the first. */
+function managerOf(
+  store: Store,
+  runtime: PodRuntime,
+  options: { directory?: PodDirectory; logger?: Logger } = {},
+): PodManager {
+  return createPodManager({
+    store,
+    directory: options.directory ?? createPodDirectory(),
+    runtime,
+    cipher: createPrivateVarsCipher(hostSecret),
+    logger: options.logger ?? capturingLogger().logger,
+    publicUri: PUBLIC_URI,
+    reconcileIntervalMs: 3_600_000,
+  });
+}
+
 describe('a restart with many lost pods', () => {
   it('serves at once, takes uploads during the first pass, and recreates a few pods at a time', async () => {
     const store = await openStore({ root: '', inMemory: true });
@@ -68,15 +87,7 @@ describe('a restart with many lost pods', () => {
     };
     const directory = createPodDirectory();
     const logs = capturingLogger();
-    const manager = createPodManager({
-      store,
-      directory,
-      runtime: slowStarts,
-      cipher: createPrivateVarsCipher(hostSecret),
-      logger: logs.logger,
-      publicUri: PUBLIC_URI,
-      reconcileIntervalMs: 3_600_000,
-    });
+    const manager = managerOf(store, slowStarts, { directory, logger: logs.logger });
     await manager.start();
     manager.startReconciling();
     try {
@@ -114,25 +125,17 @@ describe('a restart with many lost pods', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     let deleting = false;
     let starts = 0;
-    const manager = createPodManager({
-      store,
-      directory: createPodDirectory(),
-      runtime: {
-        ...runtime,
-        async runPod(plan: PodPlan) {
-          starts += 1;
-          return runtime.runPod(plan);
-        },
-        async deletePod(hash: ManifestHash) {
-          deleting = true;
-          await gate;
-          return runtime.deletePod(hash);
-        },
+    const manager = managerOf(store, {
+      ...runtime,
+      async runPod(plan: PodPlan) {
+        starts += 1;
+        return runtime.runPod(plan);
       },
-      cipher: createPrivateVarsCipher(hostSecret),
-      logger: capturingLogger().logger,
-      publicUri: PUBLIC_URI,
-      reconcileIntervalMs: 3_600_000,
+      async deletePod(hash: ManifestHash) {
+        deleting = true;
+        await gate;
+        return runtime.deletePod(hash);
+      },
     });
     try {
       await manager.start();
@@ -157,21 +160,13 @@ describe('a restart with many lost pods', () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let starts = 0;
-    const manager = createPodManager({
-      store,
-      directory: createPodDirectory(),
-      runtime: {
-        ...runtime,
-        async runPod(plan: PodPlan) {
-          starts += 1;
-          await gate;
-          return runtime.runPod(plan);
-        },
+    const manager = managerOf(store, {
+      ...runtime,
+      async runPod(plan: PodPlan) {
+        starts += 1;
+        await gate;
+        return runtime.runPod(plan);
       },
-      cipher: createPrivateVarsCipher(hostSecret),
-      logger: capturingLogger().logger,
-      publicUri: PUBLIC_URI,
-      reconcileIntervalMs: 3_600_000,
     });
     await manager.start();
     manager.startReconciling();
