@@ -67,10 +67,11 @@ async function measureExpiry(label: string, size: number): Promise<ExpiryFigures
   let daemon: ScaleDaemon | undefined;
   try {
     const firstDue = Date.now() + 30_000 + size / 20;
-    const lastDue = firstDue + 60_000;
+    const dueAt = (i: number): number => firstDue + Math.floor((i * 60_000) / EXPIRING);
+    const lastDue = dueAt(EXPIRING - 1);
     await seedPaidPods(root, [
       { count: size, expiresAt: () => Date.now() + 3_600_000 },
-      { count: EXPIRING, expiresAt: (i) => firstDue + Math.floor((i * 60_000) / EXPIRING) },
+      { count: EXPIRING, expiresAt: dueAt },
     ]);
     daemon = await spawnDaemon(root, NOOP_ENV);
     // Watched from the first due time, whether or not the first reconcile pass has ended by then (with
