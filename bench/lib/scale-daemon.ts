@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/daemon.js';
 
@@ -16,8 +17,6 @@ export interface ScaleDaemon {
   untilFirst200(): Promise<number>;
   /** Milliseconds from the spawn to /info saying the first reconcile pass has finished. */
   untilReconciled(): Promise<number>;
-  /** Pods /info counts as running. */
-  runningPods(): Promise<number>;
 }
 
 /** Polls `check` every `intervalMs` until it is true; throws after `timeoutMs`. */
@@ -46,8 +45,15 @@ export async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-/** Starts bin/codiusd in development mode on `dataDir`, its log discarded as a quiet journal would. */
-export async function spawnDaemon(dataDir: string, env: Record<string, string>): Promise<ScaleDaemon> {
+/**
+ * Starts bin/codiusd in development mode on `dataDir`. Its log is discarded as a quiet journal would, or,
+ * with `onLogLine`, each JSON line is handed over as it comes.
+ */
+export async function spawnDaemon(
+  dataDir: string,
+  env: Record<string, string>,
+  onLogLine?: (line: Record<string, unknown>) => void,
+): Promise<ScaleDaemon> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
@@ -62,11 +68,16 @@ export async function spawnDaemon(dataDir: string, env: Record<string, string>):
       CODIUS_ADDITIONAL_HOST_INFO: 'true',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', onLogLine ? 'pipe' : 'ignore', 'pipe'],
   });
+  if (onLogLine && child.stdout) {
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (text) => {
+      if (text.startsWith('{')) onLogLine(JSON.parse(text) as Record<string, unknown>);
+    });
+  }
   // The banner and warnings go to stderr: kept, and shown only if the daemon fails.
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-20_000)));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-20_000)));
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM')
       process.stderr.write(`codiusd exited ${String(code)}:\n${stderr}\n`);
@@ -85,9 +96,6 @@ export async function spawnDaemon(dataDir: string, env: Record<string, string>):
     async untilReconciled() {
       await until(async () => (await info()).podsReconciled === true, 1_800_000, 20);
       return since();
-    },
-    async runningPods() {
-      return (await info()).runningContracts ?? NaN;
     },
   };
 }
