@@ -58,16 +58,20 @@ export async function startBenchPodman(dir: string, network: string, logger: Log
         await work().catch((error: unknown) => failures.push(error));
       };
       await step(async () => {
-        const leftovers = (await podman('pod', 'ps', '-q', '--filter', `label=codius.host=${hostId}`))
-          .split('\n')
-          .filter(Boolean);
-        if (leftovers.length === 0) return;
-        // Podman sometimes finds a container's shm mount still busy right after stopping it; a second
-        // try a moment later removes it.
-        await podman('pod', 'rm', '--force', ...leftovers).catch(async () => {
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-          await podman('pod', 'rm', '--force', ...leftovers);
-        });
+        // Podman sometimes finds a container's shm mount still busy right after stopping it, and may
+        // then leave the pod behind, empty: list again and retry until none is left.
+        for (let attempt = 1; ; attempt += 1) {
+          const leftovers = (await podman('pod', 'ps', '-q', '--filter', `label=codius.host=${hostId}`))
+            .split('\n')
+            .filter(Boolean);
+          if (leftovers.length === 0) return;
+          try {
+            await podman('pod', 'rm', '--force', '--ignore', ...leftovers);
+          } catch (error) {
+            if (attempt >= 10) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+          }
+        }
       });
       client.close();
       await step(() => removeBenchFirewall(options.network));

@@ -64,8 +64,8 @@ export interface ReconcilerOptions {
  */
 export interface Reconciler {
   /**
-   * Checks the guards, prepares the runtime and asks it for its pods once, without going through them:
-   * afterwards `ready()` says whether new pods may start. Throws when the runtime does not answer.
+   * Checks the guards and prepares the runtime (which calls it), without going through any pod: afterwards
+   * `ready()` says whether new pods may start. Throws when the runtime does not answer.
    */
   prepare(): Promise<void>;
   /** One pass now; concurrent callers share it. */
@@ -182,9 +182,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function prepare(): Promise<void> {
-    await checkAndPrepare();
     try {
-      await runtime.listPods();
+      // The runtime's own preparation calls it (a ping, a list): its answer is enough for uploads. The
+      // list of every pod is left to the first pass, which a host with many pods would wait for twice.
+      await checkAndPrepare();
       answering = true;
     } catch (error) {
       answering = false;
