@@ -92,11 +92,6 @@ function hostFigures(
     { totalMemoryBytes: machine.totalmem(), maxMemoryFraction: config.maxMemoryFraction },
     { usage: podUsage, hasLivePod: (hash) => Promise.resolve(isLive(directory.get(hash), Date.now())) },
   );
-  // Counts pod changes, so that /info reuses nothing from before one.
-  let podsRevision = 0;
-  directory.watch(() => {
-    podsRevision += 1;
-  });
   const hostInfo = createHostInfoService(
     {
       publicUri: config.publicUri,
@@ -104,7 +99,7 @@ function hostFigures(
       maxListedPeers: MAX_PEERS_LISTED,
     },
     {
-      revision: () => podsRevision + capacity.revision(),
+      revision: () => directory.revision() + capacity.revision(),
       podUsage,
       capacity,
       peerCount: cachedUntilWrite(store, () => store.peers.count()),

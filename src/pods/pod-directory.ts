@@ -22,6 +22,8 @@ export interface PodDirectory {
   countByState(): Record<PodState, number>;
   /** Calls `listener` with the hash of every pod whose record changed or went, after the change. */
   watch(listener: (hash: ManifestHash) => void): void;
+  /** A number that changes at every change of a pod (what is derived from the pods may be kept until it does). */
+  revision(): number;
 }
 
 export function createPodDirectory(): PodDirectory {
@@ -29,15 +31,18 @@ export function createPodDirectory(): PodDirectory {
   const listeners: Array<(hash: ManifestHash) => void> = [];
   const byState: Record<PodState, number> = { starting: 0, running: 0, terminating: 0 };
   let memoryMiB = 0;
+  let revision = 0;
   const count = (record: PodRecord, sign: 1 | -1): void => {
     byState[record.state] += sign;
     memoryMiB += sign * record.memoryMiB;
   };
   const changed = (hash: ManifestHash): void => {
+    revision += 1;
     for (const listener of listeners) listener(hash);
   };
   return {
     get: (hash) => records.get(hash),
+    revision: () => revision,
     put(record) {
       const before = records.get(record.hash);
       if (before) count(before, -1);

@@ -94,14 +94,10 @@ export async function openApiHost(
     { totalMemoryBytes: options.totalMemoryBytes ?? 8 * 2 ** 30, maxMemoryFraction: 0.75 },
     { usage: () => store.pods.usage(), hasLivePod: async (hash) => (await pods.get(hash)) !== undefined },
   );
-  let podsRevision = 0;
-  directory.watch(() => {
-    podsRevision += 1;
-  });
   const hostInfo = createHostInfoService(
     { publicUri: PUBLIC_URI, additionalHostInfo: true, maxListedPeers: 1000 },
     {
-      revision: () => podsRevision + capacity.revision(),
+      revision: () => directory.revision() + capacity.revision(),
       podUsage: () => store.pods.usage(),
       capacity,
       peerCount: () => store.peers.count(),
