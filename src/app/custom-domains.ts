@@ -28,6 +28,7 @@ export function customDomainsFor(
     publicHost,
     lookupTxt: createTxtLookup({ servers: config.https.dnsResolvers }),
     podServes: (hash) => resolvePod(hash, directory.get(hash), Date.now()).ok,
+    podsKnown: () => directory.whenLoaded(),
     certificates: manager,
     perPod: config.https.customDomains.perPod,
     ordersPerHour: config.https.customDomains.ordersPerHour,

@@ -28,7 +28,10 @@ export interface OperationsInputs {
 export function metricsSources(inputs: OperationsInputs, selfTest: SelfTest | undefined): MetricsSources {
   const { store } = inputs.base;
   return {
-    podsByState: () => Promise.resolve(inputs.pods.directory.countByState()),
+    podsByState: () => {
+      const { directory } = inputs.pods;
+      return directory.whenLoaded().then(() => directory.countByState());
+    },
     peerCount: () => store.peers.count(),
     ilpConnected: () => inputs.money.link.ready(),
     selfTestPassed: () => selfTest?.stats().selfTestSuccess ?? false,

@@ -111,8 +111,9 @@ export async function runtimeAndPods(context: PhaseContext, base: StoreAndSecret
     ...(hostEnvironment ? { hostEnvironment } : {}),
     imageRetentionMs: config.sandbox.imageRetentionMs,
   });
-  // Loads the pod records before serving (the proxy needs them); recovering lost pods and removing
-  // orphans starts once the host serves (startReconciling), so a host with many pods serves at once.
+  // Prepares the runtime; the pod records are loaded, and lost pods recovered, once the host serves
+  // (startReconciling), so a host with many pods serves at once. Until the load ends the proxy reads a
+  // pod it lacks from the store, and what counts every pod waits for it.
   await lifecycle.start(
     'pods',
     () => pods.start(),

@@ -65,7 +65,7 @@ export async function podPayments(
   context: PhaseContext,
   base: StoreAndSecret,
   pods: PodManager,
-  directory: Pick<PodDirectory, 'size'>,
+  directory: Pick<PodDirectory, 'size' | 'whenLoaded'>,
 ): Promise<PodPayments | undefined> {
   const { lifecycle, config, logger } = context;
   if (config.podIlp.enabled && config.runtime.kind === 'kubernetes') {
@@ -104,8 +104,11 @@ export async function podPayments(
   await lifecycle.start(
     'pod connector',
     () => {
-      if (directory.size() > 0) connector.start();
-      else logger.info('the pod connector starts with the first pod');
+      // The directory is filled once the host serves: the connector starts when it shows a pod.
+      void directory.whenLoaded().then(() => {
+        if (directory.size() > 0) connector.start();
+        else logger.info('the pod connector starts with the first pod');
+      });
       return Promise.resolve();
     },
     () => connector.stop(),

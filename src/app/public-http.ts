@@ -87,10 +87,14 @@ function hostFigures(
   const { pods, directory } = inputs.pods;
   const { billing } = inputs.money;
   // Kept exact by the directory at every committed pod write: no scan of the pods table per request.
-  const podUsage = () => Promise.resolve(directory.usage());
+  // Right after a start they wait for the directory to hold every stored pod.
+  const podUsage = () => directory.whenLoaded().then(() => directory.usage());
   const capacity = createCapacity(
     { totalMemoryBytes: machine.totalmem(), maxMemoryFraction: config.maxMemoryFraction },
-    { usage: podUsage, hasLivePod: (hash) => Promise.resolve(isLive(directory.get(hash), Date.now())) },
+    {
+      usage: podUsage,
+      hasLivePod: (hash) => directory.whenLoaded().then(() => isLive(directory.get(hash), Date.now())),
+    },
   );
   const hostInfo = createHostInfoService(
     {
@@ -141,6 +145,8 @@ export async function publicHttp(context: PhaseContext, inputs: PublicHttpInputs
         timeoutMs: config.proxy.timeoutMs,
         maxConnectionsPerPod: config.proxy.maxConnectionsPerPod,
         lookup: (hash) => directory.get(hash),
+        // Until the directory holds every stored pod, one it lacks is read from the store.
+        lookupStored: (hash) => (directory.loaded() ? undefined : store.pods.get(hash)),
         ...(custom ? { customHost: (host: string | undefined) => custom.domains.podFor(host) } : {}),
         logger: logger.child({ component: 'proxy' }),
         // Timing every proxied request is work only a host serving metrics needs.

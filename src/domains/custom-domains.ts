@@ -10,6 +10,11 @@ export interface CustomDomainsOptions {
   lookupTxt: TxtLookup;
   /** Whether a pod runs and is paid for now. */
   podServes: (hash: ManifestHash) => boolean;
+  /**
+   * Settles once `podServes` knows every stored pod (right after a start the pods are still being
+   * loaded): a proof is checked only then, so a pod not loaded yet does not fail it.
+   */
+  podsKnown: () => Promise<void>;
   certificates: Pick<CertificateManager, 'manage' | 'current' | 'release'>;
   /** Most custom domains with certificates per pod. */
   perPod: number;
@@ -99,6 +104,7 @@ export function createCustomDomains(options: CustomDomainsOptions): CustomDomain
     let hash: ManifestHash | null = null;
     let ttlMs = 60_000;
     try {
+      await options.podsKnown();
       const { values, ttlSeconds } = await options.lookupTxt(`_codius.${name}`);
       ttlMs = Math.min(LONGEST_CACHE_MS, Math.max(SHORTEST_CACHE_MS, ttlSeconds * 1000));
       hash =

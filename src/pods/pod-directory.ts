@@ -3,7 +3,9 @@ import type { ManifestHash, PodRecord, PodState, PodUsage } from '../domain/type
 /**
  * The pod records in memory, for lookups on the proxy's hot path (one Map get, no I/O). The pod manager is
  * the only writer: it mirrors every committed store write here, so the directory never shows a pod the
- * store does not have, and loads the whole set when it starts.
+ * store does not have. It starts empty and is filled page by page from the store once the host serves
+ * (`fill`, then `markLoaded`); until then a missing pod may only not be loaded yet (`loaded()` is false),
+ * and what must count every pod waits for `whenLoaded()`.
  */
 export interface PodDirectory {
   get(hash: ManifestHash): PodRecord | undefined;
@@ -11,7 +13,16 @@ export interface PodDirectory {
   put(record: PodRecord): void;
   /** Called after the pod has been deleted from the store. */
   remove(hash: ManifestHash): void;
-  replaceAll(records: readonly PodRecord[]): void;
+  /**
+   * Adds records read from the store during the load. A pod written or removed since the load began is
+   * skipped: its write is newer than any page read before it.
+   */
+  fill(records: readonly PodRecord[]): void;
+  /** Every stored pod has been filled in: from now on a missing pod is no pod. */
+  markLoaded(): void;
+  loaded(): boolean;
+  /** Settles once every stored pod is in the directory (at once when it already is). */
+  whenLoaded(): Promise<void>;
   size(): number;
   /**
    * Pods in the running state and the memory every pod holds (terminating pods included, until the
@@ -32,6 +43,10 @@ export function createPodDirectory(): PodDirectory {
   const byState: Record<PodState, number> = { starting: 0, running: 0, terminating: 0 };
   let memoryMiB = 0;
   let revision = 0;
+  // Hashes written while the load runs; dropped once it ends.
+  let writtenDuringLoad: Set<ManifestHash> | undefined = new Set();
+  let announceLoaded: () => void = () => undefined;
+  const loadedPromise = new Promise<void>((resolve) => (announceLoaded = resolve));
   const count = (record: PodRecord, sign: 1 | -1): void => {
     byState[record.state] += sign;
     memoryMiB += sign * record.memoryMiB;
@@ -44,6 +59,7 @@ export function createPodDirectory(): PodDirectory {
     get: (hash) => records.get(hash),
     revision: () => revision,
     put(record) {
+      writtenDuringLoad?.add(record.hash);
       const before = records.get(record.hash);
       if (before) count(before, -1);
       records.set(record.hash, record);
@@ -51,24 +67,29 @@ export function createPodDirectory(): PodDirectory {
       changed(record.hash);
     },
     remove(hash) {
+      writtenDuringLoad?.add(hash);
       const before = records.get(hash);
       if (before) count(before, -1);
       records.delete(hash);
       changed(hash);
     },
-    replaceAll(list) {
-      const before = [...records.keys()];
-      records.clear();
-      byState.starting = byState.running = byState.terminating = 0;
-      memoryMiB = 0;
+    fill(list) {
+      const written = writtenDuringLoad;
+      // After the load a page would be stale: the directory follows every write from then on.
+      if (written === undefined) return;
       for (const record of list) {
-        const replaced = records.get(record.hash);
-        if (replaced) count(replaced, -1);
+        if (written.has(record.hash) || records.has(record.hash)) continue;
         records.set(record.hash, record);
         count(record, 1);
+        changed(record.hash);
       }
-      for (const hash of new Set([...before, ...records.keys()])) changed(hash);
     },
+    markLoaded() {
+      writtenDuringLoad = undefined;
+      announceLoaded();
+    },
+    loaded: () => writtenDuringLoad === undefined,
+    whenLoaded: () => loadedPromise,
     size: () => records.size,
     usage: () => ({ runningCount: byState.running, reservedMemoryMiB: memoryMiB }),
     countByState: () => ({ ...byState }),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EnvVar, Manifest, ManifestHash, PodPlan, PodRecord, PodRequest } from '../domain/types.js';
 import type { Logger } from '../logger.js';
 import type { PaymentBooking } from '../payments/billing.js';
@@ -10,7 +11,7 @@ import { createPodHooks, type PodHooks } from './pod-hooks.js';
 import { createPodLifecycle } from './pod-lifecycle.js';
 import { createPodRemoval } from './pod-removal.js';
 import { createPodPlanner } from './pod-plans.js';
-import { createPodRecords, isLive } from './pod-records.js';
+import { createPodRecords, isLive, type PodRecords } from './pod-records.js';
 import type { PrivateVarsCipher } from './private-vars.js';
 import { createKeyedMutex } from '../util/keyed-mutex.js';
 import { createReconciler, type ReconcileGuard, type ReconcileReport } from './reconciler.js';
@@ -43,13 +44,14 @@ export interface PodManagerOptions {
 /** The pods of this host, as the HTTP layer and the composition root see them. */
 export interface PodManager extends PodHooks {
   /**
-   * Loads the records (the proxy serves every recorded pod from then on), arms the expiry timers and
-   * prepares the runtime (one call, so uploads can start). Never throws for runtime trouble.
+   * Arms the expiry timers and prepares the runtime (one call, so uploads can start). Never throws for
+   * runtime trouble.
    */
   start(): Promise<void>;
   /**
-   * Starts the reconcile passes, the first one now, in the background: called once the host serves, so a
-   * host with many pods to recover serves at once. Never throws for runtime trouble.
+   * In the background, once the host serves: loads the records into the directory a page at a time
+   * (retried while the store fails), then starts the reconcile passes, the first one at once. A host
+   * with many pods thus serves at once; what needs every pod waits for the directory's `whenLoaded()`.
    */
   startReconciling(): void;
   /** Stops timers and waits for work in progress. Pods keep running. */
@@ -78,6 +80,27 @@ export interface PodManager extends PodHooks {
   expireDue(): Promise<void>;
   /** Compares the runtime with the store and repairs both directions. */
   reconcile(): Promise<ReconcileReport>;
+}
+
+/** How long a failed load of the pod records waits before it is tried again, at most. */
+const LOAD_RETRY_MAX_MS = 30_000;
+
+/**
+ * Loads the directory; a store that fails is tried again, a second later and then less often, until it
+ * works or `signal` aborts (the manager stops). Resolves true once loaded.
+ */
+async function loadRecords(records: PodRecords, logger: Logger, signal: AbortSignal): Promise<boolean> {
+  for (let attempt = 1; !signal.aborted; attempt += 1) {
+    try {
+      await records.loadDirectory();
+      return true;
+    } catch (error) {
+      logger.error({ err: error, attempt }, 'could not load the pod records; trying again');
+      const delayMs = Math.min(LOAD_RETRY_MAX_MS, 1_000 * 2 ** (attempt - 1));
+      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+  return false;
 }
 
 /**
@@ -132,10 +155,11 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     chores: retention ? [() => retention.sweep()] : [],
   });
   onRuntimeLost = () => reconciler.runtimeLost();
+  const stopping = new AbortController();
+  let loading: Promise<boolean> | undefined;
 
   return {
     async start() {
-      await records.loadDirectory();
       scheduler.arm();
       // One call whatever the number of pods: uploads need the runtime to answer, not every pod seen to.
       await reconciler.prepare().catch((error: unknown) => {
@@ -147,12 +171,15 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     },
     startReconciling() {
       // Armed once the first pass ends, so its outcome picks the cadence (quick until the runtime answers).
-      reconciler
-        .reconcile()
+      loading = loadRecords(records, logger, stopping.signal);
+      loading
+        .then((loaded) => (loaded ? reconciler.reconcile() : undefined))
         .catch((error: unknown) => logger.error({ err: error, runtime: runtime.name }, 'reconcile failed'))
         .finally(() => reconciler.schedule());
     },
     async stop() {
+      stopping.abort();
+      await loading;
       scheduler.stop();
       await reconciler.stop();
       await mutex.idle();
@@ -173,7 +200,8 @@ export function createPodManager(options: PodManagerOptions): PodManager {
     },
     openLogs: (hash, logOptions) => runtime.openLogs(hash, logOptions),
     expireDue: () => scheduler.expireDue(),
-    reconcile: () => reconciler.reconcile(),
+    // After the load, so a pass asked for during it joins the first pass instead of running before it.
+    reconcile: () => (loading ?? Promise.resolve()).then(() => reconciler.reconcile()),
     onPodStarted: (listener) => hooks.onPodStarted(listener),
     onPodRemoved: (listener) => hooks.onPodRemoved(listener),
   };

@@ -3,6 +3,9 @@ import type { Repositories, Store } from '../store/store.js';
 import type { PodDirectory } from './pod-directory.js';
 
 /** A pod that is paid for at `at`: recorded, not being removed, and not past its expiry. */
+/** Pods read per store query while the directory loads: a few milliseconds of work between requests. */
+const LOAD_PAGE_SIZE = 2_000;
+
 export function isLive(record: PodRecord | undefined, at: number): record is PodRecord {
   return record !== undefined && record.state !== 'terminating' && record.expiresAt > at;
 }
@@ -19,7 +22,10 @@ export interface PodRecords {
   /** Forgets a pod and its stored manifest. */
   forget(hash: ManifestHash, repos?: Repositories): Promise<void>;
   transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
-  /** Fills the directory from the store (at start). */
+  /**
+   * Fills the directory from the store a page at a time, so that requests are answered between pages,
+   * and marks it loaded.
+   */
   loadDirectory(): Promise<void>;
 }
 
@@ -38,7 +44,15 @@ export function createPodRecords(store: Store, directory: PodDirectory): PodReco
     },
     transaction: (work) => store.transaction(work),
     async loadDirectory() {
-      directory.replaceAll(await store.pods.list());
+      let after: ManifestHash | null = null;
+      for (;;) {
+        const page = await store.pods.listPage(after, LOAD_PAGE_SIZE);
+        directory.fill(page);
+        const last = page.at(-1);
+        if (page.length < LOAD_PAGE_SIZE || last === undefined) break;
+        after = last.hash;
+      }
+      directory.markLoaded();
     },
   };
 }

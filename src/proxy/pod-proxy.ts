@@ -21,6 +21,11 @@ export interface PodProxyOptions {
   maxConnectionsPerPod: number;
   /** The pod records in memory (the pod manager keeps them in sync with the store). */
   lookup: (hash: ManifestHash) => PodRecord | undefined;
+  /**
+   * Right after a start, while the directory is still being filled: the stored record of a pod `lookup`
+   * lacks (undefined once every stored pod is in memory).
+   */
+  lookupStored?: (hash: ManifestHash) => Promise<PodRecord | undefined> | undefined;
   /** Custom domains: the pod another Host is served for, if any. */
   customHost?: (host: string | undefined) => ManifestHash | null;
   logger: Logger;
@@ -60,6 +65,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     publicUri: options.publicUri,
     trustedProxies: options.trustedProxies,
     lookup,
+    ...(options.lookupStored ? { lookupStored: options.lookupStored } : {}),
     ...(options.customHost ? { customHost: options.customHost } : {}),
     upstreams,
     now,
@@ -93,13 +99,32 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       const started = performance.now();
       res.once('finish', () => onAnswered(res.statusCode, (performance.now() - started) / 1000));
     }
-    const routed = router.route(req, hash, false);
+    router.withRecord(
+      hash,
+      (record) => forward(req, res, hash, record, expectsContinue),
+      (error) => {
+        logger.error({ err: error, hash }, 'pod proxy: the pod record could not be read');
+        const message = `pod ${hash} cannot be looked up right now; try again shortly`;
+        sendError(res, 503, message, { close: true, retryAfterSeconds: 1 });
+      },
+    );
+    return true;
+  }
+
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    hash: ManifestHash,
+    record: PodRecord | undefined,
+    expectsContinue: boolean,
+  ): void {
+    const routed = router.route(req, hash, record, false);
     if (!routed.ok) {
       sendError(res, routed.status, routed.message, {
         close: routed.close,
         retryAfterSeconds: routed.status === 503 ? 1 : undefined,
       });
-      return true;
+      return;
     }
     const { upstream } = routed;
     // Up to maxConnections run, as many again wait for a connection; beyond that the pod is overloaded.
@@ -108,7 +133,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
         close: routed.hasBody,
         retryAfterSeconds: 1,
       });
-      return true;
+      return;
     }
     const share = `${hash} ${routed.client}`;
     if (!requestShares.take(share)) {
@@ -116,7 +141,7 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
         close: routed.hasBody,
         retryAfterSeconds: 1,
       });
-      return true;
+      return;
     }
     if (expectsContinue) res.writeContinue();
 
@@ -145,7 +170,6 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       },
       exchange,
     );
-    return true;
   }
 
   return {

@@ -56,14 +56,25 @@ export type Routed =
 export interface PodRouter {
   /** The manifest hash a Host header names, or null for every Host that is not a pod hostname. */
   podHashOf(host: string | undefined): ManifestHash | null;
+  /**
+   * Calls `use` with the pod's record: at once from memory, or, while the directory is still being loaded
+   * and lacks the pod, once the store has answered (`unreadable` if it failed).
+   */
+  withRecord(
+    hash: ManifestHash,
+    use: (record: PodRecord | undefined) => void,
+    unreadable: (error: unknown) => void,
+  ): void;
   /** The checks every pod request passes, HTTP or upgrade, in order: pod state, target, framing. */
-  route(req: IncomingMessage, hash: ManifestHash, upgrade: boolean): Routed;
+  route(req: IncomingMessage, hash: ManifestHash, record: PodRecord | undefined, upgrade: boolean): Routed;
 }
 
 export interface PodRouterOptions {
   publicUri: string;
   trustedProxies: readonly AddressRule[];
   lookup: (hash: ManifestHash) => PodRecord | undefined;
+  /** The stored record of a pod `lookup` lacks, while it may only not be loaded yet; otherwise undefined. */
+  lookupStored?: (hash: ManifestHash) => Promise<PodRecord | undefined> | undefined;
   /** The pod a Host that is no `<hash>.<host>` name is served for (custom domains), if any. */
   customHost?: (host: string | undefined) => ManifestHash | null;
   upstreams: Pick<Upstreams, 'get'>;
@@ -91,8 +102,14 @@ export function createPodRouter(options: PodRouterOptions): PodRouter {
   const customHost = options.customHost;
   return {
     podHashOf: customHost ? (host) => podHost(host) ?? customHost(host) : podHost,
-    route(req, hash, upgrade) {
-      const resolution = resolvePod(hash, lookup(hash), now());
+    withRecord(hash, use, unreadable) {
+      const record = lookup(hash);
+      const stored = record === undefined ? options.lookupStored?.(hash) : undefined;
+      if (stored === undefined) use(record);
+      else stored.then(use, unreadable);
+    },
+    route(req, hash, record, upgrade) {
+      const resolution = resolvePod(hash, record, now());
       if (!resolution.ok) return { ...resolution, close: false };
       const path = targetPath(req.url);
       if (path === null)

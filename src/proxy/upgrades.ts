@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ManifestHash } from '../domain/types.js';
+import type { ManifestHash, PodRecord } from '../domain/types.js';
 import { describeUpstreamError } from './exchange.js';
 import { writeRawError } from './responses.js';
 import type { PodRouter } from './routing.js';
@@ -33,7 +33,21 @@ export function createUpgradeHandler(options: {
       writeRawError(socket, 404, 'upgrades are served only on pod hostnames (<manifest hash>.<host>)');
       return;
     }
-    const routed = router.route(req, hash, true);
+    router.withRecord(
+      hash,
+      (record) => open(req, socket, head, hash, record),
+      () => writeRawError(socket, 503, `pod ${hash} cannot be looked up right now; try again shortly`),
+    );
+  }
+
+  function open(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    hash: ManifestHash,
+    record: PodRecord | undefined,
+  ): void {
+    const routed = router.route(req, hash, record, true);
     if (!routed.ok) {
       writeRawError(socket, routed.status, routed.message);
       return;

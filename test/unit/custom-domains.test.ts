@@ -13,7 +13,14 @@ import { capturingLogger } from '../helpers/logs.js';
 const POD = 'a'.repeat(52);
 const OTHER = 'b'.repeat(52);
 
-function setup(options: { perPod?: number; ordersPerHour?: number; failOrders?: boolean } = {}) {
+function setup(
+  options: {
+    perPod?: number;
+    ordersPerHour?: number;
+    failOrders?: boolean;
+    podsKnown?: () => Promise<void>;
+  } = {},
+) {
   let clock = 1_000_000;
   const records = new Map<string, { values: string[]; ttlSeconds: number }>();
   const lookups: string[] = [];
@@ -31,6 +38,7 @@ function setup(options: { perPod?: number; ordersPerHour?: number; failOrders?: 
       return Promise.resolve(record ?? { values: [], ttlSeconds: 30 });
     },
     podServes: (hash) => serving.has(hash),
+    podsKnown: options.podsKnown ?? (() => Promise.resolve()),
     certificates: {
       manage(spec) {
         if (options.failOrders) return Promise.reject(new Error('CA said no'));
@@ -90,6 +98,20 @@ describe('custom domains', () => {
     await t.domains.certificateFor('app.example.test');
     assert.equal(t.lookups.length, 1, 'cached for the TTL');
     assert.equal(t.managed.get('app.example.test')?.spec.challenge, 'http-01');
+  });
+
+  it('checks a proof only once every stored pod is known, so a pod still loading does not fail it', async () => {
+    let podsLoaded: () => void = () => undefined;
+    const loading = new Promise<void>((resolve) => (podsLoaded = resolve));
+    const t = setup({ podsKnown: () => loading });
+    t.serving.delete(POD);
+    t.records.set('_codius.app.example.test', { values: [POD], ttlSeconds: 120 });
+    const verified = t.domains.verify('app.example.test');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(t.lookups, [], 'no lookup before the pods are known');
+    t.serving.add(POD);
+    podsLoaded();
+    assert.equal(await verified, POD);
   });
 
   it('never treats the host’s own names as custom domains, and gives no certificate without proof', async () => {

@@ -342,7 +342,10 @@ describe('pod payments phase', () => {
       ILP_CREDENTIALS: '{"secret":"s"}',
     });
     const base = { store, hostSecret, hostId: 'h' };
-    assert.equal(await podPayments(context, base, {} as never, { size: () => 0 }), undefined);
+    assert.equal(
+      await podPayments(context, base, {} as never, { size: () => 0, whenLoaded: () => Promise.resolve() }),
+      undefined,
+    );
     assert.match(logs.text(), /pods get no ILP accounts: the connector needs a BTP account of its own/);
   });
 });

@@ -8,6 +8,7 @@ import { buildPodPlan } from '../../src/manifest/plan.js';
 import { createPassLog } from '../../src/pods/pass-log.js';
 import { createPodDirectory, type PodDirectory } from '../../src/pods/pod-directory.js';
 import { createPodManager, type PodManager } from '../../src/pods/pod-manager.js';
+import { createPodRecords } from '../../src/pods/pod-records.js';
 import type { Logger } from '../../src/logger.js';
 import type { PodRuntime } from '../../src/runtime/driver.js';
 import { RECONCILE_CONCURRENCY } from '../../src/pods/reconciler.js';
@@ -91,7 +92,9 @@ describe('a restart with many lost pods', () => {
     await manager.start();
     manager.startReconciling();
     try {
-      assert.equal(directory.size(), 30, 'every recorded pod is known to the proxy from the start');
+      assert.equal(directory.loaded(), false, 'the records are loaded once the host serves, not before');
+      await directory.whenLoaded();
+      assert.equal(directory.size(), 30, 'every recorded pod is in the directory once it is loaded');
       await until(
         'the first pass starts as many pods as it may at once',
         () => inFlight === RECONCILE_CONCURRENCY,
@@ -204,25 +207,26 @@ describe('the log of a reconcile pass', () => {
 });
 
 describe('pod figures', () => {
+  const record = (hash: string, state: PodRecord['state'], memoryMiB: number): PodRecord => ({
+    hash: hash.padEnd(52, 'b'),
+    state,
+    startedAt: 1,
+    expiresAt: 2,
+    memoryMiB,
+    totalUptimeSeconds: 1,
+    port: null,
+    ip: null,
+  });
+
   it('are kept exact by the directory at every change, as the store counts them', async () => {
     const store = await openStore({ root: '', inMemory: true });
     const directory = createPodDirectory();
-    const record = (hash: string, state: PodRecord['state'], memoryMiB: number): PodRecord => ({
-      hash: hash.padEnd(52, 'b'),
-      state,
-      startedAt: 1,
-      expiresAt: 2,
-      memoryMiB,
-      totalUptimeSeconds: 1,
-      port: null,
-      ip: null,
-    });
     const both = async (change: (r: PodRecord) => void, r: PodRecord): Promise<void> => {
       await store.pods.save(r);
       change(r);
       assert.deepEqual(directory.usage(), await store.pods.usage());
     };
-    directory.replaceAll(await store.pods.list());
+    directory.markLoaded();
     await both((r) => directory.put(r), record('a', 'starting', 512));
     await both((r) => directory.put(r), record('a', 'running', 512));
     await both((r) => directory.put(r), record('b', 'running', 256));
@@ -232,8 +236,44 @@ describe('pod figures', () => {
     directory.remove(record('c', 'running', 0).hash);
     assert.deepEqual(directory.usage(), await store.pods.usage());
     assert.deepEqual(directory.countByState(), { starting: 0, running: 1, terminating: 0 });
-    directory.replaceAll([record('x', 'running', 100), record('y', 'starting', 50)]);
-    assert.deepEqual(directory.usage(), { runningCount: 1, reservedMemoryMiB: 150 });
+    await store.close();
+  });
+
+  it('are loaded page by page; a write made during the load wins over any page, and no page after it', async () => {
+    const directory = createPodDirectory();
+    let settled = false;
+    void directory.whenLoaded().then(() => (settled = true));
+    directory.fill([record('a', 'running', 100), record('b', 'running', 100)]);
+    // Written while the load runs: a new pod, a removed one and a changed one.
+    directory.put(record('c', 'starting', 50));
+    directory.remove(record('d', 'running', 0).hash);
+    directory.put(record('e', 'terminating', 10));
+    // A page read before those writes committed.
+    directory.fill([record('c', 'running', 50), record('d', 'running', 20), record('e', 'running', 10)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual([directory.loaded(), settled], [false, false]);
+    directory.markLoaded();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual([directory.loaded(), settled], [true, true]);
+    assert.deepEqual(directory.countByState(), { starting: 1, running: 2, terminating: 1 });
+    assert.deepEqual(directory.usage(), { runningCount: 2, reservedMemoryMiB: 260 });
+    assert.equal(directory.get(record('d', 'running', 0).hash), undefined);
+    directory.fill([record('z', 'running', 1)]);
+    assert.equal(directory.get(record('z', 'running', 1).hash), undefined);
+  });
+
+  it('are loaded from the store in pages of every stored pod, after a start that did not wait for them', async () => {
+    const store = await openStore({ root: '', inMemory: true });
+    const stored = Array.from({ length: 4_321 }, (_, i) => record(`p${String(i)}`, 'running', 1));
+    await store.transaction(async (repos) => {
+      for (const r of stored) await repos.pods.save(r);
+    });
+    const directory = createPodDirectory();
+    await createPodRecords(store, directory).loadDirectory();
+    assert.equal(directory.loaded(), true);
+    assert.equal(directory.size(), stored.length);
+    assert.deepEqual(directory.usage(), await store.pods.usage());
+    await store.close();
   });
 });
 

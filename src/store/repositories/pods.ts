@@ -4,6 +4,8 @@ import type { SqlExecutor } from '../sqlite.js';
 export interface PodRepository {
   get(hash: ManifestHash): Promise<PodRecord | undefined>;
   list(): Promise<PodRecord[]>;
+  /** Up to `limit` pods in hash order, after `after` (from the first with null): one page of the whole set. */
+  listPage(after: ManifestHash | null, limit: number): Promise<PodRecord[]>;
   /** Inserts or replaces the whole record. */
   save(pod: PodRecord): Promise<void>;
   delete(hash: ManifestHash): Promise<boolean>;
@@ -49,6 +51,13 @@ export function createPodRepository(db: SqlExecutor, now: () => number): PodRepo
     },
     async list() {
       return (await db.all<PodRow>(`SELECT ${COLUMNS} FROM pods ORDER BY expires_at`)).map(toRecord);
+    },
+    async listPage(after, limit) {
+      const rows = await db.all<PodRow>(`SELECT ${COLUMNS} FROM pods WHERE hash > ? ORDER BY hash LIMIT ?`, [
+        after ?? '',
+        limit,
+      ]);
+      return rows.map(toRecord);
     },
     async save(pod) {
       await db.run(
