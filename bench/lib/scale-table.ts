@@ -1,3 +1,5 @@
+import { printColumns } from './table.js';
+
 /** What one start of the daemon on a store of some size measured. */
 export interface StartFigures {
   label: string;
@@ -33,11 +35,7 @@ export function printRatioTable(title: string, columns: readonly Column[], rows:
       return [figure.toFixed(digits), ratio.toFixed(2)];
     }),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (items: string[]): string => items.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
-  console.log(`\n${title} (× = ratio against the first row)`);
-  console.log(line(header));
-  for (const row of cells) console.log(line(row));
+  printColumns(`\n${title} (× = ratio against the first row)`, header, cells);
 }
 
 export function printScaleTables(starts: readonly StartFigures[], expiries: readonly ExpiryFigures[]): void {

@@ -23,9 +23,14 @@ export function printTable(results: readonly LoadResult[], baselineLabel: string
     String(r.failed),
   ]);
   const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'req/s ratio', 'p99 ratio', 'failed'];
+  printColumns(`ratios against: ${baselineLabel}`, header, rows);
+}
+
+/** Prints a title, then the header and rows in columns as wide as their widest cell. */
+export function printColumns(title: string, header: readonly string[], rows: readonly string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
-  console.log(`ratios against: ${baselineLabel}`);
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  console.log(title);
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 }

@@ -69,7 +69,7 @@ export function createApp({ config, logger, machine = realMachine, runtimeDriver
         figures.bind(metricsSources(inputs, selfTest));
         listening = await publicHttp(context, { ...inputs, selfTest });
         await adminListener(context, inputs, selfTest);
-        // Pods that run are served from here on; lost ones are recovered in the background.
+        // From here on, in the background: the pod records load into memory, then lost pods are recovered.
         podManager = pods.pods;
         podManager.startReconciling();
         if (selfTest) {

@@ -5,7 +5,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { PodRecord } from '../../src/domain/types.js';
-import { createPodProxy, type PodProxy } from '../../src/proxy/pod-proxy.js';
+import type { Logger } from '../../src/logger.js';
+import { createPodProxy, type PodProxy, type PodProxyOptions } from '../../src/proxy/pod-proxy.js';
 import { capturingLogger } from '../helpers/logs.js';
 
 const HASH = 'r7cdiwyq5hhlqhtnjpqbdbbgebxwdpzcpkyljh5foy5cvhlnqdoq';
@@ -55,6 +56,19 @@ function get(port: number, headers: Record<string, string> = {}): Promise<Answer
   });
 }
 
+/** A proxy whose directory holds no pod yet: every pod is looked up with `lookupStored`. */
+function proxyOverEmptyDirectory(lookupStored: PodProxyOptions['lookupStored'], logger: Logger): PodProxy {
+  return createPodProxy({
+    publicUri: 'https://codius.example.com',
+    trustedProxies: [],
+    timeoutMs: 5_000,
+    maxConnectionsPerPod: 8,
+    lookup: () => undefined,
+    ...(lookupStored ? { lookupStored } : {}),
+    logger,
+  });
+}
+
 describe('the pod proxy while the pod records are loading', () => {
   it('serves a pod the directory lacks from its stored record, and reads the store only while loading', async () => {
     const pod = createServer((req, res) => res.end(`pod says ${req.url ?? ''}`));
@@ -72,19 +86,11 @@ describe('the pod proxy while the pod records are loading', () => {
     };
     let loaded = false;
     const storeReads: string[] = [];
-    const proxy = createPodProxy({
-      publicUri: 'https://codius.example.com',
-      trustedProxies: [],
-      timeoutMs: 5_000,
-      maxConnectionsPerPod: 8,
-      lookup: () => undefined,
-      lookupStored: (hash) => {
-        if (loaded) return undefined;
-        storeReads.push(hash);
-        return Promise.resolve(record);
-      },
-      logger: capturingLogger().logger,
-    });
+    const proxy = proxyOverEmptyDirectory((hash) => {
+      if (loaded) return undefined;
+      storeReads.push(hash);
+      return Promise.resolve(record);
+    }, capturingLogger().logger);
     const port = await frontFor(proxy);
     assert.deepEqual(await get(port), { status: 200, body: 'pod says /hello', retryAfter: undefined });
     assert.deepEqual(storeReads, [HASH]);
@@ -97,15 +103,10 @@ describe('the pod proxy while the pod records are loading', () => {
 
   it('answers 503 (requests with Retry-After) when the store cannot be read, for upgrades too', async () => {
     const logs = capturingLogger();
-    const proxy = createPodProxy({
-      publicUri: 'https://codius.example.com',
-      trustedProxies: [],
-      timeoutMs: 5_000,
-      maxConnectionsPerPod: 8,
-      lookup: () => undefined,
-      lookupStored: () => Promise.reject(new Error('SQLITE_BUSY: database is locked')),
-      logger: logs.logger,
-    });
+    const proxy = proxyOverEmptyDirectory(
+      () => Promise.reject(new Error('SQLITE_BUSY: database is locked')),
+      logs.logger,
+    );
     const port = await frontFor(proxy);
     const answer = await get(port);
     assert.equal(answer.status, 503);
