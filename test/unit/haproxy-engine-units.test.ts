@@ -89,8 +89,19 @@ function fakeApi(): HaproxyRuntimeApi & { map: Map<string, string>; sent: string
         state.failNext = false;
         return Promise.reject(new Error('connect ENOENT'));
       }
-      const [verb = '', , ...rest] = command.split(' ');
+      const [line = '', payload] = command.split(' <<\n');
+      const [verb = '', , ...rest] = line.split(' ');
       const args = rest[0]?.startsWith('@') ? rest.slice(2) : rest.slice(1);
+      if (payload !== undefined && verb === 'add') {
+        const into = rest[0]?.startsWith('@') ? prepared : state.map;
+        // HAProxy reads a command and its payload into one 16 KiB buffer.
+        if (command.length >= 16_384) return Promise.resolve('Command line too long.\n');
+        for (const entry of payload.split('\n').filter(Boolean)) {
+          const [key = '', value = ''] = entry.split(' ');
+          into?.set(key, value);
+        }
+        return Promise.resolve('');
+      }
       if (command.startsWith('prepare map')) {
         prepared = new Map();
         return Promise.resolve('New version created: 7\n');
@@ -142,6 +153,28 @@ describe('HAProxy route map', () => {
     await routes.settled();
     assert.equal(api.map.size, 0);
     assert.equal(routes.size(), 0);
+    routes.close();
+  });
+
+  it('adds many routes in payloads that fit HAProxy’s buffer, live and when replacing the map', async () => {
+    const hashes = Array.from({ length: 1_000 }, (_, i) => `${String(i).padStart(4, '0')}${HASH.slice(4)}`);
+    const records = new Map(hashes.map((hash) => [hash, record(hash, {})]));
+    const routes = routeMapOver(records);
+    const api = fakeApi();
+    await routes.attach(api);
+    routes.refreshAll(hashes);
+    await routes.settled();
+    assert.equal(api.map.size, 1_000);
+    assert.equal(routes.size(), 1_000);
+    const adds = api.sent.filter((command) => command.startsWith('add map /m <<'));
+    assert.ok(adds.length >= 2 && adds.length <= 10, `${String(adds.length)} commands for 1,000 routes`);
+    for (const command of api.sent) assert.ok(command.length < 16_384);
+
+    api.sent.length = 0;
+    routes.detach();
+    await routes.attach(api);
+    assert.equal(api.map.size, 1_000, 'a restarted HAProxy gets every route back');
+    assert.ok(api.sent.length <= 12, `${String(api.sent.length)} commands to replace 1,000 routes`);
     routes.close();
   });
 

@@ -5,6 +5,27 @@ import type { HaproxyRuntimeApi } from './runtime-api.js';
 
 /** Timers cannot wait longer than this; a pod living longer is looked at again then. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
+/**
+ * HAProxy reads a command with its payload into one buffer (tune.bufsize, 16 KiB by default): routes are
+ * added in payloads of at most this many bytes, about 160 routes per command.
+ */
+const PAYLOAD_BYTES = 15_000;
+
+/** Lines `key value` grouped into payloads of at most PAYLOAD_BYTES each. */
+function payloadsOf(entries: Iterable<readonly [string, string]>): string[] {
+  const payloads: string[] = [];
+  let payload = '';
+  for (const [key, value] of entries) {
+    const line = `${key} ${value}\n`;
+    if (payload.length + line.length > PAYLOAD_BYTES && payload !== '') {
+      payloads.push(payload);
+      payload = '';
+    }
+    payload += line;
+  }
+  if (payload !== '') payloads.push(payload);
+  return payloads;
+}
 
 export interface RouteMapOptions {
   /** The routes file HAProxy loaded; runtime commands name the map by it. */
@@ -39,7 +60,8 @@ export interface RouteMap {
  * would send its traffic to it (running, a port, time left), under `<hash>.<public host>` → `<ip>/<port>`.
  * The route is added when the pod starts, changed when its address changes, and removed the moment its
  * time is up (a timer at its expiry, not the expiry sweep), so HAProxy never serves a pod codiusd would
- * not. Changes go one at a time over the runtime socket; one that fails marks the map for a full replace.
+ * not. Changes since the last flush go over the runtime socket together; one that fails marks the map for
+ * a full replace.
  */
 export function createRouteMap(options: RouteMapOptions): RouteMap {
   const { lookup, logger, mapPath } = options;
@@ -50,6 +72,9 @@ export function createRouteMap(options: RouteMapOptions): RouteMap {
   let applied = new Map<string, string>();
   let queue: Promise<void> = Promise.resolve();
   let stale = false;
+  /** Keys whose wanted route changed since the last flush; one flush at a time is queued. */
+  const dirty = new Set<string>();
+  let flushQueued = false;
 
   const keyOf = (hash: ManifestHash): string => `${hash.toLowerCase()}.${options.publicHostname}`;
 
@@ -81,15 +106,51 @@ export function createRouteMap(options: RouteMapOptions): RouteMap {
   }
 
   async function replaceAll(connected: HaproxyRuntimeApi): Promise<void> {
+    dirty.clear();
     const snapshot = new Map(wanted);
     const prepared = await connected.send(`prepare map ${mapPath}`);
     const version = /version created: (\d+)/i.exec(prepared)?.[1];
     if (version === undefined) throw new Error(`HAProxy did not prepare a map version: ${prepared.trim()}`);
-    for (const [key, value] of snapshot)
-      await connected.send(`add map @${version} ${mapPath} ${key} ${value}`);
+    for (const payload of payloadsOf(snapshot))
+      await connected.send(`add map @${version} ${mapPath} <<\n${payload}`);
     await connected.send(`commit map @${version} ${mapPath}`);
     applied = snapshot;
     stale = false;
+  }
+
+  /**
+   * Sends what changed since the last flush: a removed or moved route one command each, new routes in
+   * payloads (a host that loads thousands of pods adds them in a few hundred commands, not one each).
+   */
+  async function flush(connected: HaproxyRuntimeApi): Promise<void> {
+    if (stale) return replaceAll(connected);
+    const added: Array<[string, string]> = [];
+    for (const key of [...dirty]) {
+      dirty.delete(key);
+      const target = wanted.get(key);
+      const current = applied.get(key);
+      if (target === current) continue;
+      if (current === undefined) {
+        if (target !== undefined) added.push([key, target]);
+        continue;
+      }
+      if (target === undefined) await connected.send(`del map ${mapPath} ${key}`);
+      else await connected.send(`set map ${mapPath} ${key} ${target}`);
+      if (target === undefined) applied.delete(key);
+      else applied.set(key, target);
+    }
+    for (const payload of payloadsOf(added)) await connected.send(`add map ${mapPath} <<\n${payload}`);
+    for (const [key, target] of added) applied.set(key, target);
+  }
+
+  function scheduleFlush(): void {
+    if (flushQueued) return;
+    flushQueued = true;
+    // Cleared as the flush's turn comes, so a change made while it runs queues the next one.
+    queue = queue.then(() => {
+      flushQueued = false;
+    });
+    enqueue(flush);
   }
 
   function refresh(hash: ManifestHash): void {
@@ -101,17 +162,8 @@ export function createRouteMap(options: RouteMapOptions): RouteMap {
     if (value === wanted.get(key)) return;
     if (value === undefined) wanted.delete(key);
     else wanted.set(key, value);
-    enqueue(async (connected) => {
-      if (stale) return replaceAll(connected);
-      const target = wanted.get(key);
-      const current = applied.get(key);
-      if (target === current) return;
-      if (target === undefined) await connected.send(`del map ${mapPath} ${key}`);
-      else if (current === undefined) await connected.send(`add map ${mapPath} ${key} ${target}`);
-      else await connected.send(`set map ${mapPath} ${key} ${target}`);
-      if (target === undefined) applied.delete(key);
-      else applied.set(key, target);
-    });
+    dirty.add(key);
+    scheduleFlush();
   }
 
   return {
