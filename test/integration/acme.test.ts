@@ -5,12 +5,10 @@ import { request } from 'node:http';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { createApp } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { startAppHost } from '../helpers/app-host.js';
 import { launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/daemon.js';
@@ -21,6 +19,7 @@ import { setupPodman } from '../helpers/podman.js';
 import { seedPaidPod } from '../helpers/seed.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
+import { adoptHostOf, podServerImage } from '../helpers/pod-fixture.js';
 
 const run = promisify(execFile);
 
@@ -122,11 +121,7 @@ function openSocket(port: number, name: string): WebSocket {
 }
 
 const fixture = await setupPodman();
-const podImage = await fixture.nodeAppImage(
-  fileURLToPath(new URL('../../../test/fixtures/pod-server/', import.meta.url)),
-  'server.mjs',
-  ['ws'],
-);
+const podImage = await podServerImage(fixture);
 const root = await tempDir();
 const pod = await seedPaidPod(
   root,
@@ -138,7 +133,7 @@ const pod = await seedPaidPod(
   },
   { publicUri: `https://${HOST}` },
 );
-fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+await adoptHostOf(fixture, root);
 const port = await freePort();
 const started = Date.now();
 const { logs } = await startAppHost({

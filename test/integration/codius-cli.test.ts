@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { hashManifest } from '../../src/manifest/index.js';
 import { LABEL_MANIFEST_HASH } from '../../src/runtime/podman/driver.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import type { JWK } from '@interledger/http-signature-utils';
 import { writeOpenPaymentsKey } from '../../src/payments/open-payments/keygen.js';
 import { freePort, startDaemon } from '../helpers/daemon.js';
@@ -21,6 +20,7 @@ import { podman, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runCommand, type CommandResult } from '../helpers/run-command.js';
 import { until } from '../helpers/wait.js';
+import { adoptHostOf, podServerImage } from '../helpers/pod-fixture.js';
 
 const CODIUS = fileURLToPath(new URL('../../../scripts/codius', import.meta.url));
 const HELLO_EXAMPLE = fileURLToPath(new URL('../../../examples/hello/', import.meta.url));
@@ -29,14 +29,10 @@ const PRICE_FLAGS = ['--units', 'XRP', '--max-monthly-rate', '10', '--assume-yes
 
 await setupMoneyd();
 const fixture = await setupPodman();
-const podImage = await fixture.nodeAppImage(
-  fileURLToPath(new URL('../../../test/fixtures/pod-server/', import.meta.url)),
-  'server.mjs',
-  ['ws'],
-);
+const podImage = await podServerImage(fixture);
 
 const root = await tempDir();
-fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+await adoptHostOf(fixture, root);
 const port = await freePort();
 // The host takes Open Payments too: the published CLI knows nothing of it and pays over STREAM as ever.
 const provider = await startFakeProvider();

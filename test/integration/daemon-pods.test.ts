@@ -13,6 +13,7 @@ import { setupPodman } from '../helpers/podman.js';
 import { seedPaidPod } from '../helpers/seed.js';
 import { tempDir } from '../helpers/tmp.js';
 import { untilPodsReconciled } from '../helpers/wait.js';
+import { adoptHostOf } from '../helpers/pod-fixture.js';
 
 const fixture = await setupPodman();
 
@@ -72,7 +73,7 @@ describe('bin/codiusd with Podman', () => {
 
   it('stops cleanly on Ctrl-C in a terminal: its Podman service and moneyd are stopped by codiusd, not killed by the signal', async () => {
     const root = await tempDir();
-    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+    await adoptHostOf(fixture, root);
     const daemon = runDaemon(await devDaemonEnv(root), [], { ownProcessGroup: true });
     await daemon.waitForOutput(/connected to the ILP provider/, 20_000);
     const children = daemon
@@ -96,7 +97,7 @@ describe('bin/codiusd with Podman', () => {
 
   it('stopped while its Podman service is still starting, it stops that service too', async () => {
     const root = await tempDir();
-    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+    await adoptHostOf(fixture, root);
     // A podman that is slow to start: its pid is written, then it waits a moment before serving.
     const bin = await tempDir();
     const started = join(bin, 'started.pid');

@@ -1,29 +1,24 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createHaproxyRuntimeApi } from '../../src/proxy/haproxy/runtime-api.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { freePort } from '../helpers/daemon.js';
 import { startAppHost } from '../helpers/app-host.js';
 import { wildcardCertificate } from '../helpers/nginx-front.js';
 import { setupPodman } from '../helpers/podman.js';
 import { seedPaidPod } from '../helpers/seed.js';
 import { tempDir } from '../helpers/tmp.js';
+import { adoptHostOf, podServerImage } from '../helpers/pod-fixture.js';
 
 // CODIUS_PROXY_ENGINE=haproxy beyond the behaviour both engines share (proxy-suite.ts): TLS terminated by
 // HAProxy with a wildcard certificate, routes added through the runtime API while it runs, and a HAProxy
 // that dies is started again with every route.
 const HOST = 'codius.test';
 const fixture = await setupPodman();
-const podImage = await fixture.nodeAppImage(
-  fileURLToPath(new URL('../../../test/fixtures/pod-server/', import.meta.url)),
-  'server.mjs',
-  ['ws'],
-);
+const podImage = await podServerImage(fixture);
 const late = await fixture.lateImage();
 const root = await tempDir();
 const certificate = await wildcardCertificate(await tempDir(), HOST);
@@ -44,7 +39,7 @@ const pods = {
     { publicUri: `https://${HOST}` },
   ),
 };
-fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+await adoptHostOf(fixture, root);
 const port = await freePort();
 const { logs } = await startAppHost({
   CODIUS_PUBLIC_URI: `https://${HOST}`,

@@ -3,7 +3,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { Manifest, PodRecord } from '../../src/domain/types.js';
 import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
@@ -12,6 +11,7 @@ import { startAppHost } from '../helpers/app-host.js';
 import { httpGet, setupPodman } from '../helpers/podman.js';
 import { seedPaidPod } from '../helpers/seed.js';
 import { tempDir } from '../helpers/tmp.js';
+import { adoptHostOf, podServerImage } from '../helpers/pod-fixture.js';
 
 /**
  * The pod proxy's behaviour, run once per engine (proxy.test.ts, proxy-haproxy.test.ts): the same requests
@@ -23,11 +23,7 @@ const TIMEOUT_S = 2;
 const MAX_CONNECTIONS = 16;
 
 const fixture = await setupPodman();
-const podImage = await fixture.nodeAppImage(
-  fileURLToPath(new URL('../../../test/fixtures/pod-server/', import.meta.url)),
-  'server.mjs',
-  ['ws'],
-);
+const podImage = await podServerImage(fixture);
 
 function manifest(name: string, extra: Partial<Manifest> = {}): Manifest {
   return {
@@ -55,7 +51,7 @@ const pods = {
   ),
   expiring: await seedPaidPod(root, manifest('expiring'), { lifetimeMs: 30_000 }),
 };
-fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+await adoptHostOf(fixture, root);
 
 const { app, logs } = await startAppHost(
   {

@@ -17,6 +17,7 @@ import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { podman, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
+import { adoptHostOf } from '../helpers/pod-fixture.js';
 
 fixIlpProtocolStream();
 const fixture = await setupPodman();
@@ -168,7 +169,7 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
 
   it('SIGTERM during payments: they stop at once and book what arrived; the drain ends in time', async (t) => {
     const drained = { ...env, CODIUS_ROOT: await tempDir(), CODIUS_PORT: String(await freePort()) };
-    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(drained.CODIUS_ROOT)).secret));
+    await adoptHostOf(fixture, drained.CODIUS_ROOT);
     const daemon = await startDaemon(drained);
     const partial = await Promise.all(
       Array.from({ length: 4 }, (_, i) => startUpload(daemon.url, manifestOf(`drained-${i}`), PARTIAL)),
@@ -249,7 +250,7 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
     // Room for two pods of 512 MiB on this machine, whatever its size, on a host with none yet.
     const fraction = (2.5 * 512 * 2 ** 20) / totalmem();
     const fresh = await tempDir();
-    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(fresh)).secret));
+    await adoptHostOf(fixture, fresh);
     const daemon = await startDaemon({
       ...env,
       CODIUS_ROOT: fresh,
@@ -390,7 +391,7 @@ describe('reliability: no money or paid time lost when codiusd dies', () => {
       CODIUS_PORT: String(await freePort()),
       CODIUS_PAYMENT_TIMEOUT: '5',
     };
-    fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(short.CODIUS_ROOT)).secret));
+    await adoptHostOf(fixture, short.CODIUS_ROOT);
     const daemon = await startDaemon(short);
     const partial = await Promise.all(
       Array.from({ length: 6 }, (_, i) => startUpload(daemon.url, manifestOf(`moneyd-dies-${i}`), PARTIAL)),

@@ -26,6 +26,7 @@ import { createTestHost } from '../helpers/netns.js';
 import { officialLikeNginxImage } from '../helpers/nginx-image.js';
 import { tempDir } from '../helpers/tmp.js';
 import { untilAcceptingUploads } from '../helpers/wait.js';
+import { adoptHostOf } from '../helpers/pod-fixture.js';
 
 const run = promisify(execFile);
 await setupMoneyd();
@@ -56,7 +57,7 @@ after(() => hostListener.close());
 const hostPort = (hostListener.address() as { port: number }).port;
 
 const root = await tempDir();
-fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+await adoptHostOf(fixture, root);
 const port = await freePort();
 const env = {
   ...fixture.daemonEnv(root, port),

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostInfo } from '../../src/domain/types.js';
 import { createIlpPlugin } from '../../src/ilp/plugin.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { SELF_TEST_IMAGE_NAME } from '../../src/self-test/image.js';
 import { paidRequest } from '../../src/self-test/paid-request.js';
 import { firstWebSocketMessage, publicRequest } from '../../src/self-test/public-client.js';
@@ -14,6 +13,7 @@ import { setupMoneyd, testBtpCredentials } from '../helpers/moneyd.js';
 import { startNginxFront, wildcardCertificate } from '../helpers/nginx-front.js';
 import { podman, removeSelfTestImagesAfter, setupPodman } from '../helpers/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { adoptHostOf } from '../helpers/pod-fixture.js';
 
 const fixture = await setupPodman();
 await setupMoneyd();
@@ -32,7 +32,7 @@ const reach = { connectTo: nginx, timeoutMs: 10_000, ca: certificate.ca };
 
 const root = await tempDir();
 await writeFile(`${dir}/ca-only.pem`, certificate.ca);
-fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+await adoptHostOf(fixture, root);
 // A production host behind nginx, as real Codius hosts run: the self test goes out through nginx over
 // https and wss (the host trusts the test CA as an operator's machine trusts a real one).
 const hostEnv = {

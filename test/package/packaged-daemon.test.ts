@@ -11,7 +11,6 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LABEL_MANIFEST_HASH } from '../../src/runtime/podman/driver.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../../src/secret.js';
 import { openDatabase } from '../../src/store/sqlite.js';
 import { STORE_FILE } from '../../src/store/store.js';
 import { freePort, runDaemon, startDaemon } from '../helpers/daemon.js';
@@ -21,6 +20,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 import { buildPackage, previousBuild } from './build-package.js';
 import { mustRun, runCommand, type CommandResult } from '../helpers/run-command.js';
+import { adoptHostOf, podServerImage } from '../helpers/pod-fixture.js';
 
 const CODIUS = fileURLToPath(new URL('../../../scripts/codius', import.meta.url));
 const PRICE_FLAGS = ['--units', 'XRP', '--max-monthly-rate', '10', '--assume-yes'];
@@ -37,13 +37,9 @@ after(async () => {
 
 await setupMoneyd();
 const fixture = await setupPodman();
-const podImage = await fixture.nodeAppImage(
-  fileURLToPath(new URL('../../../test/fixtures/pod-server/', import.meta.url)),
-  'server.mjs',
-  ['ws'],
-);
+const podImage = await podServerImage(fixture);
 const root = await tempDir();
-fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+await adoptHostOf(fixture, root);
 const port = await freePort();
 const adminPort = await freePort();
 const env = {

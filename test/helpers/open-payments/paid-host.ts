@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import type { JWK } from '@interledger/http-signature-utils';
 import type { Manifest } from '../../../src/domain/types.js';
 import { writeOpenPaymentsKey } from '../../../src/payments/open-payments/keygen.js';
-import { hostIdFromSecret, loadOrCreateHostSecret } from '../../../src/secret.js';
 import { freePort, startDaemon, type DaemonProcess } from '../daemon.js';
 import { setupMoneyd } from '../moneyd.js';
 import { setupPodman, type PodmanFixture } from '../podman.js';
 import { tempDir } from '../tmp.js';
 import { until, untilAcceptingUploads } from '../wait.js';
 import { startFakeProvider, type FakeProvider, type Wallet } from './provider.js';
+import { adoptHostOf } from '../pod-fixture.js';
 
 /** 10 XRP per month at scale 9: 600 s cost 2283106 base units. */
 export const PRICE_600 = 2_283_106n;
@@ -105,7 +105,7 @@ export async function startPaidHost(overrides: Record<string, string> = {}): Pro
   const fixture = await setupPodman();
   const provider = await startFakeProvider();
   const root = await tempDir();
-  fixture.adoptHostId(hostIdFromSecret((await loadOrCreateHostSecret(root)).secret));
+  await adoptHostOf(fixture, root);
   const keyFile = join(root, 'open-payments.pem');
   const hostKey = await writeOpenPaymentsKey(keyFile);
   const hostWallet = provider.wallet('codius-host', {
