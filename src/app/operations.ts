@@ -27,11 +27,9 @@ export interface OperationsInputs {
 /** The figures /metrics reads at scrape time, from their owners. */
 export function metricsSources(inputs: OperationsInputs, selfTest: SelfTest | undefined): MetricsSources {
   const { store } = inputs.base;
+  const { directory } = inputs.pods;
   return {
-    podsByState: () => {
-      const { directory } = inputs.pods;
-      return directory.whenLoaded().then(() => directory.countByState());
-    },
+    podsByState: () => directory.whenLoaded().then(() => directory.countByState()),
     peerCount: () => store.peers.count(),
     ilpConnected: () => inputs.money.link.ready(),
     selfTestPassed: () => selfTest?.stats().selfTestSuccess ?? false,

@@ -2,10 +2,10 @@ import type { ManifestHash, PodRecord } from '../domain/types.js';
 import type { Repositories, Store } from '../store/store.js';
 import type { PodDirectory } from './pod-directory.js';
 
-/** A pod that is paid for at `at`: recorded, not being removed, and not past its expiry. */
 /** Pods read per store query while the directory loads: a few milliseconds of work between requests. */
 const LOAD_PAGE_SIZE = 2_000;
 
+/** A pod that is paid for at `at`: recorded, not being removed, and not past its expiry. */
 export function isLive(record: PodRecord | undefined, at: number): record is PodRecord {
   return record !== undefined && record.state !== 'terminating' && record.expiresAt > at;
 }

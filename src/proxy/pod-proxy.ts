@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { AddressRule } from '../net/address-list.js';
 import { CLIENT_GONE, describeUpstreamError, ProxiedExchange } from './exchange.js';
 import { sendError } from './responses.js';
-import { createPodRouter, resolvePod } from './routing.js';
+import { createPodRouter, resolvePod, type Routed } from './routing.js';
 import { createUpgradeHandler } from './upgrades.js';
 import { createUpstreams } from './upstreams.js';
 import { createClientShares } from './client-shares.js';
@@ -99,15 +99,17 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
       const started = performance.now();
       res.once('finish', () => onAnswered(res.statusCode, (performance.now() - started) / 1000));
     }
-    router.withRecord(
-      hash,
-      (record) => forward(req, res, hash, record, expectsContinue),
-      (error) => {
-        logger.error({ err: error, hash }, 'pod proxy: the pod record could not be read');
-        const message = `pod ${hash} cannot be looked up right now; try again shortly`;
-        sendError(res, 503, message, { close: true, retryAfterSeconds: 1 });
-      },
-    );
+    const routed = router.route(req, hash, false);
+    if (routed instanceof Promise) {
+      routed.then(
+        (late) => forward(req, res, hash, late, expectsContinue),
+        (error: unknown) => {
+          logger.error({ err: error, hash }, 'pod proxy: the pod record could not be read');
+          const message = `pod ${hash} cannot be looked up right now; try again shortly`;
+          sendError(res, 503, message, { close: true, retryAfterSeconds: 1 });
+        },
+      );
+    } else forward(req, res, hash, routed, expectsContinue);
     return true;
   }
 
@@ -115,10 +117,9 @@ export function createPodProxy(options: PodProxyOptions): PodProxy {
     req: IncomingMessage,
     res: ServerResponse,
     hash: ManifestHash,
-    record: PodRecord | undefined,
+    routed: Routed,
     expectsContinue: boolean,
   ): void {
-    const routed = router.route(req, hash, record, false);
     if (!routed.ok) {
       sendError(res, routed.status, routed.message, {
         close: routed.close,

@@ -57,16 +57,11 @@ export interface PodRouter {
   /** The manifest hash a Host header names, or null for every Host that is not a pod hostname. */
   podHashOf(host: string | undefined): ManifestHash | null;
   /**
-   * Calls `use` with the pod's record: at once from memory, or, while the directory is still being loaded
-   * and lacks the pod, once the store has answered (`unreadable` if it failed).
+   * The checks every pod request passes, HTTP or upgrade, in order: pod state, target, framing. Answered
+   * at once from the directory; only while it is still being loaded and lacks the pod, once the store has
+   * answered (rejected if the store failed).
    */
-  withRecord(
-    hash: ManifestHash,
-    use: (record: PodRecord | undefined) => void,
-    unreadable: (error: unknown) => void,
-  ): void;
-  /** The checks every pod request passes, HTTP or upgrade, in order: pod state, target, framing. */
-  route(req: IncomingMessage, hash: ManifestHash, record: PodRecord | undefined, upgrade: boolean): Routed;
+  route(req: IncomingMessage, hash: ManifestHash, upgrade: boolean): Routed | Promise<Routed>;
 }
 
 export interface PodRouterOptions {
@@ -102,27 +97,33 @@ export function createPodRouter(options: PodRouterOptions): PodRouter {
   const customHost = options.customHost;
   return {
     podHashOf: customHost ? (host) => podHost(host) ?? customHost(host) : podHost,
-    withRecord(hash, use, unreadable) {
+    route(req, hash, upgrade) {
       const record = lookup(hash);
       const stored = record === undefined ? options.lookupStored?.(hash) : undefined;
-      if (stored === undefined) use(record);
-      else stored.then(use, unreadable);
-    },
-    route(req, hash, record, upgrade) {
-      const resolution = resolvePod(hash, record, now());
-      if (!resolution.ok) return { ...resolution, close: false };
-      const path = targetPath(req.url);
-      if (path === null)
-        return { ok: false, status: 400, message: 'request target must be a path', close: true };
-      try {
-        const { headers, hasBody } = upstreamRequestHeaders(req.rawHeaders, originOf(req), upgrade);
-        const upstream = upstreams.get(hash, resolution.host, resolution.port);
-        const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-        return { ok: true, path, headers, hasBody, upstream, client };
-      } catch (error) {
-        if (!(error instanceof FramingError)) throw error;
-        return { ok: false, status: 400, message: `refused: ${error.message}`, close: true };
-      }
+      if (stored === undefined) return routeTo(req, hash, record, upgrade);
+      return stored.then((found) => routeTo(req, hash, found, upgrade));
     },
   };
+
+  function routeTo(
+    req: IncomingMessage,
+    hash: ManifestHash,
+    record: PodRecord | undefined,
+    upgrade: boolean,
+  ): Routed {
+    const resolution = resolvePod(hash, record, now());
+    if (!resolution.ok) return { ...resolution, close: false };
+    const path = targetPath(req.url);
+    if (path === null)
+      return { ok: false, status: 400, message: 'request target must be a path', close: true };
+    try {
+      const { headers, hasBody } = upstreamRequestHeaders(req.rawHeaders, originOf(req), upgrade);
+      const upstream = upstreams.get(hash, resolution.host, resolution.port);
+      const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+      return { ok: true, path, headers, hasBody, upstream, client };
+    } catch (error) {
+      if (!(error instanceof FramingError)) throw error;
+      return { ok: false, status: 400, message: `refused: ${error.message}`, close: true };
+    }
+  }
 }

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ManifestHash, PodRecord } from '../domain/types.js';
+import type { ManifestHash } from '../domain/types.js';
 import { describeUpstreamError } from './exchange.js';
 import { writeRawError } from './responses.js';
-import type { PodRouter } from './routing.js';
+import type { PodRouter, Routed } from './routing.js';
 import { openTunnel } from './tunnel.js';
 import type { ClientShares } from './client-shares.js';
 
@@ -33,11 +33,13 @@ export function createUpgradeHandler(options: {
       writeRawError(socket, 404, 'upgrades are served only on pod hostnames (<manifest hash>.<host>)');
       return;
     }
-    router.withRecord(
-      hash,
-      (record) => open(req, socket, head, hash, record),
-      () => writeRawError(socket, 503, `pod ${hash} cannot be looked up right now; try again shortly`),
-    );
+    const routed = router.route(req, hash, true);
+    if (routed instanceof Promise) {
+      routed.then(
+        (late) => open(req, socket, head, hash, late),
+        () => writeRawError(socket, 503, `pod ${hash} cannot be looked up right now; try again shortly`),
+      );
+    } else open(req, socket, head, hash, routed);
   }
 
   function open(
@@ -45,9 +47,8 @@ export function createUpgradeHandler(options: {
     socket: Duplex,
     head: Buffer,
     hash: ManifestHash,
-    record: PodRecord | undefined,
+    routed: Routed,
   ): void {
-    const routed = router.route(req, hash, record, true);
     if (!routed.ok) {
       writeRawError(socket, routed.status, routed.message);
       return;

@@ -124,20 +124,21 @@ export function createRouteMap(options: RouteMapOptions): RouteMap {
    */
   async function flush(connected: HaproxyRuntimeApi): Promise<void> {
     if (stale) return replaceAll(connected);
+    const keys = [...dirty];
+    dirty.clear();
     const added: Array<[string, string]> = [];
-    for (const key of [...dirty]) {
-      dirty.delete(key);
+    for (const key of keys) {
       const target = wanted.get(key);
       const current = applied.get(key);
       if (target === current) continue;
-      if (current === undefined) {
-        if (target !== undefined) added.push([key, target]);
-        continue;
+      if (target === undefined) {
+        await connected.send(`del map ${mapPath} ${key}`);
+        applied.delete(key);
+      } else if (current === undefined) added.push([key, target]);
+      else {
+        await connected.send(`set map ${mapPath} ${key} ${target}`);
+        applied.set(key, target);
       }
-      if (target === undefined) await connected.send(`del map ${mapPath} ${key}`);
-      else await connected.send(`set map ${mapPath} ${key} ${target}`);
-      if (target === undefined) applied.delete(key);
-      else applied.set(key, target);
     }
     for (const payload of payloadsOf(added)) await connected.send(`add map ${mapPath} <<\n${payload}`);
     for (const [key, target] of added) applied.set(key, target);
